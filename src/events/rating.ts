@@ -1,0 +1,78 @@
+/**
+ * The rating event: the one message every transport carries (topic rxrec.ratings, key = userId).
+ * Ids are strings on the wire; `ts` is epoch milliseconds. Validation names the exact problem so a
+ * dead letter says what to fix.
+ */
+import { Ajv, type ErrorObject } from 'ajv';
+import ratingSchema from '../schemas/rating.schema.json' with { type: 'json' };
+import { offScaleReason, type RatingScale } from './scale.js';
+
+export interface RatingEvent {
+  readonly userId: string;
+  readonly itemId: string;
+  readonly rating: number;
+  readonly ts: number;
+}
+
+/** 64 KiB: a rating event is under 200 bytes; anything this large is a producer bug. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+
+export type ValidationResult =
+  | { readonly ok: true; readonly event: RatingEvent }
+  | { readonly ok: false; readonly reason: string };
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+ajv.addKeyword('description');
+const matchesSchema = ajv.compile<RatingEvent>(ratingSchema);
+
+function describeSchemaError(error: ErrorObject): string {
+  const field = error.instancePath.replace(/^\//, '');
+  switch (error.keyword) {
+    case 'required':
+      return `missing field '${(error.params as { missingProperty: string }).missingProperty}'`;
+    case 'type':
+      return field === ''
+        ? 'event is not a JSON object'
+        : `field '${field}' must be ${(error.params as { type: string }).type}`;
+    case 'minLength':
+      return `field '${field}' is empty`;
+    default:
+      return `field '${field}' ${error.message ?? 'is invalid'}`;
+  }
+}
+
+/** Validate a decoded event: structure, then timestamp and scale. */
+export function validateRating(candidate: unknown, scale: RatingScale): ValidationResult {
+  if (!matchesSchema(candidate)) {
+    const error = matchesSchema.errors?.[0];
+    if (error?.instancePath === '/ts') return { ok: false, reason: `bad timestamp: ${describeSchemaError(error)}` };
+    return { ok: false, reason: error ? describeSchemaError(error) : 'event does not match the rating schema' };
+  }
+  if (!Number.isFinite(candidate.rating)) return { ok: false, reason: `rating ${candidate.rating} is not a finite number` };
+  const offScale = offScaleReason(candidate.rating, scale);
+  if (offScale) return { ok: false, reason: offScale };
+  const { userId, itemId, rating, ts } = candidate;
+  return { ok: true, event: { userId, itemId, rating, ts } };
+}
+
+/** Decode wire bytes (JSON) and validate them. */
+export function decodeRating(
+  raw: string | Uint8Array,
+  scale: RatingScale,
+  maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
+): ValidationResult {
+  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+  if (size > maxBytes) return { ok: false, reason: `oversized message: ${size} bytes > ${maxBytes}` };
+  const text = typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+  let candidate: unknown;
+  try {
+    candidate = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+  return validateRating(candidate, scale);
+}
+
+export function encodeRating(event: RatingEvent): string {
+  return JSON.stringify({ userId: event.userId, itemId: event.itemId, rating: event.rating, ts: event.ts });
+}
