@@ -17,6 +17,8 @@ export interface RawRecord {
   readonly origin?: string;
   /** A reason the record is known bad before decoding (e.g. a malformed dataset line). */
   readonly malformed?: string;
+  /** When the record entered the log (epoch ms): the start of event-to-publish latency. */
+  readonly appendedAt?: number;
 }
 
 /** Next offset to read, per partition. */

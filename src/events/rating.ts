@@ -17,9 +17,12 @@ export interface RatingEvent {
 /** 64 KiB: a rating event is under 200 bytes; anything this large is a producer bug. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
 
+/** Low-cardinality class of a rejection, for metric labels (the reason text names the detail). */
+export type RejectionKind = 'not_json' | 'oversized' | 'schema' | 'timestamp' | 'scale' | 'malformed_line';
+
 export type ValidationResult =
   | { readonly ok: true; readonly event: RatingEvent }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly kind: RejectionKind; readonly reason: string };
 
 const ajv = new Ajv({ allErrors: false, strict: true });
 ajv.addKeyword('description');
@@ -45,12 +48,12 @@ function describeSchemaError(error: ErrorObject): string {
 export function validateRating(candidate: unknown, scale: RatingScale): ValidationResult {
   if (!matchesSchema(candidate)) {
     const error = matchesSchema.errors?.[0];
-    if (error?.instancePath === '/ts') return { ok: false, reason: `bad timestamp: ${describeSchemaError(error)}` };
-    return { ok: false, reason: error ? describeSchemaError(error) : 'event does not match the rating schema' };
+    if (error?.instancePath === '/ts') return { ok: false, kind: 'timestamp', reason: `bad timestamp: ${describeSchemaError(error)}` };
+    return { ok: false, kind: 'schema', reason: error ? describeSchemaError(error) : 'event does not match the rating schema' };
   }
-  if (!Number.isFinite(candidate.rating)) return { ok: false, reason: `rating ${candidate.rating} is not a finite number` };
+  if (!Number.isFinite(candidate.rating)) return { ok: false, kind: 'scale', reason: `rating ${candidate.rating} is not a finite number` };
   const offScale = offScaleReason(candidate.rating, scale);
-  if (offScale) return { ok: false, reason: offScale };
+  if (offScale) return { ok: false, kind: 'scale', reason: offScale };
   const { userId, itemId, rating, ts } = candidate;
   return { ok: true, event: { userId, itemId, rating, ts } };
 }
@@ -62,13 +65,13 @@ export function decodeRating(
   maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
 ): ValidationResult {
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
-  if (size > maxBytes) return { ok: false, reason: `oversized message: ${size} bytes > ${maxBytes}` };
+  if (size > maxBytes) return { ok: false, kind: 'oversized', reason: `oversized message: ${size} bytes > ${maxBytes}` };
   const text = typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
   let candidate: unknown;
   try {
     candidate = JSON.parse(text);
   } catch (error) {
-    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+    return { ok: false, kind: 'not_json', reason: `not JSON: ${(error as Error).message}` };
   }
   return validateRating(candidate, scale);
 }

@@ -1,0 +1,57 @@
+/** Packing of parameter rows into bytes for the state store: exact float64, no text round trip. */
+export function packFloat64(values: ArrayLike<number>): Uint8Array {
+  const row = Float64Array.from(values);
+  return new Uint8Array(row.buffer);
+}
+
+export function unpackFloat64(bytes: Uint8Array): Float64Array {
+  // Copy: the state store may hand out views into a buffer it reuses.
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new Float64Array(copy.buffer);
+}
+
+/** A growable float64 table with `width` columns per row; rows appear as indices grow. */
+export class GrowableRows {
+  private data: Float64Array;
+  private rows = 0;
+
+  constructor(readonly width: number, initialRows = 1024) {
+    this.data = new Float64Array(Math.max(1, initialRows) * width);
+  }
+
+  get rowCount(): number {
+    return this.rows;
+  }
+
+  /** Make sure rows 0..index exist; new rows are filled by `init(row, index)`. */
+  ensure(index: number, init: (row: Float64Array, index: number) => void): void {
+    if (index < this.rows) return;
+    const needed = (index + 1) * this.width;
+    if (needed > this.data.length) {
+      const grown = new Float64Array(Math.max(needed, this.data.length * 2));
+      grown.set(this.data);
+      this.data = grown;
+    }
+    for (let r = this.rows; r <= index; r++) init(this.row(r), r);
+    this.rows = index + 1;
+  }
+
+  /** A live view of one row (valid until the next `ensure` that grows the table). */
+  row(index: number): Float64Array {
+    return this.data.subarray(index * this.width, (index + 1) * this.width);
+  }
+
+  /** The whole backing array, for tight loops: row r starts at r * width. */
+  get raw(): Float64Array {
+    return this.data;
+  }
+}
+
+/** A copy of `array` long enough to hold `index` (doubling), or `array` itself. */
+export function grow(array: Float64Array, index: number): Float64Array {
+  if (index < array.length) return array;
+  const grown = new Float64Array(Math.max(index + 1, array.length * 2));
+  grown.set(array);
+  return grown;
+}

@@ -1,0 +1,143 @@
+/**
+ * The recommender's pure core for one pipeline: ids, histories, models, prequential figures and
+ * the current top-k lists. `applyBatch` is the whole per-batch computation (test, then train,
+ * then refresh the touched users' lists); `drainState` is what the batch changed, for the one
+ * state transaction. No I/O, no clocks: the streams layer supplies both.
+ */
+import { Catalog } from './catalog.js';
+import { PrequentialEvaluator } from './eval/prequential.js';
+import type { RatingEvent } from './events/rating.js';
+import type { RatingScale } from './events/scale.js';
+import { UserHistories } from './history.js';
+import type { IndexedRating, OnlineModel, RankingModel, StateValue } from './models/model.js';
+import { topK, type ScoredIndex } from './ranking/top-k.js';
+
+export interface RecommenderOptions {
+  readonly scale: RatingScale;
+  /** Length of each published list. */
+  readonly k: number;
+  /** Ratings at or above this count as relevant for hit@k / NDCG@k (4 on the 1–5 scale). */
+  readonly relevanceThreshold: number;
+}
+
+/** A refreshed list: item indices with their scores, best first. */
+export interface UserList {
+  readonly user: number;
+  readonly items: readonly ScoredIndex[];
+  /** ts of the user's newest event in the batch. */
+  readonly eventTs: number;
+}
+
+/** Everything one batch changed, in the form the state store writes. */
+export interface StateDelta {
+  readonly users: Array<[number, string]>;
+  readonly items: Array<[number, string]>;
+  readonly history: Array<[number, number]>;
+  readonly models: Array<[model: string, key: string, value: StateValue]>;
+  readonly evaluation: ReturnType<PrequentialEvaluator['toState']>;
+  readonly lists: Array<[number, Int32Array]>;
+}
+
+export class Recommender {
+  readonly catalog = new Catalog();
+  readonly histories = new UserHistories();
+  readonly evaluator: PrequentialEvaluator;
+  /** Each user's current list (item indices, best first): what a hit@k is checked against. */
+  private readonly currentLists = new Map<number, Int32Array>();
+  private changedLists = new Set<number>();
+  private scores = new Float64Array(1024);
+
+  constructor(
+    readonly models: readonly OnlineModel[],
+    readonly ranker: RankingModel,
+    readonly options: RecommenderOptions,
+  ) {
+    if (!models.includes(ranker)) throw new Error(`the ranking model '${ranker.name}' must be one of the pipeline's models`);
+    this.evaluator = new PrequentialEvaluator(
+      models.map((m) => m.name),
+      options.k,
+      options.relevanceThreshold,
+    );
+  }
+
+  /** Intern ids (new users and items become rows) and keep event order. */
+  index(events: readonly RatingEvent[]): IndexedRating[] {
+    return events.map((e) => ({
+      user: this.catalog.users.intern(e.userId),
+      item: this.catalog.items.intern(e.itemId),
+      rating: e.rating,
+      ts: e.ts,
+    }));
+  }
+
+  /** Test, then train, then refresh the lists of the users the batch touched. */
+  applyBatch(batch: readonly IndexedRating[]): UserList[] {
+    this.evaluate(batch);
+    for (const model of this.models) model.learn(batch);
+    const newestTs = new Map<number, number>();
+    for (const { user, item, ts } of batch) {
+      this.histories.add(user, item);
+      newestTs.set(user, Math.max(ts, newestTs.get(user) ?? -Infinity));
+    }
+    return [...newestTs].map(([user, eventTs]) => ({ user, items: this.refresh(user), eventTs }));
+  }
+
+  private evaluate(batch: readonly IndexedRating[]): void {
+    for (const { user, item, rating } of batch) {
+      for (const model of this.models) this.evaluator.recordPrediction(model.name, model.predict(user, item), rating);
+      const list = this.currentLists.get(user);
+      this.evaluator.recordRanking(rating, list ? list.indexOf(item) + 1 : 0);
+    }
+  }
+
+  /** Recompute `user`'s top-k from the ranking model, leaving out what they have rated. */
+  refresh(user: number): ScoredIndex[] {
+    const itemCount = this.catalog.items.size;
+    if (this.scores.length < itemCount) this.scores = new Float64Array(Math.max(itemCount, this.scores.length * 2));
+    this.ranker.scoreAll(user, itemCount, this.scores);
+    const seen = this.histories.itemsOf(user);
+    const items = topK(this.scores, itemCount, this.options.k, (item) => seen.has(item));
+    this.currentLists.set(user, Int32Array.from(items, (s) => s.index));
+    this.changedLists.add(user);
+    return items;
+  }
+
+  /** The user's current list as item indices (empty for an unknown user). */
+  currentList(user: number): Int32Array {
+    return this.currentLists.get(user) ?? new Int32Array(0);
+  }
+
+  drainState(): StateDelta {
+    const models: StateDelta['models'] = [];
+    for (const model of this.models) {
+      for (const [key, value] of model.drainChanges()) models.push([model.name, key, value]);
+    }
+    const lists: Array<[number, Int32Array]> = [...this.changedLists].map((user) => [user, this.currentLists.get(user)!]);
+    this.changedLists = new Set();
+    return {
+      users: this.catalog.users.drainAdded(),
+      items: this.catalog.items.drainAdded(),
+      history: this.histories.drainAdded(),
+      models,
+      evaluation: this.evaluator.toState(),
+      lists,
+    };
+  }
+
+  /** Rebuild from everything the state store holds (the sum of all drained deltas). */
+  restore(snapshot: {
+    users: Iterable<[number, string]>;
+    items: Iterable<[number, string]>;
+    history: Iterable<[number, number]>;
+    models: ReadonlyMap<string, Iterable<[string, StateValue]>>;
+    evaluation: StateDelta['evaluation'] | undefined;
+    lists: Iterable<[number, Int32Array]>;
+  }): void {
+    this.catalog.users.restore(snapshot.users);
+    this.catalog.items.restore(snapshot.items);
+    this.histories.restore(snapshot.history);
+    for (const model of this.models) model.restore(snapshot.models.get(model.name) ?? []);
+    if (snapshot.evaluation) this.evaluator.restore(snapshot.evaluation);
+    for (const [user, list] of snapshot.lists) this.currentLists.set(user, list);
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The LMDB state of one pipeline, under `--state DIR`. Every batch is one write transaction
+ * holding the model deltas, the new ids, the user histories, the prequential counters, the
+ * refreshed lists and the source positions: after a crash at any point, what is on disk is the
+ * state after some whole batch together with the exact position to resume from.
+ *
+ * Sub-databases (keys in lmdb's ordered-binary encoding, values msgpack):
+ *   meta       'format' → FORMAT_VERSION, 'stream' → stream id, 'config' → model config
+ *   positions  partition → next offset to read
+ *   users      user index → user id          items  item index → item id
+ *   history    [user index, item index] → 1
+ *   models     [model name, key] → value     (each model's own drainChanges keys)
+ *   lists      user index → packed Int32Array of the current top-k item indices
+ *   evaluation 'prequential' → counters
+ *   item-labels item id → {title, genres}     (from the dataset's item file, for display)
+ */
+import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { StateValue } from '../src/models/model.js';
+import type { StateDelta } from '../src/recommender.js';
+import { StateError } from './errors.js';
+
+/** Bump when the layout above changes incompatibly. */
+export const FORMAT_VERSION = 1;
+const DATA_FILE = 'rxrec.mdb';
+
+export interface ItemLabel {
+  readonly title: string;
+  readonly genres: readonly string[];
+}
+
+type Key = string | number | Array<string | number>;
+
+export interface StateSnapshot {
+  users: Iterable<[number, string]>;
+  items: Iterable<[number, string]>;
+  history: Iterable<[number, number]>;
+  models: ReadonlyMap<string, Iterable<[string, StateValue]>>;
+  evaluation: StateDelta['evaluation'] | undefined;
+  lists: Iterable<[number, Int32Array]>;
+}
+
+export class StateStore {
+  private readonly meta: Database<unknown, string>;
+  private readonly positionsDb: Database<number, number>;
+  private readonly usersDb: Database<string, number>;
+  private readonly itemsDb: Database<string, number>;
+  private readonly historyDb: Database<number, Key>;
+  private readonly modelsDb: Database<StateValue, Key>;
+  private readonly listsDb: Database<Uint8Array, number>;
+  private readonly evaluationDb: Database<StateDelta['evaluation'], string>;
+  private readonly itemLabelsDb: Database<ItemLabel, string>;
+
+  private constructor(
+    readonly dir: string,
+    private readonly root: RootDatabase,
+  ) {
+    this.meta = root.openDB({ name: 'meta' });
+    this.positionsDb = root.openDB({ name: 'positions' });
+    this.usersDb = root.openDB({ name: 'users' });
+    this.itemsDb = root.openDB({ name: 'items' });
+    this.historyDb = root.openDB({ name: 'history' });
+    this.modelsDb = root.openDB({ name: 'models' });
+    this.listsDb = root.openDB({ name: 'lists' });
+    this.evaluationDb = root.openDB({ name: 'evaluation' });
+    this.itemLabelsDb = root.openDB({ name: 'item-labels' });
+  }
+
+  /** Remove the state files in `dir` (for --fresh); other files there are left alone. */
+  static discard(dir: string): void {
+    for (const file of [DATA_FILE, `${DATA_FILE}-lock`]) rmSync(join(dir, file), { force: true });
+  }
+
+  /** Open (creating when new) the state directory; a clear StateError for every reason it cannot be used. */
+  static open(dir: string): StateStore {
+    try {
+      mkdirSync(dir, { recursive: true });
+      accessSync(dir, constants.W_OK);
+    } catch (error) {
+      throw new StateError(`state directory '${dir}' is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): choose another with --state`);
+    }
+    const isNew = !existsSync(join(dir, DATA_FILE));
+    let root: RootDatabase;
+    try {
+      root = open({ path: join(dir, DATA_FILE), maxDbs: 16 });
+    } catch (error) {
+      throw new StateError(`cannot open the state in '${dir}': ${(error as Error).message}`);
+    }
+    const store = new StateStore(dir, root);
+    const format = store.meta.get('format');
+    if (isNew || format === undefined) {
+      store.meta.putSync('format', FORMAT_VERSION);
+    } else if (format !== FORMAT_VERSION) {
+      root.close();
+      throw new StateError(
+        `the state in '${dir}' has format ${String(format)}, this rxrec reads format ${FORMAT_VERSION}: start a new state directory (--state) or use the rxrec version that wrote it`,
+      );
+    }
+    return store;
+  }
+
+  /**
+   * Bind this state to one input stream and one model configuration. The first call records
+   * them; later calls must match, so positions are never applied to another stream and
+   * parameters never loaded into differently shaped models.
+   */
+  bind(streamId: string, config: unknown): void {
+    const storedStream = this.meta.get('stream') as string | undefined;
+    const storedConfig = this.meta.get('config');
+    if (storedStream === undefined) {
+      this.root.transactionSync(() => {
+        this.meta.put('stream', streamId);
+        this.meta.put('config', config);
+      });
+      return;
+    }
+    if (storedStream !== streamId) {
+      throw new StateError(`the state in '${this.dir}' belongs to stream '${storedStream}', not '${streamId}': use another --state directory, or --fresh to discard it`);
+    }
+    if (JSON.stringify(storedConfig) !== JSON.stringify(config)) {
+      throw new StateError(
+        `the state in '${this.dir}' was made with model settings ${JSON.stringify(storedConfig)}, not ${JSON.stringify(config)}: use the same settings, another --state directory, or --fresh`,
+      );
+    }
+  }
+
+  /** The model settings this state was bound with, if any. */
+  boundConfig(): unknown {
+    return this.meta.get('config');
+  }
+
+  /** Item titles and genres, for showing lists to people (written once per dataset). */
+  putItemLabels(labels: Iterable<[string, ItemLabel]>): void {
+    this.root.transactionSync(() => {
+      for (const [itemId, label] of labels) this.itemLabelsDb.put(itemId, label);
+    });
+  }
+
+  itemLabel(itemId: string): ItemLabel | undefined {
+    return this.itemLabelsDb.get(itemId);
+  }
+
+  position(partition: number): number | undefined {
+    return this.positionsDb.get(partition);
+  }
+
+  positions(): Map<number, number> {
+    const positions = new Map<number, number>();
+    for (const { key, value } of this.positionsDb.getRange()) positions.set(key, value);
+    return positions;
+  }
+
+  /** Everything needed to rebuild the core, streamed from the sub-databases. */
+  snapshot(modelNames: readonly string[]): StateSnapshot {
+    const models = new Map<string, Iterable<[string, StateValue]>>();
+    for (const name of modelNames) {
+      models.set(
+        name,
+        this.modelsDb.getRange({ start: [name], end: [name, MAX_KEY] }).map(({ key, value }) => [(key as [string, string])[1], value] as [string, StateValue]),
+      );
+    }
+    return {
+      users: this.usersDb.getRange().map(({ key, value }) => [key, value] as [number, string]),
+      items: this.itemsDb.getRange().map(({ key, value }) => [key, value] as [number, string]),
+      history: this.historyDb.getKeys().map((key) => key as [number, number]),
+      models,
+      evaluation: this.evaluationDb.get('prequential'),
+      lists: this.listsDb.getRange().map(({ key, value }) => [key, unpackInt32(value)] as [number, Int32Array]),
+    };
+  }
+
+  /** Write one batch's delta and the positions after it, atomically. */
+  commit(delta: StateDelta, positions: ReadonlyMap<number, number>): void {
+    this.root.transactionSync(() => {
+      for (const [index, id] of delta.users) this.usersDb.put(index, id);
+      for (const [index, id] of delta.items) this.itemsDb.put(index, id);
+      for (const pair of delta.history) this.historyDb.put(pair, 1);
+      for (const [model, key, value] of delta.models) this.modelsDb.put([model, key], value);
+      for (const [user, list] of delta.lists) this.listsDb.put(user, new Uint8Array(list.buffer, list.byteOffset, list.byteLength));
+      this.evaluationDb.put('prequential', delta.evaluation);
+      for (const [partition, offset] of positions) this.positionsDb.put(partition, offset);
+    });
+  }
+
+  /** Size of the data file on disk, for the lmdb size gauge. */
+  sizeBytes(): number {
+    return statSync(join(this.dir, DATA_FILE)).size;
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}
+
+/** A key part that sorts after every model key string. */
+const MAX_KEY = '\uffff';
+
+function unpackInt32(bytes: Uint8Array): Int32Array {
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new Int32Array(copy.buffer);
+}

@@ -1,0 +1,204 @@
+/**
+ * The streaming pipeline, top to bottom as the data flows:
+ *
+ *   source ─poll─▶ decode + validate ─bad─▶ dead letters
+ *                        │
+ *                  test, then train (every model), refresh touched users' top-k
+ *                        │
+ *                  one LMDB transaction: deltas + histories + evaluation + lists + positions
+ *                        │
+ *                  publish lists ─▶ acknowledge positions to the source
+ *
+ * Micro-batches are bounded by size and time by the source's poll(maxRecords, maxWaitMs), and
+ * the next one is pulled only when this one is fully through (backpressure).
+ */
+import { concatMap, map, of, type Observable } from 'rxjs';
+import { decodeRating, validateRating, type RatingEvent, type RejectionKind } from '../src/events/rating.js';
+import type { RatingScale } from '../src/events/scale.js';
+import type { Recommender, UserList } from '../src/recommender.js';
+import type { StateStore } from '../state/store.js';
+import type { PipelineMetrics } from './metrics.js';
+import { pullBatches } from './pull.js';
+import type { DeadLetter, DeadLetterSink, RawRecord, RatingSource, RecommendationList, RecommendationSink } from './transport.js';
+
+export interface PipelineSettings {
+  readonly scale: RatingScale;
+  readonly batchSize: number;
+  readonly batchWaitMs: number;
+  readonly maxMessageBytes: number;
+}
+
+export interface PipelineParts {
+  readonly source: RatingSource;
+  readonly recommender: Recommender;
+  readonly store: StateStore;
+  readonly deadLetters: DeadLetterSink;
+  readonly recommendations: RecommendationSink;
+  readonly metrics: PipelineMetrics;
+  readonly now?: () => number;
+}
+
+/** What one micro-batch did, for progress displays and tests. */
+export interface BatchReport {
+  readonly records: number;
+  readonly applied: number;
+  readonly rejected: number;
+  readonly positions: ReadonlyMap<number, number>;
+  readonly lists: readonly RecommendationList[];
+}
+
+interface DecodedBatch {
+  readonly records: readonly RawRecord[];
+  readonly events: RatingEvent[];
+  readonly letters: DeadLetter[];
+  readonly kinds: RejectionKind[];
+}
+
+interface LearnedBatch extends DecodedBatch {
+  readonly lists: readonly UserList[];
+  readonly positions: Map<number, number>;
+}
+
+export function runPipeline(parts: PipelineParts, settings: PipelineSettings): Observable<BatchReport> {
+  const { source, recommender, store, deadLetters, recommendations, metrics } = parts;
+  const now = parts.now ?? Date.now;
+  const timed = <T>(stage: string, work: () => T): T => {
+    const end = metrics.stageDuration.startTimer({ stage });
+    try {
+      return work();
+    } finally {
+      end();
+    }
+  };
+
+  const decode = (records: readonly RawRecord[]): DecodedBatch =>
+    timed('decode', () => {
+      const events: RatingEvent[] = [];
+      const letters: DeadLetter[] = [];
+      const kinds: RejectionKind[] = [];
+      for (const record of records) {
+        const result = record.malformed
+          ? ({ ok: false, kind: 'malformed_line', reason: record.malformed } as const)
+          : typeof record.value === 'string' || record.value instanceof Uint8Array
+            ? decodeRating(record.value, settings.scale, settings.maxMessageBytes)
+            : validateRating(record.value, settings.scale);
+        if (result.ok) events.push(result.event);
+        else {
+          letters.push(deadLetterOf(record, source.topic, result.reason));
+          kinds.push(result.kind);
+        }
+      }
+      metrics.consumed.inc(records.length);
+      metrics.batchSize.observe(records.length);
+      return { records, events, letters, kinds };
+    });
+
+  const sendDeadLetters = async (batch: DecodedBatch): Promise<DecodedBatch> => {
+    if (batch.letters.length > 0) {
+      await deadLetters.send(batch.letters);
+      for (const kind of batch.kinds) metrics.rejected.inc({ reason: kind });
+    }
+    return batch;
+  };
+
+  const learn = (batch: DecodedBatch): LearnedBatch =>
+    timed('learn', () => {
+      const lists = recommender.applyBatch(recommender.index(batch.events));
+      metrics.applied.inc(batch.events.length);
+      return { ...batch, lists, positions: nextPositions(batch.records) };
+    });
+
+  const persist = (batch: LearnedBatch): LearnedBatch =>
+    timed('persist', () => {
+      store.commit(recommender.drainState(), batch.positions);
+      return batch;
+    });
+
+  const publish = async (batch: LearnedBatch): Promise<BatchReport> => {
+    const end = metrics.stageDuration.startTimer({ stage: 'publish' });
+    const publishedAt = now();
+    const sourceOffset = lastOffset(batch.records);
+    const lists = batch.lists.map((list) => toRecommendationList(recommender, list, sourceOffset, publishedAt));
+    if (lists.length > 0) await recommendations.publish(lists);
+    await source.committed(batch.positions);
+    end();
+    observeLatency(metrics, batch.records, now());
+    updateQualityGauges(metrics, recommender);
+    return { records: batch.records.length, applied: batch.events.length, rejected: batch.letters.length, positions: batch.positions, lists };
+  };
+
+  return pullBatches(
+    () => source.poll(settings.batchSize, settings.batchWaitMs),
+    (records) =>
+      records.length === 0
+        ? of<BatchReport>({ records: 0, applied: 0, rejected: 0, positions: new Map(), lists: [] })
+        : of(records).pipe(map(decode), concatMap(sendDeadLetters), map(learn), map(persist), concatMap(publish)),
+  );
+}
+
+/** Per partition, the offset after the last record of the batch. */
+function nextPositions(records: readonly RawRecord[]): Map<number, number> {
+  const positions = new Map<number, number>();
+  for (const { partition, offset } of records) positions.set(partition, Math.max(offset + 1, positions.get(partition) ?? 0));
+  return positions;
+}
+
+function lastOffset(records: readonly RawRecord[]): string {
+  const last = records[records.length - 1];
+  return last ? `${last.partition}:${last.offset}` : '';
+}
+
+function deadLetterOf(record: RawRecord, topic: string, reason: string): DeadLetter {
+  return {
+    reason,
+    topic,
+    partition: record.partition,
+    offset: record.offset,
+    ...(record.origin === undefined ? {} : { origin: record.origin }),
+    key: record.key,
+    raw: rawText(record.value),
+  };
+}
+
+/** The original bytes as text: UTF-8 when valid, else base64. */
+function rawText(value: RawRecord['value']): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) {
+    const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    const text = bytes.toString('utf8');
+    return Buffer.from(text, 'utf8').equals(bytes) ? text : `base64:${bytes.toString('base64')}`;
+  }
+  return JSON.stringify(value);
+}
+
+function toRecommendationList(recommender: Recommender, list: UserList, sourceOffset: string, publishedAt: number): RecommendationList {
+  const { catalog, ranker } = recommender;
+  return {
+    userId: catalog.users.idAt(list.user),
+    items: list.items.map(({ index, score }) => ({
+      itemId: catalog.items.idAt(index),
+      score: Math.round(score * 1e4) / 1e4,
+      why: `${ranker.name} predicts ${score.toFixed(2)}`,
+    })),
+    model: ranker.name,
+    sourceOffset,
+    eventTs: list.eventTs,
+    publishedAt,
+  };
+}
+
+function observeLatency(metrics: PipelineMetrics, records: readonly RawRecord[], publishedAt: number): void {
+  for (const record of records) {
+    if (record.appendedAt !== undefined) metrics.publishLatency.observe((publishedAt - record.appendedAt) / 1000);
+  }
+}
+
+function updateQualityGauges(metrics: PipelineMetrics, recommender: Recommender): void {
+  const figures = recommender.evaluator.figures();
+  for (const [model, { rmse, mae }] of Object.entries(figures.models)) {
+    if (!Number.isNaN(rmse)) metrics.rmse.set({ model }, rmse);
+    if (!Number.isNaN(mae)) metrics.mae.set({ model }, mae);
+  }
+  if (!Number.isNaN(figures.hitAtK)) metrics.hitRate.set(figures.hitAtK);
+  if (!Number.isNaN(figures.ndcgAtK)) metrics.ndcg.set(figures.ndcgAtK);
+}

@@ -1,0 +1,146 @@
+/**
+ * One embedded replay: a dataset through the pipeline into the state directory, resuming from
+ * the position stored there. Used by `rxrec replay`, the tests and the benchmarks alike.
+ */
+import { join } from 'node:path';
+import { lastValueFrom, tap } from 'rxjs';
+import { isMalformed, type Dataset } from '../src/datasets/rows.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/events/rating.js';
+import type { ModelFigures } from '../src/eval/prequential.js';
+import { isRankingModel } from '../src/models/model.js';
+import { createModels, type ModelSettings } from '../src/models/registry.js';
+import { Recommender } from '../src/recommender.js';
+import { StateStore } from '../state/store.js';
+import { DeadLetterFile, discardRecommendations, RecommendationsFile } from './embedded/file-sinks.js';
+import type { Pacing } from './embedded/pacing.js';
+import { ReplayLog } from './embedded/replay-log.js';
+import { BoundedSource } from './bounded-source.js';
+import { PipelineMetrics } from './metrics.js';
+import { runPipeline, type BatchReport } from './pipeline.js';
+
+export interface ReplayOptions {
+  readonly dataset: Dataset;
+  readonly stateDir: string;
+  /** Discard the state in stateDir first. */
+  readonly fresh?: boolean;
+  readonly pacing: Pacing;
+  readonly models: ModelSettings;
+  /** The model whose scores make the published lists. */
+  readonly rankModel: string;
+  readonly k: number;
+  readonly batchSize: number;
+  readonly batchWaitMs: number;
+  readonly maxMessageBytes?: number;
+  /** JSON-lines file for the lists ('-' for stdout); none when undefined. */
+  readonly out?: string;
+  /** Defaults to <stateDir>/dead-letters.jsonl. */
+  readonly deadLetterPath?: string;
+  /** Stop once this many records of the log have been applied (for tests and partial runs). */
+  readonly stopAtOffset?: number;
+  readonly metrics?: PipelineMetrics;
+  readonly onLoadProgress?: (rowsRead: number) => void;
+  readonly onStart?: (info: { resumedFrom: number; total: number; streamId: string }) => void;
+  readonly onBatch?: (report: BatchReport, progress: ReplayProgress) => void;
+}
+
+export interface ReplayProgress {
+  /** Records of the log applied so far (including those of earlier runs on this state). */
+  readonly position: number;
+  readonly total: number;
+  readonly recommender: Recommender;
+}
+
+export interface ReplaySummary {
+  readonly events: number;
+  readonly rejected: number;
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+  readonly models: Record<string, ModelFigures>;
+  readonly hitAt10: number;
+  readonly ndcgAt10: number;
+  readonly loadSeconds: number;
+  readonly resumedFrom: number;
+  readonly position: number;
+  readonly total: number;
+  readonly deadLetterPath: string;
+}
+
+export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
+  const loadStart = performance.now();
+  if (options.fresh) StateStore.discard(options.stateDir);
+  const store = StateStore.open(options.stateDir);
+  const deadLetters = new DeadLetterFile(options.deadLetterPath ?? join(options.stateDir, 'dead-letters.jsonl'));
+  const recommendations = options.out === undefined ? discardRecommendations : new RecommendationsFile(options.out);
+  try {
+    const log = await ReplayLog.load(options.dataset, options.pacing, { onProgress: options.onLoadProgress });
+    const config = { scale: options.dataset.scale.name, rankModel: options.rankModel, ...options.models };
+    store.bind(log.streamId, config);
+    if (store.position(0) === undefined) await storeItemLabels(store, options.dataset);
+
+    const models = createModels(options.models, options.dataset.scale);
+    const ranker = models.find((model) => model.name === options.rankModel);
+    if (!ranker || !isRankingModel(ranker)) {
+      throw new Error(`--rank-model '${options.rankModel}' must be one of the running models that can rank: ${models.filter(isRankingModel).map((m) => m.name).join(', ')}`);
+    }
+    const recommender = new Recommender(models, ranker, {
+      scale: options.dataset.scale,
+      k: options.k,
+      relevanceThreshold: options.dataset.scale.max - 1,
+    });
+    recommender.restore(store.snapshot(models.map((m) => m.name)));
+
+    const source = options.stopAtOffset === undefined ? log : new BoundedSource(log, options.stopAtOffset);
+    await source.start((partition) => store.position(partition));
+    const resumedFrom = store.position(0) ?? 0;
+    options.onStart?.({ resumedFrom, total: log.length, streamId: log.streamId });
+    const metrics = options.metrics ?? new PipelineMetrics();
+    const loadSeconds = (performance.now() - loadStart) / 1000;
+
+    let events = 0;
+    let rejected = 0;
+    let position = resumedFrom;
+    const runStart = performance.now();
+    await lastValueFrom(
+      runPipeline(
+        { source, recommender, store, deadLetters, recommendations, metrics },
+        { scale: options.dataset.scale, batchSize: options.batchSize, batchWaitMs: options.batchWaitMs, maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES },
+      ).pipe(
+        tap((report) => {
+          events += report.applied;
+          rejected += report.rejected;
+          position = report.positions.get(0) ?? position;
+          options.onBatch?.(report, { position, total: log.length, recommender });
+        }),
+      ),
+      { defaultValue: undefined },
+    );
+    const seconds = (performance.now() - runStart) / 1000;
+    metrics.lmdbSize.set(store.sizeBytes());
+    const figures = recommender.evaluator.figures();
+    return {
+      events,
+      rejected,
+      seconds,
+      eventsPerSecond: seconds > 0 ? (events + rejected) / seconds : 0,
+      models: figures.models,
+      hitAt10: figures.hitAtK,
+      ndcgAt10: figures.ndcgAtK,
+      loadSeconds,
+      resumedFrom,
+      position,
+      total: log.length,
+      deadLetterPath: deadLetters.path,
+    };
+  } finally {
+    await Promise.all([deadLetters.close(), recommendations.close()]);
+    await store.close();
+  }
+}
+
+async function storeItemLabels(store: StateStore, dataset: Dataset): Promise<void> {
+  const labels: Array<[string, { title: string; genres: readonly string[] }]> = [];
+  for await (const row of dataset.items()) {
+    if (!isMalformed(row)) labels.push([row.itemId, { title: row.title, genres: row.genres }]);
+  }
+  store.putItemLabels(labels);
+}
