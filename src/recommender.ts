@@ -92,14 +92,23 @@ export class Recommender {
 
   /** Recompute `user`'s top-k from the ranking model, leaving out what they have rated. */
   refresh(user: number): ScoredIndex[] {
-    const itemCount = this.catalog.items.size;
-    if (this.scores.length < itemCount) this.scores = new Float64Array(Math.max(itemCount, this.scores.length * 2));
-    this.ranker.scoreAll(user, itemCount, this.scores);
     const seen = this.histories.itemsOf(user);
-    const items = topK(this.scores, itemCount, this.options.k, (item) => seen.has(item));
+    const items = this.rank(user, (item) => seen.has(item));
     this.currentLists.set(user, Int32Array.from(items, (s) => s.index));
     this.changedLists.add(user);
     return items;
+  }
+
+  /** The list for a user never seen: the ranking model's scores without a user part. */
+  coldStartList(): ScoredIndex[] {
+    return this.rank(this.catalog.users.size, () => false);
+  }
+
+  private rank(user: number, excluded: (item: number) => boolean): ScoredIndex[] {
+    const itemCount = this.catalog.items.size;
+    if (this.scores.length < itemCount) this.scores = new Float64Array(Math.max(itemCount, this.scores.length * 2));
+    this.ranker.scoreAll(user, itemCount, this.scores);
+    return topK(this.scores, itemCount, this.options.k, excluded);
   }
 
   /** The user's current list as item indices (empty for an unknown user). */

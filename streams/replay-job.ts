@@ -7,10 +7,10 @@ import { lastValueFrom, tap } from 'rxjs';
 import { isMalformed, type Dataset } from '../src/datasets/rows.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/events/rating.js';
 import type { ModelFigures } from '../src/eval/prequential.js';
-import { isRankingModel } from '../src/models/model.js';
-import { createModels, type ModelSettings } from '../src/models/registry.js';
-import { Recommender } from '../src/recommender.js';
+import type { ModelSettings } from '../src/models/registry.js';
+import type { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
+import { assembleRecommender, type BoundConfig } from './assemble.js';
 import { DeadLetterFile, discardRecommendations, RecommendationsFile } from './embedded/file-sinks.js';
 import type { Pacing } from './embedded/pacing.js';
 import { ReplayLog } from './embedded/replay-log.js';
@@ -73,21 +73,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const recommendations = options.out === undefined ? discardRecommendations : new RecommendationsFile(options.out);
   try {
     const log = await ReplayLog.load(options.dataset, options.pacing, { onProgress: options.onLoadProgress });
-    const config = { scale: options.dataset.scale.name, rankModel: options.rankModel, ...options.models };
+    const config: BoundConfig = { scale: options.dataset.scale.name, rankModel: options.rankModel, ...options.models };
+    const recommender = assembleRecommender(config, options.k);
     store.bind(log.streamId, config);
     if (store.position(0) === undefined) await storeItemLabels(store, options.dataset);
-
-    const models = createModels(options.models, options.dataset.scale);
-    const ranker = models.find((model) => model.name === options.rankModel);
-    if (!ranker || !isRankingModel(ranker)) {
-      throw new Error(`--rank-model '${options.rankModel}' must be one of the running models that can rank: ${models.filter(isRankingModel).map((m) => m.name).join(', ')}`);
-    }
-    const recommender = new Recommender(models, ranker, {
-      scale: options.dataset.scale,
-      k: options.k,
-      relevanceThreshold: options.dataset.scale.max - 1,
-    });
-    recommender.restore(store.snapshot(models.map((m) => m.name)));
+    recommender.restore(store.snapshot(recommender.models.map((m) => m.name)));
 
     const source = options.stopAtOffset === undefined ? log : new BoundedSource(log, options.stopAtOffset);
     await source.start((partition) => store.position(partition));

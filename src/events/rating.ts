@@ -3,7 +3,8 @@
  * Ids are strings on the wire; `ts` is epoch milliseconds. Validation names the exact problem so a
  * dead letter says what to fix.
  */
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import ratingSchema from '../schemas/rating.schema.json' with { type: 'json' };
 import { offScaleReason, type RatingScale } from './scale.js';
 
@@ -24,8 +25,7 @@ export type ValidationResult =
   | { readonly ok: true; readonly event: RatingEvent }
   | { readonly ok: false; readonly kind: RejectionKind; readonly reason: string };
 
-const ajv = new Ajv({ allErrors: false, strict: true });
-ajv.addKeyword('description');
+const ajv = new Ajv2020({ allErrors: false, strict: true });
 const matchesSchema = ajv.compile<RatingEvent>(ratingSchema);
 
 function describeSchemaError(error: ErrorObject): string {

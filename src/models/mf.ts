@@ -143,11 +143,20 @@ export class BiasedMF implements RankingModel {
       const users = this.userRows.raw;
       const pu = user * width;
       const base = mu + users[pu]!;
+      const factors = this.userRows.row(user);
+      // Four partial sums: independent chains the CPU can overlap (the refresh hot loop).
       for (let item = 0; item < known; item++) {
         const qi = item * width;
-        let sum = base + items[qi]!;
-        for (let f = 1; f < width; f++) sum += users[pu + f]! * items[qi + f]!;
-        scores[item] = sum;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        let f = 1;
+        for (; f + 3 < width; f += 4) {
+          s0 += factors[f]! * items[qi + f]!;
+          s1 += factors[f + 1]! * items[qi + f + 1]!;
+          s2 += factors[f + 2]! * items[qi + f + 2]!;
+          s3 += factors[f + 3]! * items[qi + f + 3]!;
+        }
+        for (; f < width; f++) s0 += factors[f]! * items[qi + f]!;
+        scores[item] = base + items[qi]! + (s0 + s1) + (s2 + s3);
       }
     }
     for (let item = known; item < itemCount; item++) scores[item] = -Infinity;

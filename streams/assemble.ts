@@ -1,0 +1,35 @@
+/**
+ * Building the recommender core from settings, and from a state directory. The settings bound
+ * to a state (`BoundConfig`) are the ones that shape parameters; list length is not one of them.
+ */
+import { scaleByName } from '../src/events/scale.js';
+import { isRankingModel } from '../src/models/model.js';
+import { createModels, type ModelSettings } from '../src/models/registry.js';
+import { Recommender } from '../src/recommender.js';
+import type { StateStore } from '../state/store.js';
+import { StateError } from '../state/errors.js';
+
+export interface BoundConfig extends ModelSettings {
+  readonly scale: string;
+  readonly rankModel: string;
+}
+
+export function assembleRecommender(config: BoundConfig, k: number): Recommender {
+  const scale = scaleByName(config.scale);
+  const models = createModels(config, scale);
+  const ranker = models.find((model) => model.name === config.rankModel);
+  if (!ranker || !isRankingModel(ranker)) {
+    const rankers = models.filter(isRankingModel).map((m) => m.name);
+    throw new Error(`rank model '${config.rankModel}' must be one of the running models that can rank: ${rankers.join(', ')}`);
+  }
+  return new Recommender(models, ranker, { scale, k, relevanceThreshold: scale.max - 1 });
+}
+
+/** The recommender as the state directory holds it (for serving lists without a stream). */
+export function loadRecommender(store: StateStore, k: number): Recommender {
+  const config = store.boundConfig() as BoundConfig | undefined;
+  if (!config) throw new StateError(`the state in '${store.dir}' is empty: run 'rxrec replay' or 'rxrec serve' with --state ${store.dir} first`);
+  const recommender = assembleRecommender(config, k);
+  recommender.restore(store.snapshot(recommender.models.map((m) => m.name)));
+  return recommender;
+}

@@ -1,0 +1,53 @@
+/** `rxrec recommend`: a user's current top-k from the state directory, without a stream. */
+import { Command, Option } from 'commander';
+import { StateStore } from '../../../state/store.js';
+import { loadRecommender } from '../../assemble.js';
+import { DEFAULT_STATE_DIR } from '../defaults.js';
+import { positiveInteger } from '../options.js';
+
+interface RecommendFlags {
+  user: string;
+  state: string;
+  k: number;
+  json?: boolean;
+}
+
+export function recommendCommand(): Command {
+  return new Command('recommend')
+    .description("print a user's top-k list computed from the state (items they rated are left out)")
+    .requiredOption('--user <id>', 'user id as in the ratings')
+    .addOption(new Option('--state <dir>', 'LMDB state directory').env('RXREC_STATE').default(DEFAULT_STATE_DIR))
+    .addOption(new Option('--k <n>', 'list length').argParser(positiveInteger).default(10))
+    .option('--json', 'print the list as one JSON object (recommendations contract)')
+    .action(async (flags: RecommendFlags) => {
+      const store = StateStore.open(flags.state);
+      try {
+        const recommender = loadRecommender(store, flags.k);
+        const user = recommender.catalog.users.lookup(flags.user);
+        const items = user >= 0 ? recommender.refresh(user) : recommender.coldStartList();
+        const list = {
+          userId: flags.user,
+          items: items.map(({ index, score }) => ({ itemId: recommender.catalog.items.idAt(index), score: Math.round(score * 1e4) / 1e4, why: `${recommender.ranker.name} predicts ${score.toFixed(2)}` })),
+          model: recommender.ranker.name,
+          known: user >= 0,
+        };
+        if (flags.json) {
+          process.stdout.write(JSON.stringify(list) + '\n');
+          return;
+        }
+        const rated = user >= 0 ? recommender.histories.itemsOf(user).size : 0;
+        process.stdout.write(
+          user >= 0
+            ? `top ${flags.k} for user ${flags.user} (rated ${rated} items) by ${list.model}:\n`
+            : `user ${flags.user} is unknown: the cold-start list by ${list.model}:\n`,
+        );
+        list.items.forEach((item, rank) => {
+          const label = store.itemLabel(item.itemId);
+          const title = label ? `  ${label.title}${label.genres.length ? ` [${label.genres.join(', ')}]` : ''}` : '';
+          process.stdout.write(`${String(rank + 1).padStart(3)}. ${item.itemId.padEnd(8)} ${item.score.toFixed(3)}${title}\n`);
+        });
+      } finally {
+        await store.close();
+      }
+    });
+}

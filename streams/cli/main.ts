@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+/**
+ * The rxrec command line. Errors are one line on standard error with a non-zero exit code
+ * (2 for wrong usage, 1 for everything else); --verbose adds the stack.
+ */
+import { Command, CommanderError } from 'commander';
+import { datasetCommand } from './commands/dataset.js';
+import { recommendCommand } from './commands/recommend.js';
+import { replayCommand } from './commands/replay.js';
+import { UsageError } from './errors.js';
+
+const program = new Command('rxrec')
+  .description('streaming online-learning recommender: replay or consume rating events, learn online, publish top-k lists')
+  .version('0.1.0')
+  .option('--verbose', 'print stack traces with errors')
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxrec: ')) })
+  .showHelpAfterError('(add --help for usage)');
+
+for (const command of [replayCommand(), recommendCommand(), datasetCommand()]) {
+  program.addCommand(command.exitOverride().configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxrec: ')) }));
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander has printed the message (or the help/version text) already.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    const verbose = program.opts<{ verbose?: boolean }>().verbose || process.argv.includes('--verbose');
+    process.stderr.write(`rxrec: ${verbose ? ((error as Error).stack ?? String(error)) : (error as Error).message}\n`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+  }
+}
