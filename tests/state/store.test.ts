@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import { StateStore, FORMAT_VERSION } from '../../state/store.js';
+import { tempDir } from '../fixtures.js';
+
+const emptyDelta = { users: [], items: [], history: [], models: [], evaluation: { errors: {}, ranking: { relevant: 0, hits: 0, ndcg: 0 } }, lists: [] };
+
+test('a batch and its positions commit together and read back', async () => {
+  const dir = tempDir();
+  const store = StateStore.open(dir);
+  store.bind('stream-a', { models: ['mf'] });
+  store.commit({ ...emptyDelta, users: [[0, 'u1']], items: [[0, 'i9']], history: [[0, 0]], models: [['mf', 'u0', new Uint8Array([1, 2, 3])]], lists: [[0, Int32Array.from([4, 5])]] }, new Map([[0, 17]]));
+  await store.close();
+  const reopened = StateStore.open(dir);
+  assert.equal(reopened.position(0), 17);
+  const snapshot = reopened.snapshot(['mf']);
+  assert.deepEqual([...snapshot.users], [[0, 'u1']]);
+  assert.deepEqual([...snapshot.history], [[0, 0]]);
+  const [[key, value]] = [...snapshot.models.get('mf')!] as Array<[string, Uint8Array]>;
+  assert.equal(key, 'u0');
+  assert.deepEqual([...value!], [1, 2, 3]);
+  assert.deepEqual([...snapshot.lists].map(([u, l]) => [u, [...l]]), [[0, [4, 5]]]);
+  await reopened.close();
+});
+
+test('a state bound to another stream or other model settings is refused with a clear message', async () => {
+  const dir = tempDir();
+  const store = StateStore.open(dir);
+  store.bind('stream-a', { factors: 20 });
+  assert.throws(() => store.bind('stream-b', { factors: 20 }), /belongs to stream 'stream-a', not 'stream-b'.*--fresh/);
+  assert.throws(() => store.bind('stream-a', { factors: 10 }), /was made with model settings \{"factors":20\}, not \{"factors":10\}/);
+  await store.close();
+});
+
+test('a state directory of another format version is refused', async () => {
+  const dir = tempDir();
+  const root = open({ path: join(dir, 'rxrec.mdb'), maxDbs: 16 });
+  await root.openDB({ name: 'meta' }).put('format', FORMAT_VERSION + 1);
+  await root.close();
+  assert.throws(() => StateStore.open(dir), new RegExp(`has format ${FORMAT_VERSION + 1}, this rxrec reads format ${FORMAT_VERSION}`));
+});
+
+test('a state directory that cannot be created is refused with a clear message', () => {
+  const file = join(tempDir(), 'plain-file');
+  writeFileSync(file, 'not a directory');
+  assert.throws(() => StateStore.open(join(file, 'state')), /^StateError: state directory '.*plain-file\/state' is not writable \(ENOTDIR\): choose another with --state$/);
+});
