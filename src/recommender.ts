@@ -92,23 +92,28 @@ export class Recommender {
 
   /** Recompute `user`'s top-k from the ranking model, leaving out what they have rated. */
   refresh(user: number): ScoredIndex[] {
-    const seen = this.histories.itemsOf(user);
-    const items = this.rank(user, (item) => seen.has(item));
+    const items = this.rankFor(user);
     this.currentLists.set(user, Int32Array.from(items, (s) => s.index));
     this.changedLists.add(user);
     return items;
   }
 
-  /** The list for a user never seen: the ranking model's scores without a user part. */
-  coldStartList(): ScoredIndex[] {
-    return this.rank(this.catalog.users.size, () => false);
+  /** A known user's top `k` now, without changing their current list. */
+  rankFor(user: number, k = this.options.k): ScoredIndex[] {
+    const seen = this.histories.itemsOf(user);
+    return this.rank(user, k, (item) => seen.has(item));
   }
 
-  private rank(user: number, excluded: (item: number) => boolean): ScoredIndex[] {
+  /** The list for a user never seen: the ranking model's scores without a user part. */
+  coldStartList(k = this.options.k): ScoredIndex[] {
+    return this.rank(this.catalog.users.size, k, () => false);
+  }
+
+  private rank(user: number, k: number, excluded: (item: number) => boolean): ScoredIndex[] {
     const itemCount = this.catalog.items.size;
     if (this.scores.length < itemCount) this.scores = new Float64Array(Math.max(itemCount, this.scores.length * 2));
     this.ranker.scoreAll(user, itemCount, this.scores);
-    return topK(this.scores, itemCount, this.options.k, excluded);
+    return topK(this.scores, itemCount, k, excluded);
   }
 
   /** The user's current list as item indices (empty for an unknown user). */

@@ -39,7 +39,8 @@ export interface ReplayOptions {
   readonly stopAtOffset?: number;
   readonly metrics?: PipelineMetrics;
   readonly onLoadProgress?: (rowsRead: number) => void;
-  readonly onStart?: (info: { resumedFrom: number; total: number; streamId: string }) => void;
+  /** Called once the state is loaded, before the first batch (e.g. to start the HTTP API). */
+  readonly onStart?: (info: { resumedFrom: number; total: number; streamId: string; recommender: Recommender; metrics: PipelineMetrics }) => void | Promise<void>;
   readonly onBatch?: (report: BatchReport, progress: ReplayProgress) => void;
 }
 
@@ -82,8 +83,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     const source = options.stopAtOffset === undefined ? log : new BoundedSource(log, options.stopAtOffset);
     await source.start((partition) => store.position(partition));
     const resumedFrom = store.position(0) ?? 0;
-    options.onStart?.({ resumedFrom, total: log.length, streamId: log.streamId });
     const metrics = options.metrics ?? new PipelineMetrics();
+    await options.onStart?.({ resumedFrom, total: log.length, streamId: log.streamId, recommender, metrics });
     const loadSeconds = (performance.now() - loadStart) / 1000;
 
     let events = 0;

@@ -24,7 +24,7 @@ export function recommendCommand(): Command {
       try {
         const recommender = loadRecommender(store, flags.k);
         const user = recommender.catalog.users.lookup(flags.user);
-        const items = user >= 0 ? recommender.refresh(user) : recommender.coldStartList();
+        const items = user >= 0 ? recommender.rankFor(user) : recommender.coldStartList();
         const list = {
           userId: flags.user,
           items: items.map(({ index, score }) => ({ itemId: recommender.catalog.items.idAt(index), score: Math.round(score * 1e4) / 1e4, why: `${recommender.ranker.name} predicts ${score.toFixed(2)}` })),

@@ -9,6 +9,8 @@ import { UsageError } from '../errors.js';
 import { integer, nonNegativeInteger, positiveInteger, positiveNumber } from '../options.js';
 import { progressView } from '../progress.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
+import { startHttpApi } from '../../http/server.js';
+import type { Server } from 'node:http';
 
 interface ReplayFlags {
   dataset: string;
@@ -26,6 +28,7 @@ interface ReplayFlags {
   out?: string;
   deadLetters?: string;
   stopAt?: number;
+  httpPort?: number;
   json?: boolean;
 }
 
@@ -47,12 +50,14 @@ export function replayCommand(): Command {
     .option('--out <file>', "write every refreshed list as JSON lines (recommendations contract); '-' for standard output")
     .option('--dead-letters <file>', 'dead-letter file (default <state>/dead-letters.jsonl)')
     .addOption(new Option('--stop-at <offset>', 'stop after this position of the stream (a later run resumes)').argParser(nonNegativeInteger))
+    .addOption(new Option('--http-port <port>', 'serve the live page, /recommendations, /metrics and health on this port during the replay').argParser(nonNegativeInteger))
     .option('--json', 'print exactly one JSON object with the summary as the last line of standard output')
     .action(async (flags: ReplayFlags) => {
       const pacing: Pacing = flags.rate ? { kind: 'rate', eventsPerSecond: flags.rate } : flags.speed ? { kind: 'speed', factor: flags.speed } : { kind: 'max' };
       if (flags.out === '-' && flags.json) throw new UsageError("--out - and --json both write to standard output: give --out a file");
       const dataset = await resolveDataset(flags.dataset);
       let view: ReturnType<typeof progressView> | undefined;
+      let http: Server | undefined;
       const started = performance.now();
       const summary = await replay({
         dataset,
@@ -67,9 +72,14 @@ export function replayCommand(): Command {
         out: flags.out,
         deadLetterPath: flags.deadLetters,
         stopAtOffset: flags.stopAt,
-        onStart: ({ resumedFrom, total }) => {
+        onStart: async ({ resumedFrom, total, recommender, metrics }) => {
           const where = resumedFrom > 0 ? `resuming at ${resumedFrom}/${total} (--fresh starts over)` : `${total} records`;
           process.stderr.write(`replaying ${dataset.format} from ${dataset.dir}: ${where}, ${describePacing(pacing)}\n`);
+          if (flags.httpPort !== undefined) {
+            const api = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined } }, flags.httpPort);
+            http = api.server;
+            process.stderr.write(`live page and metrics on http://127.0.0.1:${api.port}/\n`);
+          }
           view = progressView('replay', total);
         },
         onBatch: (_report, { position, total, recommender }) => {
@@ -82,6 +92,7 @@ export function replayCommand(): Command {
         },
       });
       view?.stop();
+      http?.close();
       if (flags.json) process.stdout.write(JSON.stringify(jsonSummary(summary)) + '\n');
       else process.stdout.write(textSummary(summary, flags.k));
     });
