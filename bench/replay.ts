@@ -1,0 +1,79 @@
+/**
+ * npm run bench:replay — end-to-end embedded replay throughput on the default synthetic set
+ * (ML-100K-shaped), with Baseline + MF and the per-batch top-k refresh; the MF kernel's own
+ * learning rate in events/s; and peak RSS. Prints a details object, then as the last line of
+ * standard output {"eventsPerSecond", "mfKernelEventsPerSecond", "peakRssMb"}.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WHOLE_STARS } from '../src/events/scale.js';
+import { BiasedMF } from '../src/models/mf.js';
+import { DEFAULT_MODEL_SETTINGS } from '../src/models/registry.js';
+import type { IndexedRating } from '../src/models/model.js';
+import { ML100K_SHAPE, syntheticRatingRows } from '../src/datasets/synthetic.js';
+import { resolveDataset } from '../streams/cli/dataset-spec.js';
+import { replay } from '../streams/replay-job.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+async function endToEnd() {
+  const dataset = await resolveDataset('synthetic');
+  const runs = [];
+  for (let run = 0; run < RUNS; run++) {
+    const summary = await replay({
+      dataset,
+      stateDir: mkdtempSync(join(tmpdir(), 'rxrec-bench-')),
+      pacing: { kind: 'max' },
+      models: DEFAULT_MODEL_SETTINGS,
+      rankModel: 'mf',
+      k: 10,
+      batchSize: 5000,
+      batchWaitMs: 50,
+    });
+    runs.push(summary);
+  }
+  return runs;
+}
+
+function mfKernel(): { eventsPerSecond: number; events: number } {
+  const userIndex = new Map<string, number>();
+  const itemIndex = new Map<string, number>();
+  const intern = (map: Map<string, number>, id: string) => map.get(id) ?? (map.set(id, map.size), map.size - 1);
+  const events: IndexedRating[] = [...syntheticRatingRows(ML100K_SHAPE)]
+    .sort((a, b) => a.ts - b.ts || a.line - b.line)
+    .map((row) => ({ user: intern(userIndex, row.userId), item: intern(itemIndex, row.itemId), rating: row.rating, ts: row.ts }));
+  const rates: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const mf = new BiasedMF({ scale: WHOLE_STARS, seed: 42 }, { factors: DEFAULT_MODEL_SETTINGS.factors });
+    const start = performance.now();
+    mf.learn(events);
+    rates.push(events.length / ((performance.now() - start) / 1000));
+  }
+  return { eventsPerSecond: median(rates), events: events.length };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const runs = await endToEnd();
+const kernel = mfKernel();
+const best = runs.reduce((a, b) => (b.eventsPerSecond > a.eventsPerSecond ? b : a));
+const peakRssMb = process.resourceUsage().maxRSS / 1024;
+const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+console.log(
+  JSON.stringify({
+    dataset: `synthetic ${ML100K_SHAPE.users} users × ${ML100K_SHAPE.items} items, ${ML100K_SHAPE.ratings} ratings, seed ${ML100K_SHAPE.seed}`,
+    models: DEFAULT_MODEL_SETTINGS.models,
+    batchSize: 5000,
+    runs: runs.map((r) => ({ eventsPerSecond: round(r.eventsPerSecond), seconds: round(r.seconds, 3), loadSeconds: round(r.loadSeconds, 3) })),
+    prequential: Object.fromEntries(Object.entries(best.models).map(([name, f]) => [name, { rmse: round(f.rmse, 4), mae: round(f.mae, 4) }])),
+    hitAt10: round(best.hitAt10, 4),
+    ndcgAt10: round(best.ndcgAt10, 4),
+    mfKernelEvents: kernel.events,
+  }),
+);
+console.log(JSON.stringify({ eventsPerSecond: round(median(runs.map((r) => r.eventsPerSecond))), mfKernelEventsPerSecond: round(kernel.eventsPerSecond), peakRssMb: round(peakRssMb, 1) }));
