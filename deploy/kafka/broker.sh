@@ -8,8 +8,10 @@
 # Environment (all optional):
 #   KAFKA_PORT             client listener port                          (9092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller listener port                (9093)
-#   KAFKA_SASL_PORT        also listen with SASL_PLAINTEXT/PLAIN here    (off)
-#   KAFKA_SASL_USERS       user:password[,user:password...] for that     (rxrec:rxrec-secret)
+#   KAFKA_SASL_PORT        also listen with SASL_PLAINTEXT/PLAIN here,   (off)
+#                          with ACLs enforced for SASL users
+#   KAFKA_SASL_USERS       user:password[,user:password...] for that     (admin:admin-secret,rxrec:rxrec-secret)
+#   KAFKA_SASL_SUPER_USERS users allowed everything; the others need ACLs (admin)
 #   KAFKA_DATA_DIR         instance directory: data, config, pid, log    (deploy/kafka/run)
 #   KAFKA_HEAP_OPTS        JVM heap                                      (-Xms128m -Xmx512m)
 #   KAFKA_START_TIMEOUT    seconds to wait for the broker to be ready    (60)
@@ -25,7 +27,8 @@ CLASSPATH_FILE="$RUN_DIR/classpath.txt"
 PORT="${KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 SASL_PORT="${KAFKA_SASL_PORT:-}"
-SASL_USERS="${KAFKA_SASL_USERS:-rxrec:rxrec-secret}"
+SASL_USERS="${KAFKA_SASL_USERS:-admin:admin-secret,rxrec:rxrec-secret}"
+SASL_SUPER_USERS="${KAFKA_SASL_SUPER_USERS:-admin}"
 INSTANCE_DIR="${KAFKA_DATA_DIR:-$RUN_DIR}"
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
@@ -125,12 +128,19 @@ num.io.threads=4
 num.recovery.threads.per.data.dir=1
 EOF
   if [[ -n "$SASL_PORT" ]]; then
-    local jaas="org.apache.kafka.common.security.plain.PlainLoginModule required" entry
+    local jaas="org.apache.kafka.common.security.plain.PlainLoginModule required" entry entries
+    local super_users="User:ANONYMOUS" user users
     IFS=',' read -r -a entries <<< "$SASL_USERS"
     for entry in "${entries[@]}"; do jaas="$jaas user_${entry%%:*}=\"${entry#*:}\""; done
+    IFS=',' read -r -a users <<< "$SASL_SUPER_USERS"
+    for user in "${users[@]}"; do super_users="$super_users;User:$user"; done
+    # Plaintext clients (and the controller) are ANONYMOUS and stay allowed everything; SASL users
+    # other than the super users are denied until ACLs grant them access.
     cat >> "$SERVER_PROPERTIES" <<EOF
 sasl.enabled.mechanisms=PLAIN
 listener.name.sasl_plaintext.plain.sasl.jaas.config=$jaas;
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=$super_users
 EOF
   fi
   cat > "$LOG4J_PROPERTIES" <<EOF

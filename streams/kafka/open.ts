@@ -1,0 +1,85 @@
+/**
+ * The Kafka transport assembled for the commands: topics checked (created when missing), then
+ * the ratings source and the sinks of `rxrec serve`, or the publishers of `rxrec produce`, each
+ * set on one shared producer.
+ */
+import type { Kafka } from 'kafkajs';
+import { kafkaClient, type KafkaLog } from './client.js';
+import { topicNames, type KafkaSettings, type TopicNames } from './config.js';
+import type { KafkaHealth } from './health.js';
+import { SharedProducer } from './producer.js';
+import { ItemPublisher, RatingPublisher, UserPublisher } from './publishers.js';
+import { KafkaDeadLetterSink, KafkaRecommendationSink, KafkaSimilarItemsSink } from './sinks.js';
+import { KafkaRatingSource, type KafkaSourceOptions } from './source.js';
+import { ensureTopics } from './topics.js';
+
+export interface KafkaServeTransport {
+  readonly kafka: Kafka;
+  readonly topics: TopicNames;
+  /** Topics this start created (empty when they all existed). */
+  readonly created: readonly string[];
+  readonly source: KafkaRatingSource;
+  readonly recommendations: KafkaRecommendationSink;
+  readonly similarItems: KafkaSimilarItemsSink;
+  readonly deadLetters: KafkaDeadLetterSink;
+  health(): { readonly consumer: KafkaHealth; readonly producer: KafkaHealth };
+}
+
+export interface KafkaProduceTransport {
+  readonly kafka: Kafka;
+  readonly topics: TopicNames;
+  readonly created: readonly string[];
+  readonly ratings: RatingPublisher;
+  readonly items: ItemPublisher;
+  readonly users: UserPublisher;
+  /** Closes the three publishers. */
+  close(): Promise<void>;
+}
+
+export async function openServeTransport(settings: KafkaSettings, options: KafkaSourceOptions = {}): Promise<KafkaServeTransport> {
+  const { kafka, topics, created, producer } = await prepare(settings, options.log);
+  const source = new KafkaRatingSource(kafka, settings, options);
+  return {
+    kafka,
+    topics,
+    created,
+    source,
+    recommendations: new KafkaRecommendationSink(producer, topics.recs),
+    similarItems: new KafkaSimilarItemsSink(producer, topics.similarItems),
+    deadLetters: new KafkaDeadLetterSink(producer, topics.dlq),
+    health: () => ({ consumer: source.health(), producer: producer.health() }),
+  };
+}
+
+export async function openProduceTransport(settings: KafkaSettings, log?: KafkaLog): Promise<KafkaProduceTransport> {
+  const { kafka, topics, created, producer } = await prepare(settings, log);
+  const ratings = new RatingPublisher(producer, topics.ratings);
+  const items = new ItemPublisher(producer, topics.items);
+  const users = new UserPublisher(producer, topics.users);
+  return {
+    kafka,
+    topics,
+    created,
+    ratings,
+    items,
+    users,
+    close: async () => {
+      await Promise.all([ratings.close(), items.close(), users.close()]);
+    },
+  };
+}
+
+/** Fails early, with one clear line, on a wrong address, refused credentials or a bad topic. */
+async function prepare(settings: KafkaSettings, log?: KafkaLog) {
+  const kafka = kafkaClient(settings, log);
+  const admin = kafka.admin();
+  let created: string[];
+  try {
+    created = await ensureTopics(admin, settings);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  const producer = new SharedProducer(kafka, settings);
+  await producer.connect();
+  return { kafka, topics: topicNames(settings.topicPrefix), created, producer };
+}

@@ -1,0 +1,119 @@
+/**
+ * One idempotent producer per process, shared by the sinks and publishers: acks from all in-sync
+ * replicas, one request in flight (kafkajs keeps idempotent sequence numbers in order only
+ * then), and kafkajs's unbounded retries for idempotence, so a broker that goes away mid-stream
+ * stalls the sends (and so the pipeline) until it is back instead of losing or duplicating
+ * records. Keys are hashed like the Java client does, so every client puts a user on the same
+ * partition.
+ */
+import kafkajs, { type Kafka, type Message, type Producer } from 'kafkajs';
+import type { KafkaSettings } from './config.js';
+import { explainKafkaError } from './errors.js';
+import { ConnectionHealth, type KafkaHealth } from './health.js';
+
+/** A send that has not been acknowledged for this long means the broker is unreachable. */
+const SEND_STALLED_AFTER_MS = 15_000;
+/** Records per produce request; one request stays well under the broker's 1 MB default. */
+const MAX_RECORDS_PER_REQUEST = 5_000;
+
+export interface KeyedValue {
+  readonly key: string | null;
+  readonly value: string;
+}
+
+export class SharedProducer {
+  private readonly producer: Producer;
+  private connecting: Promise<void> | undefined;
+  private holders = 0;
+  private pendingSends = 0;
+  private sendingSince: number | undefined;
+  private readonly connection = new ConnectionHealth(Number.POSITIVE_INFINITY);
+
+  constructor(
+    kafka: Kafka,
+    private readonly settings: KafkaSettings,
+  ) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    });
+  }
+
+  /** Count a user (sink or publisher); the producer disconnects when the last one releases it. */
+  retain(): this {
+    this.holders++;
+    return this;
+  }
+
+  async release(): Promise<void> {
+    this.holders--;
+    if (this.holders > 0 || this.connecting === undefined) return;
+    const connecting = this.connecting;
+    this.connecting = undefined;
+    await connecting.catch(() => undefined);
+    await this.producer.disconnect();
+    this.connection.disconnected();
+  }
+
+  connect(): Promise<void> {
+    this.connecting ??= this.producer.connect().then(
+      () => this.connection.contact(),
+      (error: unknown) => {
+        this.connecting = undefined;
+        const explained = explainKafkaError(error, { brokers: this.settings.brokers, doing: 'connecting the producer', sasl: this.settings.sasl });
+        this.connection.failed(explained.message);
+        throw explained;
+      },
+    );
+    return this.connecting;
+  }
+
+  /** Send records to one topic and wait until all in-sync replicas have them. */
+  async send(topic: string, records: readonly KeyedValue[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.connect();
+    if (this.pendingSends++ === 0) this.sendingSince = Date.now();
+    try {
+      for (let start = 0; start < records.length; start += MAX_RECORDS_PER_REQUEST) {
+        const messages: Message[] = records.slice(start, start + MAX_RECORDS_PER_REQUEST).map(({ key, value }) => ({ key, value }));
+        await this.producer.send({ topic, messages, acks: -1 });
+      }
+      this.connection.contact();
+    } catch (error) {
+      const explained = explainKafkaError(error, { brokers: this.settings.brokers, doing: `sending to ${topic}`, topics: [topic], sasl: this.settings.sasl });
+      this.connection.failed(explained.message);
+      throw explained;
+    } finally {
+      if (--this.pendingSends === 0) this.sendingSince = undefined;
+    }
+  }
+
+  health(): KafkaHealth {
+    const health = this.connection.snapshot();
+    const stalled = this.sendingSince !== undefined && Date.now() - this.sendingSince > SEND_STALLED_AFTER_MS;
+    return stalled ? { ...health, connected: false } : health;
+  }
+}
+
+/** Values of one kind to one topic, each made a keyed record by `toRecord`. */
+export class TopicWriter<T> {
+  private readonly producer: SharedProducer;
+
+  constructor(
+    producer: SharedProducer,
+    readonly topic: string,
+    private readonly toRecord: (value: T) => KeyedValue,
+  ) {
+    this.producer = producer.retain();
+  }
+
+  protected write(values: readonly T[]): Promise<void> {
+    return this.producer.send(this.topic, values.map(this.toRecord));
+  }
+
+  close(): Promise<void> {
+    return this.producer.release();
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The topic contract on a real cluster: create what is missing with the policy the design gives
+ * it, and refuse to run against a topic whose cleanup.policy contradicts it (a compacted ratings
+ * topic would silently drop events; a delete-policy recs topic would lose users' lists).
+ */
+import kafkajs, { type Admin } from 'kafkajs';
+import { topicNames, type KafkaSettings } from './config.js';
+import { explainKafkaError, TopicPolicyError } from './errors.js';
+
+export type CleanupPolicy = 'delete' | 'compact';
+
+export interface TopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly cleanupPolicy: CleanupPolicy;
+}
+
+/** Every topic of the contract. Outputs keyed by user share the ratings' partition count. */
+export function topicSpecs(settings: KafkaSettings): TopicSpec[] {
+  const names = topicNames(settings.topicPrefix);
+  const partitions = settings.ratingsPartitions;
+  return [
+    { name: names.ratings, partitions, cleanupPolicy: 'delete' },
+    { name: names.items, partitions: 1, cleanupPolicy: 'compact' },
+    { name: names.users, partitions: 1, cleanupPolicy: 'compact' },
+    { name: names.recs, partitions, cleanupPolicy: 'compact' },
+    { name: names.similarItems, partitions: 1, cleanupPolicy: 'compact' },
+    { name: names.dlq, partitions: 1, cleanupPolicy: 'delete' },
+  ];
+}
+
+/**
+ * Create the missing topics and check the policy of all of them. Resolves with the names it
+ * created. The admin client may be connected already; it is left connected.
+ */
+export async function ensureTopics(admin: Admin, settings: KafkaSettings, specs: readonly TopicSpec[] = topicSpecs(settings)): Promise<string[]> {
+  const context = (doing: string) => ({
+    brokers: settings.brokers,
+    doing,
+    topics: specs.map((spec) => spec.name),
+    sasl: settings.sasl,
+  });
+
+  let missing: TopicSpec[];
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    missing = specs.filter((spec) => !existing.has(spec.name));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((spec) => ({
+          topic: spec.name,
+          numPartitions: spec.partitions,
+          configEntries: [{ name: 'cleanup.policy', value: spec.cleanupPolicy }],
+        })),
+      });
+    }
+  } catch (error) {
+    throw explainKafkaError(error, context('creating topics'));
+  }
+
+  let found: Map<string, string>;
+  try {
+    found = await cleanupPolicies(admin, specs.map((spec) => spec.name));
+  } catch (error) {
+    throw explainKafkaError(error, context('reading topic configs'));
+  }
+  const wrong = specs.filter((spec) => normalisePolicy(found.get(spec.name) ?? '') !== spec.cleanupPolicy);
+  if (wrong.length > 0) {
+    throw new TopicPolicyError(
+      wrong
+        .map((spec) => `topic '${spec.name}' has cleanup.policy=${found.get(spec.name) || '(none)'} but rxrec needs ${spec.cleanupPolicy}`)
+        .join('; ') +
+        `; change it (kafka-configs.sh --alter --entity-type topics --entity-name <topic> --add-config cleanup.policy=<policy>) or use another --topic-prefix`,
+    );
+  }
+  return missing.map((spec) => spec.name);
+}
+
+async function cleanupPolicies(admin: Admin, topics: readonly string[]): Promise<Map<string, string>> {
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy'] })),
+  });
+  const policies = new Map<string, string>();
+  for (const resource of resources) {
+    const entry = resource.configEntries.find((config) => config.configName === 'cleanup.policy');
+    policies.set(resource.resourceName, entry?.configValue ?? '');
+  }
+  return policies;
+}
+
+/** 'delete,compact' and 'compact, delete' are the same policy; neither is 'compact'. */
+function normalisePolicy(policy: string): string {
+  return policy
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .sort()
+    .join(',');
+}
