@@ -134,7 +134,7 @@ function describeDownload(name: string, result: DownloadResult): string {
   }
 }
 
-export function describeInfo(info: DatasetInfo): string[] {
+function describeInfo(info: DatasetInfo): string[] {
   const lines = [
     `dir          ${info.dir}`,
     `format       ${info.format} (rating scale ${info.scale})`,
