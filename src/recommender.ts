@@ -70,24 +70,29 @@ export class Recommender {
     }));
   }
 
-  /** Test, then train, then refresh the lists of the users the batch touched. */
+  /**
+   * Test, then train, event by event (every model predicts an event before any model learns
+   * it, and learns it before the next event is predicted), then refresh the lists of the users
+   * the batch touched. Per-event interleaving keeps the figures independent of where batch
+   * boundaries fall; lists are refreshed per batch, so hit@k checks the list as published.
+   */
   applyBatch(batch: readonly IndexedRating[]): UserList[] {
-    this.evaluate(batch);
-    for (const model of this.models) model.learn(batch);
+    const single: IndexedRating[] = [];
     const newestTs = new Map<number, number>();
-    for (const { user, item, ts } of batch) {
-      this.histories.add(user, item);
-      newestTs.set(user, Math.max(ts, newestTs.get(user) ?? -Infinity));
+    for (const event of batch) {
+      this.evaluate(event);
+      single[0] = event;
+      for (const model of this.models) model.learn(single);
+      this.histories.add(event.user, event.item);
+      newestTs.set(event.user, Math.max(event.ts, newestTs.get(event.user) ?? -Infinity));
     }
     return [...newestTs].map(([user, eventTs]) => ({ user, items: this.refresh(user), eventTs }));
   }
 
-  private evaluate(batch: readonly IndexedRating[]): void {
-    for (const { user, item, rating } of batch) {
-      for (const model of this.models) this.evaluator.recordPrediction(model.name, model.predict(user, item), rating);
-      const list = this.currentLists.get(user);
-      this.evaluator.recordRanking(rating, list ? list.indexOf(item) + 1 : 0);
-    }
+  private evaluate({ user, item, rating }: IndexedRating): void {
+    for (const model of this.models) this.evaluator.recordPrediction(model.name, model.predict(user, item), rating);
+    const list = this.currentLists.get(user);
+    this.evaluator.recordRanking(rating, list ? list.indexOf(item) + 1 : 0);
   }
 
   /** Recompute `user`'s top-k from the ranking model, leaving out what they have rated. */

@@ -33,6 +33,9 @@ export interface SyntheticSpec {
 }
 
 /** The size of MovieLens 100K, with seed 42. */
+/** Bump when the generator's output changes for a given spec, so cached sets are regenerated. */
+export const GENERATOR_VERSION = 2;
+
 export const ML100K_SHAPE: SyntheticSpec = { users: 943, items: 1682, ratings: 100_000, seed: 42 };
 
 /** MovieLens guarantees every user at least this many ratings; so does the generator. */
@@ -101,7 +104,7 @@ const GLOBAL_MEAN = 3.8;
  */
 const DISLIKE_SHARE = 0.08;
 const DISLIKE_DROP = 2.3;
-const NOISE_SD = 0.7;
+const NOISE_SD = 0.55;
 const USER_BIAS_SD = 0.35;
 const ITEM_BIAS_SD = 0.3;
 const POPULARITY_BIAS = 0.2;
@@ -109,8 +112,8 @@ const GENRE_BIAS_SD = 0.15;
 /** Per-dimension standard deviations of the side-feature parts and the free parts of the factors. */
 const GENRE_FACTOR_SD = 0.4;
 const DEMOGRAPHIC_FACTOR_SD = 0.3;
-const ITEM_FACTOR_NOISE_SD = 0.25;
-const USER_FACTOR_NOISE_SD = 0.25;
+const ITEM_FACTOR_NOISE_SD = 0.3;
+const USER_FACTOR_NOISE_SD = 0.44;
 /**
  * Zipf-like popularity: weight ∝ (rank + offset)^-exponent, offset as a share of the catalogue.
  * At ML-100K's size: top 10% of items hold ~46% of ratings, the most rated has ~580 (ML: 583).

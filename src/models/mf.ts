@@ -11,8 +11,11 @@
  * (p_u and q_i are updated from each other's old values.) Factors start at N(0, initStd²),
  * drawn from (seed, row, column) so that a row's start does not depend on arrival order.
  *
- * Parameters (defaults): factors = 20, learningRate γ = 0.01, regularization λ = 0.05,
- * biasLearningRate γ_b = 0.01, biasRegularization λ_b = 0.02, initStd = 0.1.
+ * Parameters (defaults): factors = 20, learningRate γ = 0.1, regularization λ = 0.02,
+ * biasLearningRate γ_b = 0.05, biasRegularization λ_b = 0.02, initStd = 0.1. The steps are
+ * larger than batch SGD's usual 0.005 because every event is seen once: on the synthetic
+ * ML-100K-shaped stream these minimise prequential RMSE (a grid over γ ∈ 0.01–0.3,
+ * γ_b ∈ 0.01–0.05, λ ∈ 0.01–0.05, initStd ∈ 0.05–0.3); γ = 0.3 diverges.
  *
  * References: S. Funk, "Netflix Update: Try This at Home", 2006; A. Paterek, "Improving
  * regularized singular value decomposition for collaborative filtering", KDD Cup 2007;
@@ -42,9 +45,9 @@ export interface BiasedMFOptions {
 
 export const MF_DEFAULTS: BiasedMFOptions = {
   factors: 20,
-  learningRate: 0.01,
-  regularization: 0.05,
-  biasLearningRate: 0.01,
+  learningRate: 0.1,
+  regularization: 0.02,
+  biasLearningRate: 0.05,
   biasRegularization: 0.02,
   initStd: 0.1,
 };

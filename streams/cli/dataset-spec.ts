@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDataset } from '../../src/datasets/detect.js';
 import type { Dataset } from '../../src/datasets/rows.js';
-import { ML100K_SHAPE } from '../../src/datasets/synthetic.js';
+import { GENERATOR_VERSION, ML100K_SHAPE } from '../../src/datasets/synthetic.js';
 import { writeSyntheticDataset } from '../../src/datasets/write-synthetic.js';
 import { cacheDir } from './defaults.js';
 
@@ -21,7 +21,7 @@ export async function resolveDataset(spec: string): Promise<Dataset> {
 /** The default synthetic set's folder, generating it on first use. */
 export async function ensureSynthetic(): Promise<string> {
   const { users, items, ratings, seed } = ML100K_SHAPE;
-  const dir = join(cacheDir(), 'synthetic', `ml-100k-shaped-${users}x${items}x${ratings}-seed${seed}`);
+  const dir = join(cacheDir(), 'synthetic', `ml-100k-shaped-${users}x${items}x${ratings}-seed${seed}-v${GENERATOR_VERSION}`);
   if (existsSync(join(dir, 'u.data'))) return dir;
   const partial = `${dir}.partial-${process.pid}`;
   await mkdir(partial, { recursive: true });
