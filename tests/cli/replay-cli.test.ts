@@ -72,9 +72,10 @@ test('SIGKILL at several points mid-stream, then resume: parameters equal an uni
   const positions: number[] = [];
   for (const delayMs of [700, 900, 1100]) {
     const child = startCli(['replay', '--dataset', datasetDir, '--state', killed, '--batch-size', '100', '--rate', '4000']);
+    const exited = once(child, 'exit');
     await sleep(delayMs);
     child.kill('SIGKILL');
-    await once(child, 'exit');
+    await exited;
     const store = StateStore.open(killed);
     positions.push(store.position(0) ?? 0);
     await store.close();
