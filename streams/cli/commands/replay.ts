@@ -11,6 +11,7 @@ import { progressView } from '../progress.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { startHttpApi } from '../../http/server.js';
 import type { Server } from 'node:http';
+import type { RecommendationList } from '../../transport.js';
 
 interface ReplayFlags {
   dataset: string;
@@ -58,7 +59,9 @@ export function replayCommand(): Command {
       const dataset = await resolveDataset(flags.dataset);
       let view: ReturnType<typeof progressView> | undefined;
       let http: Server | undefined;
-      const started = performance.now();
+      let started = performance.now();
+      let startPosition = 0;
+      let latestList: RecommendationList | undefined;
       const summary = await replay({
         dataset,
         stateDir: flags.state,
@@ -81,20 +84,23 @@ export function replayCommand(): Command {
             process.stderr.write(`live page and metrics on http://127.0.0.1:${api.port}/\n`);
           }
           view = progressView('replay', total);
+          started = performance.now();
+          startPosition = resumedFrom;
         },
-        onBatch: (_report, { position, total, recommender }) => {
+        onBatch: (report, { position, total, recommender }) => {
+          latestList = report.lists[report.lists.length - 1] ?? latestList;
           const figures = recommender.evaluator.figures();
           const errors = Object.entries(figures.models)
             .map(([name, f]) => `${name} ${f.rmse.toFixed(3)}`)
             .join(' ');
           const elapsed = (performance.now() - started) / 1000;
-          view?.update({ position, total, eventsPerSecond: position / Math.max(elapsed, 1e-3), text: `RMSE ${errors} | hit@${flags.k} ${figures.hitAtK.toFixed(3)}` });
+          view?.update({ position, total, eventsPerSecond: (position - startPosition) / Math.max(elapsed, 1e-3), text: `RMSE ${errors} | hit@${flags.k} ${figures.hitAtK.toFixed(3)}` });
         },
       });
       view?.stop();
       http?.close();
       if (flags.json) process.stdout.write(JSON.stringify(jsonSummary(summary)) + '\n');
-      else process.stdout.write(textSummary(summary, flags.k));
+      else process.stdout.write(textSummary(summary, flags.k) + (latestList ? latestListText(latestList) : ''));
     });
 }
 
@@ -120,6 +126,11 @@ function textSummary(s: ReplaySummary, k: number): string {
     `  lists      hit@${k} ${s.hitAt10.toFixed(4)}  NDCG@${k} ${s.ndcgAt10.toFixed(4)}  (ratings >= 4)`,
   ];
   return lines.join('\n') + '\n';
+}
+
+function latestListText(list: RecommendationList): string {
+  const items = list.items.slice(0, 5).map((item) => `${item.itemId} (${item.score.toFixed(2)})`);
+  return `latest list published: user ${list.userId} → ${items.join(', ')}${list.items.length > 5 ? ', …' : ''}\n  (rxrec recommend --user ${list.userId} shows it with titles)\n`;
 }
 
 function round(value: number, digits: number): number | null {
