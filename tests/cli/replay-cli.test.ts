@@ -52,6 +52,9 @@ test('errors are one line with a non-zero exit code, and --verbose adds the stac
   assert.match(badFlag.stderr, /option '--k <n>' argument 'ten' is invalid\. 'ten' is not a positive integer/);
   const badModel = runCli(['replay', '--dataset', datasetDir, '--state', tempDir(), '--models', 'baseline,svd']);
   assert.match(badModel.stderr, /^rxrec: unknown model 'svd': available models are /);
+  const badScale = runCli(['replay', '--dataset', datasetDir, '--state', tempDir(), '--scale', '1-10']);
+  assert.equal(badScale.status, 1);
+  assert.equal(badScale.stderr, "rxrec: unknown rating scale '1-10': use one of 1-5, 0.5-5\n");
   const empty = runCli(['recommend', '--user', '1', '--state', tempDir()]);
   assert.match(empty.stderr, /^rxrec: the state in '.*' is empty: run 'rxrec replay'/);
 });

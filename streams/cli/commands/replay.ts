@@ -5,6 +5,7 @@ import { describePacing } from '../../embedded/pacing.js';
 import { parseModelNames, DEFAULT_MODEL_SETTINGS } from '../../../src/models/registry.js';
 import { replay, type ReplaySummary } from '../../replay-job.js';
 import { resolveDataset } from '../dataset-spec.js';
+import { scaleByName } from '../../../src/events/scale.js';
 import { UsageError } from '../errors.js';
 import { integer, nonNegativeInteger, positiveInteger, positiveNumber } from '../options.js';
 import { progressView } from '../progress.js';
@@ -15,6 +16,7 @@ import type { RecommendationList } from '../../transport.js';
 
 interface ReplayFlags {
   dataset: string;
+  scale?: string;
   rate?: number;
   speed?: number;
   state: string;
@@ -39,6 +41,7 @@ export function replayCommand(): Command {
     .addOption(new Option('--dataset <dir|synthetic>', "a MovieLens directory (ml-100k, ml-1m, ml-10m, ml-latest/ml-25m), or 'synthetic' for the generated ML-100K-shaped set").default('synthetic'))
     .addOption(new Option('--rate <events/s>', 'replay at a fixed rate').argParser(positiveNumber).conflicts('speed'))
     .addOption(new Option('--speed <factor>', 'replay at this multiple of real time, following the events\' timestamps').argParser(positiveNumber))
+    .addOption(new Option('--scale <scale>', "rating scale, overriding the one of the dataset's format: 1-5 or 0.5-5"))
     .addOption(new Option('--state <dir>', 'LMDB state directory; a replay resumes from the position stored there').env('RXREC_STATE').default(DEFAULT_STATE_DIR))
     .option('--fresh', 'discard the state in --state first and start from the beginning')
     .addOption(new Option('--k <n>', 'length of each top-k list').argParser(positiveInteger).default(10))
@@ -56,7 +59,9 @@ export function replayCommand(): Command {
     .action(async (flags: ReplayFlags) => {
       const pacing: Pacing = flags.rate ? { kind: 'rate', eventsPerSecond: flags.rate } : flags.speed ? { kind: 'speed', factor: flags.speed } : { kind: 'max' };
       if (flags.out === '-' && flags.json) throw new UsageError("--out - and --json both write to standard output: give --out a file");
-      const dataset = await resolveDataset(flags.dataset);
+      const scale = flags.scale === undefined ? undefined : scaleByName(flags.scale);
+      const detected = await resolveDataset(flags.dataset);
+      const dataset = scale ? { ...detected, scale } : detected;
       let view: ReturnType<typeof progressView> | undefined;
       let http: Server | undefined;
       let started = performance.now();
