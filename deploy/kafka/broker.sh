@@ -167,13 +167,16 @@ java_command() {
 
 format_storage_once() {
   if [[ -f "$DATA_DIR/meta.properties" ]]; then return; fi
-  local cluster_id
-  # A Kafka cluster id is 16 random bytes in URL-safe base64 without padding.
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  local cluster_id="-"
+  # A Kafka cluster id is 16 random bytes in URL-safe base64 without padding; like Kafka's own
+  # generator, avoid a leading '-', which the storage tool would read as an option.
+  while [[ "$cluster_id" == -* ]]; do
+    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  done
   say "formatting KRaft storage in $DATA_DIR (cluster $cluster_id)"
   java_command
   "${JAVA_CMD[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$SERVER_PROPERTIES" >> "$LOG_FILE" 2>&1 \
-    || fail "formatting storage failed; see $LOG_FILE"
+    || { tail -n 20 "$LOG_FILE" >&2; fail "formatting storage failed; see $LOG_FILE"; }
 }
 
 wait_until_ready() {

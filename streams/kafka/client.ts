@@ -3,10 +3,10 @@
  * each, on standard error (KAFKAJS_LOG_LEVEL=debug still turns kafkajs's own detail on).
  */
 import kafkajs, { type Kafka, type KafkaConfig, type logCreator, type RetryOptions, type SASLOptions } from 'kafkajs';
+import type { KafkaSettings } from './config.js';
 
 // kafkajs is CommonJS; not all of its exports are visible to ESM named imports.
 const { logLevel } = kafkajs;
-import type { KafkaSettings } from './config.js';
 
 export type KafkaLog = (line: string) => void;
 
@@ -34,12 +34,14 @@ export function kafkaClient(settings: KafkaSettings, log: KafkaLog = writeToStde
   return new kafkajs.Kafka(config);
 }
 
+const PER_ATTEMPT_NAMESPACES = new Set(['Connection', 'BrokerPool']);
+
 function quietLogCreator(log: KafkaLog): logCreator {
   return () =>
-    ({ namespace, level, label, log: entry }) => {
-      // Every failed request is also logged by the connection; the caller either retries it or
-      // raises an error that we explain, so the per-request line is noise.
-      if (namespace === 'Connection' && level <= logLevel.WARN && String(entry.message).startsWith('Response ')) return;
+    ({ namespace, label, log: entry }) => {
+      // Failed connections and requests are retried; what finally fails is raised as an error we
+      // explain, or logged by the consumer as a crash and restart. Each attempt's line is noise.
+      if (PER_ATTEMPT_NAMESPACES.has(namespace) && !process.env.KAFKAJS_LOG_LEVEL) return;
       const { message, error } = entry as { message: string; error?: unknown };
       const detail = error === undefined || String(message).includes(String(error)) ? '' : `: ${String(error)}`;
       log(`kafka ${label.toLowerCase()}: [${namespace}] ${message}${detail}`);

@@ -93,7 +93,7 @@ export class KafkaRatingSource implements RatingSource {
       });
     } catch (error) {
       await this.consumer.disconnect().catch(() => undefined);
-      throw explainKafkaError(error, this.errorContext(`starting to consume ${this.topic}`));
+      this.fail(explainKafkaError(error, this.errorContext(`starting to consume ${this.topic}`)));
     }
     if (this.fatal) throw this.fatal;
   }
@@ -136,6 +136,11 @@ export class KafkaRatingSource implements RatingSource {
 
   isConnected(): boolean {
     return this.connection.snapshot().connected;
+  }
+
+  /** Records fetched and waiting for `poll`. */
+  bufferedRecords(): number {
+    return this.buffer.length;
   }
 
   /** Partitions of the ratings topic this worker holds now. */

@@ -1,0 +1,244 @@
+/**
+ * The Kafka rating source against a real broker: where each partition resumes (stored position,
+ * else the group's committed offset, else the start), nothing handed out twice or before a
+ * resume point across restarts and rebalances, offsets committed for lag tools, backpressure.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import type { Kafka } from 'kafkajs';
+import { kafkaClient } from '../../streams/kafka/client.js';
+import { topicNames, type KafkaSettings } from '../../streams/kafka/config.js';
+import { openProduceTransport } from '../../streams/kafka/open.js';
+import { KafkaRatingSource } from '../../streams/kafka/source.js';
+import type { RawRecord } from '../../streams/transport.js';
+import { collectingLog, kafkaBroker, testSettings } from './broker.js';
+
+const quiet = collectingLog().log;
+
+/** Publish `count` ratings of `users` users (numbered from `from`), creating the topics first. */
+async function produceRatings(settings: KafkaSettings, count: number, from = 0, users = 30): Promise<void> {
+  const produce = await openProduceTransport(settings, quiet);
+  try {
+    await produce.ratings.publish(
+      Array.from({ length: count }, (_, index) => ({
+        userId: `u${(from + index) % users}`,
+        itemId: `i${from + index}`,
+        rating: 1 + ((from + index) % 5),
+        ts: 1_000_000 + from + index,
+      })),
+    );
+  } finally {
+    await produce.close();
+  }
+}
+
+async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, number>> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    return new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, Number(high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function openSource(t: TestContext, settings: KafkaSettings, highWaterMark?: number): KafkaRatingSource {
+  const source = new KafkaRatingSource(kafkaClient(settings, quiet), settings, { log: quiet, highWaterMark });
+  t.after(() => source.close());
+  return source;
+}
+
+/** Poll until `enough` holds, then check that nothing more comes within `quietMs`. */
+async function pollAll(source: KafkaRatingSource, enough: (records: RawRecord[]) => boolean, quietMs = 1_500, timeoutMs = 30_000): Promise<RawRecord[]> {
+  const records: RawRecord[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (!enough(records)) {
+    assert.ok(Date.now() < deadline, `polled only ${records.length} records in ${timeoutMs} ms`);
+    const batch = await source.poll(50, 200);
+    assert.notEqual(batch, null, 'poll ended the stream before close');
+    records.push(...batch!);
+  }
+  const extra = await source.poll(1_000, quietMs);
+  assert.deepEqual(extra?.map(describe), [], 'no records beyond the expected ones');
+  return records;
+}
+
+const describe = (record: RawRecord) => `${record.partition}:${record.offset}`;
+
+/** Offsets handed out per partition, in the order they were handed out. */
+function offsetsByPartition(records: readonly RawRecord[]): Map<number, number[]> {
+  const byPartition = new Map<number, number[]>();
+  for (const record of records) {
+    if (!byPartition.has(record.partition)) byPartition.set(record.partition, []);
+    byPartition.get(record.partition)!.push(record.offset);
+  }
+  return byPartition;
+}
+
+const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, index) => from + index);
+
+test('each partition resumes at its stored position; nothing before it is handed out', async (t) => {
+  const broker = await kafkaBroker(t);
+  if (!broker) return;
+  const settings = testSettings(broker.brokers, { partitions: 3 });
+  await produceRatings(settings, 90);
+  const topic = topicNames(settings.topicPrefix).ratings;
+  const ends = await endOffsets(kafkaClient(settings, quiet), topic);
+  assert.ok([...ends.values()].every((end) => end >= 6), `every partition has records: ${[...ends]}`);
+
+  // p0 applied up to 5, p1 never seen, p2 fully applied.
+  const stored = new Map([[0, 5], [2, ends.get(2)!]]);
+  const source = openSource(t, settings);
+  assert.equal(source.streamId, `kafka:${topic}`);
+  await source.start((partition) => stored.get(partition));
+  const expected = ends.get(0)! - 5 + ends.get(1)!;
+  const records = await pollAll(source, (all) => all.length >= expected);
+
+  const byPartition = offsetsByPartition(records);
+  assert.deepEqual(byPartition.get(0), range(5, ends.get(0)!));
+  assert.deepEqual(byPartition.get(1), range(0, ends.get(1)!));
+  assert.equal(byPartition.get(2), undefined);
+  assert.deepEqual(source.assignment(), [0, 1, 2]);
+  assert.equal(source.isConnected(), true);
+
+  const first = records[0]!;
+  const event = JSON.parse(Buffer.from(first.value as Uint8Array).toString('utf8'));
+  assert.equal(first.key, event.userId, 'key = userId');
+  assert.equal(first.origin, topic);
+  assert.deepEqual(Object.keys(event).sort(), ['itemId', 'rating', 'ts', 'userId']);
+
+  await source.close();
+  assert.equal(await source.poll(10, 10), null, 'null only after close');
+  assert.equal(source.isConnected(), false);
+});
+
+test('committed positions reach the group; a partition with no stored position resumes there, a stored one wins', async (t) => {
+  const broker = await kafkaBroker(t);
+  if (!broker) return;
+  const settings = testSettings(broker.brokers, { partitions: 3 });
+  await produceRatings(settings, 60);
+  const kafka = kafkaClient(settings, quiet);
+  const topic = topicNames(settings.topicPrefix).ratings;
+  const ends = await endOffsets(kafka, topic);
+
+  const first = openSource(t, settings);
+  await first.start(() => undefined);
+  await pollAll(first, (all) => all.length >= 60, 200);
+  await first.committed(new Map([[0, 4], [1, ends.get(1)!], [2, 1]]));
+  await first.close();
+
+  const admin = kafka.admin();
+  await admin.connect();
+  t.after(() => admin.disconnect());
+  const [committed] = await admin.fetchOffsets({ groupId: settings.groupId, topics: [topic] });
+  assert.deepEqual(
+    committed!.partitions.map(({ partition, offset }) => [partition, Number(offset)]).sort(),
+    [[0, 4], [1, ends.get(1)!], [2, 1]],
+  );
+
+  // The state store knows p2 up to 3 (Kafka's commit lags behind it); p0 and p1 it never saw.
+  const second = openSource(t, settings);
+  await second.start((partition) => (partition === 2 ? 3 : undefined));
+  const records = await pollAll(second, (all) => all.length >= ends.get(0)! - 4 + ends.get(2)! - 3);
+  const byPartition = offsetsByPartition(records);
+  assert.deepEqual(byPartition.get(0), range(4, ends.get(0)!));
+  assert.equal(byPartition.get(1), undefined);
+  assert.deepEqual(byPartition.get(2), range(3, ends.get(2)!));
+});
+
+test('a restarted worker hands out exactly what its state has not applied, whatever Kafka committed', async (t) => {
+  const broker = await kafkaBroker(t);
+  if (!broker) return;
+  const settings = testSettings(broker.brokers, { partitions: 3 });
+  await produceRatings(settings, 90);
+  const applied = new Map<number, number>();
+  const apply = (records: RawRecord[]) => {
+    for (const record of records) applied.set(record.partition, record.offset + 1);
+  };
+
+  const before = openSource(t, settings);
+  await before.start((partition) => applied.get(partition));
+  const handedOut: RawRecord[] = [];
+  while (handedOut.length < 40) {
+    const batch = (await before.poll(7, 200))!;
+    apply(batch);
+    handedOut.push(...batch);
+  }
+  // A crash: no Kafka commit at all, buffered records lost with the process.
+  await before.close();
+
+  const after = openSource(t, settings);
+  await after.start((partition) => applied.get(partition));
+  const rest = await pollAll(after, (all) => handedOut.length + all.length >= 90);
+  const all = [...handedOut, ...rest].map(describe);
+  assert.equal(new Set(all).size, 90, 'no record handed out twice');
+  assert.equal(all.length, 90);
+});
+
+test('two workers in one group: a rebalance hands every record out once, revoked partitions are dropped, backpressure holds', async (t) => {
+  const broker = await kafkaBroker(t);
+  if (!broker) return;
+  const settings = testSettings(broker.brokers, { partitions: 4 });
+  await produceRatings(settings, 400);
+  // One state store shared by the two workers, so their positions can be checked together.
+  const applied = new Map<number, number>();
+  const handedOut: Array<{ worker: string; record: RawRecord }> = [];
+
+  // Small batches that take a while to apply, so the rebalance lands while records are buffered.
+  const run = async (worker: string, source: KafkaRatingSource, until: () => boolean) => {
+    while (!until()) {
+      const batch = (await source.poll(5, 100))!;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const held = source.assignment();
+      for (const record of batch) {
+        assert.ok(held.includes(record.partition), `${worker} handed out ${describe(record)} of a partition it does not hold (${held})`);
+        applied.set(record.partition, record.offset + 1);
+        handedOut.push({ worker, record });
+      }
+    }
+  };
+
+  const a = openSource(t, settings, 16);
+  await a.start((partition) => applied.get(partition));
+  await run('a', a, () => handedOut.length >= 60);
+
+  const b = openSource(t, settings, 16);
+  const bStarted = b.start((partition) => applied.get(partition));
+  const finished = () => handedOut.length >= 600;
+  const both = Promise.all([run('a', a, finished), bStarted.then(() => run('b', b, finished))]);
+  await bStarted;
+  await produceRatings(settings, 200, 400);
+  await both;
+
+  const ends = await endOffsets(kafkaClient(settings, quiet), topicNames(settings.topicPrefix).ratings);
+  const byPartition = offsetsByPartition(handedOut.map(({ record }) => record));
+  for (const [partition, end] of ends) {
+    assert.deepEqual([...(byPartition.get(partition) ?? [])].sort((x, y) => x - y), range(0, end), `partition ${partition}: every offset exactly once`);
+  }
+  assert.ok(handedOut.some(({ worker }) => worker === 'b'), 'the second worker got records');
+  const heldByA = a.assignment();
+  const heldByB = b.assignment();
+  assert.ok(heldByA.length > 0 && heldByB.length > 0, `both hold partitions: a ${heldByA}, b ${heldByB}`);
+  assert.deepEqual([...heldByA, ...heldByB].sort(), [0, 1, 2, 3]);
+});
+
+test('fetching pauses while the buffer is full and resumes once poll drains it', async (t) => {
+  const broker = await kafkaBroker(t);
+  if (!broker) return;
+  const settings = testSettings(broker.brokers, { partitions: 1 });
+  await produceRatings(settings, 50);
+  const source = openSource(t, settings, 5);
+  await source.start(() => undefined);
+
+  const deadline = Date.now() + 20_000;
+  while (source.bufferedRecords() < 50) {
+    assert.ok(Date.now() < deadline, `only ${source.bufferedRecords()} records were fetched`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await produceRatings(settings, 50, 50);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  assert.equal(source.bufferedRecords(), 50, 'nothing is fetched while paused');
+
+  const records = await pollAll(source, (all) => all.length >= 100);
+  assert.deepEqual(records.map((record) => record.offset), range(0, 100));
+});
