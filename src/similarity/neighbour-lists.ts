@@ -1,0 +1,70 @@
+/**
+ * The cached top-N neighbour list of every entity, with the bookkeeping that keeps it cheap:
+ * an event only marks the entities whose similarities it changed as dirty; lists are recomputed
+ * later (when read, or in a refresh), and a recomputed list that differs from the one last
+ * reported is queued as changed, for publishing.
+ */
+import type { Neighbour } from './top-n.js';
+
+export class NeighbourLists {
+  private lists: Array<readonly Neighbour[] | undefined> = [];
+  private dirty = new Uint8Array(1024);
+  private dirtyQueue: number[] = [];
+  private changed = new Set<number>();
+
+  isDirty(entity: number): boolean {
+    return entity >= this.dirty.length || this.dirty[entity] === 1 || this.lists[entity] === undefined;
+  }
+
+  markDirty(entity: number): boolean {
+    if (entity >= this.dirty.length) {
+      const grown = new Uint8Array(Math.max(entity + 1, this.dirty.length * 2));
+      grown.set(this.dirty);
+      this.dirty = grown;
+    }
+    if (this.dirty[entity] === 1) return false;
+    this.dirty[entity] = 1;
+    this.dirtyQueue.push(entity);
+    return true;
+  }
+
+  /** Entities marked dirty and not yet recomputed, in marking order. */
+  dirtyEntities(): number[] {
+    return this.dirtyQueue.filter((entity) => this.dirty[entity] === 1);
+  }
+
+  get dirtyCount(): number {
+    return this.dirtyQueue.length;
+  }
+
+  /** Store a recomputed list; queue the entity as changed when the list differs. */
+  store(entity: number, list: readonly Neighbour[]): void {
+    if (!sameList(this.lists[entity], list)) this.changed.add(entity);
+    this.lists[entity] = list;
+    if (entity < this.dirty.length) this.dirty[entity] = 0;
+  }
+
+  /** The cached list (callers recompute first when `isDirty`). */
+  cached(entity: number): readonly Neighbour[] {
+    return this.lists[entity] ?? [];
+  }
+
+  /** Entities whose list changed since the last call; the queue of dirty ones is reset too. */
+  drainChanged(): number[] {
+    this.dirtyQueue = this.dirtyQueue.filter((entity) => this.dirty[entity] === 1);
+    const changed = [...this.changed].sort((a, b) => a - b);
+    this.changed.clear();
+    return changed;
+  }
+}
+
+function sameList(before: readonly Neighbour[] | undefined, after: readonly Neighbour[]): boolean {
+  if (before === undefined) return after.length === 0;
+  if (before.length !== after.length) return false;
+  for (let k = 0; k < after.length; k++) {
+    const x = before[k]!;
+    const y = after[k]!;
+    if (x.id !== y.id || x.sim !== y.sim || x.support !== y.support) return false;
+  }
+  return true;
+}
