@@ -2,6 +2,20 @@
  * How rxrec reaches Kafka: brokers, client id, optional SASL and TLS, the topic prefix and the
  * ratings topic's partition count. Each setting comes from a CLI-style option, else from the
  * environment, else from a default, and a bad value is rejected here with the option's name.
+ *
+ *   option           flag               environment
+ *   brokers          --brokers          KAFKA_BROKERS          host:port[,host:port...]
+ *   clientId         --client-id        KAFKA_CLIENT_ID
+ *   saslMechanism    --sasl-mechanism   KAFKA_SASL_MECHANISM   plain | scram-sha-256 | scram-sha-512
+ *   saslUsername     --sasl-username    KAFKA_SASL_USERNAME
+ *   saslPassword     --sasl-password    KAFKA_SASL_PASSWORD    (prefer the variable: argv is public)
+ *   ssl              --ssl              KAFKA_SSL              on/off
+ *   sslCa            --ssl-ca           KAFKA_SSL_CA           PEM file; implies --ssl
+ *   topicPrefix      --topic-prefix     RXREC_TOPIC_PREFIX     default 'rxrec.'
+ *   partitions       --partitions                              ratings topic, default 6
+ *   groupId          --group-id         KAFKA_GROUP_ID         default '<prefix>workers'
+ *
+ * The option names are commander's camelCase of the flags, so `command.opts()` passes as is.
  */
 import { readFileSync } from 'node:fs';
 import { KafkaConfigError } from './errors.js';

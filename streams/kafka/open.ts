@@ -23,6 +23,8 @@ export interface KafkaServeTransport {
   readonly similarItems: KafkaSimilarItemsSink;
   readonly deadLetters: KafkaDeadLetterSink;
   health(): { readonly consumer: KafkaHealth; readonly producer: KafkaHealth };
+  /** Closes the source and the sinks (each may also be closed on its own). */
+  close(): Promise<void>;
 }
 
 export interface KafkaProduceTransport {
@@ -39,15 +41,22 @@ export interface KafkaProduceTransport {
 export async function openServeTransport(settings: KafkaSettings, options: KafkaSourceOptions = {}): Promise<KafkaServeTransport> {
   const { kafka, topics, created, producer } = await prepare(settings, options.log);
   const source = new KafkaRatingSource(kafka, settings, options);
+  const recommendations = new KafkaRecommendationSink(producer, topics.recs);
+  const similarItems = new KafkaSimilarItemsSink(producer, topics.similarItems);
+  const deadLetters = new KafkaDeadLetterSink(producer, topics.dlq);
   return {
     kafka,
     topics,
     created,
     source,
-    recommendations: new KafkaRecommendationSink(producer, topics.recs),
-    similarItems: new KafkaSimilarItemsSink(producer, topics.similarItems),
-    deadLetters: new KafkaDeadLetterSink(producer, topics.dlq),
+    recommendations,
+    similarItems,
+    deadLetters,
     health: () => ({ consumer: source.health(), producer: producer.health() }),
+    close: async () => {
+      await source.close();
+      await Promise.all([recommendations.close(), similarItems.close(), deadLetters.close()]);
+    },
   };
 }
 

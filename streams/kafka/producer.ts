@@ -7,6 +7,7 @@
  * partition.
  */
 import kafkajs, { type Kafka, type Message, type Producer } from 'kafkajs';
+import { DEFAULT_RETRY } from './client.js';
 import type { KafkaSettings } from './config.js';
 import { explainKafkaError } from './errors.js';
 import { ConnectionHealth, type KafkaHealth } from './health.js';
@@ -38,6 +39,8 @@ export class SharedProducer {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+      // Connecting stays bounded (the client's retry); a send retries until the broker is back.
+      retry: { ...DEFAULT_RETRY, retries: Number.MAX_SAFE_INTEGER },
     });
   }
 
@@ -100,6 +103,7 @@ export class SharedProducer {
 /** Values of one kind to one topic, each made a keyed record by `toRecord`. */
 export class TopicWriter<T> {
   private readonly producer: SharedProducer;
+  private closed = false;
 
   constructor(
     producer: SharedProducer,
@@ -113,7 +117,10 @@ export class TopicWriter<T> {
     return this.producer.send(this.topic, values.map(this.toRecord));
   }
 
-  close(): Promise<void> {
-    return this.producer.release();
+  /** Releases this writer's hold on the shared producer; closing twice releases once. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.producer.release();
   }
 }

@@ -30,6 +30,11 @@ export interface TestBroker {
     /** Authenticated, but without any ACL. */
     readonly unprivileged: SaslUser;
   };
+  /** Stop and start the broker (same ports, same data); only on the broker started here. */
+  readonly control?: {
+    stop(): Promise<void>;
+    start(): Promise<void>;
+  };
 }
 
 /** dist/tests/integration → the repository root. */
@@ -95,10 +100,15 @@ async function startLocalBroker(): Promise<LocalBroker> {
     throw new Error(`the local Kafka broker did not start (exit ${output.code}):\n${output.text}`);
   }
   process.once('exit', () => stopLocalBrokerNow(env, dataDir));
+  const script = async (command: 'start' | 'stop') => {
+    const result = await run('bash', [BROKER_SCRIPT, command], env);
+    if (result.code !== 0) throw new Error(`broker.sh ${command} failed (exit ${result.code}):\n${result.text}`);
+  };
   return {
     env,
     dataDir,
     broker: {
+      control: { stop: () => script('stop'), start: () => script('start') },
       brokers: [`127.0.0.1:${port}`],
       sasl: {
         brokers: [`127.0.0.1:${saslPort}`],
