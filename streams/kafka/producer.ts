@@ -14,8 +14,12 @@ import { ConnectionHealth, type KafkaHealth } from './health.js';
 
 /** A send that has not been acknowledged for this long means the broker is unreachable. */
 const SEND_STALLED_AFTER_MS = 15_000;
-/** Records per produce request; one request stays well under the broker's 1 MB default. */
-const MAX_RECORDS_PER_REQUEST = 5_000;
+/**
+ * Bytes of keys and values per produce request. The broker caps one partition's batch at 1 MB by
+ * default (message.max.bytes); a request under half that fits even when every record of it goes
+ * to one partition.
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
 
 export interface KeyedValue {
   readonly key: string | null;
@@ -79,10 +83,7 @@ export class SharedProducer {
     await this.connect();
     if (this.pendingSends++ === 0) this.sendingSince = Date.now();
     try {
-      for (let start = 0; start < records.length; start += MAX_RECORDS_PER_REQUEST) {
-        const messages: Message[] = records.slice(start, start + MAX_RECORDS_PER_REQUEST).map(({ key, value }) => ({ key, value }));
-        await this.producer.send({ topic, messages, acks: -1 });
-      }
+      for (const messages of requests(records)) await this.producer.send({ topic, messages, acks: -1 });
       this.connection.contact();
     } catch (error) {
       const explained = explainKafkaError(error, { brokers: this.settings.brokers, doing: `sending to ${topic}`, topics: [topic], sasl: this.settings.sasl });
@@ -98,6 +99,23 @@ export class SharedProducer {
     const stalled = this.sendingSince !== undefined && Date.now() - this.sendingSince > SEND_STALLED_AFTER_MS;
     return stalled ? { ...health, connected: false } : health;
   }
+}
+
+/** The records in order, cut into produce requests of at most MAX_REQUEST_BYTES. */
+function* requests(records: readonly KeyedValue[]): Generator<Message[]> {
+  let messages: Message[] = [];
+  let bytes = 0;
+  for (const { key, value } of records) {
+    const size = Buffer.byteLength(value) + (key === null ? 0 : Buffer.byteLength(key));
+    if (messages.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+      yield messages;
+      messages = [];
+      bytes = 0;
+    }
+    messages.push({ key, value });
+    bytes += size;
+  }
+  if (messages.length > 0) yield messages;
 }
 
 /** Values of one kind to one topic, each made a keyed record by `toRecord`. */

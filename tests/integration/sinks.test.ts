@@ -129,3 +129,24 @@ test('the ratings publisher keys by user, keeps a user on one partition in order
   assert.deepEqual(JSON.parse(users.find((record) => record.key === '1')!.value!), { userId: '1', age: 24, gender: 'M', occupation: 'technician', zip: '85711' });
   assert.deepEqual(JSON.parse(users.find((record) => record.key === '2')!.value!), { userId: '2' });
 });
+
+test('a publish larger than the broker takes in one batch is split into requests it accepts', async (t) => {
+  const broker = await kafkaBroker(t);
+  if (!broker) return;
+  const settings = testSettings(broker.brokers, { partitions: 1 });
+  const transport = await openServeTransport(settings, { log: collectingLog().log });
+  t.after(() => transport.close());
+  // 2 000 lists of about 1 KB, all on one partition: twice the broker's 1 MB batch limit.
+  const lists: RecommendationList[] = Array.from({ length: 2_000 }, (_, user) => ({
+    userId: String(user),
+    items: Array.from({ length: 20 }, (_, rank) => ({ itemId: String(rank), score: 5 - rank / 10, why: 'similar to a film you rated' })),
+    model: 'mf',
+    sourceOffset: `0:${user}`,
+    eventTs: user,
+    publishedAt: user,
+  }));
+  assert.ok(Buffer.byteLength(JSON.stringify(lists)) > 2 * 1024 * 1024);
+  await transport.recommendations.publish(lists);
+  const records = await readTopic(transport.kafka, settings, transport.topics.recs, lists.length);
+  assert.deepEqual(records.map((record) => record.key), lists.map((list) => list.userId));
+});
