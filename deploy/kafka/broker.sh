@@ -59,10 +59,11 @@ port_answers() {
 # The pid in the pid file, when that process is still this instance's broker (pids get reused).
 running_pid() {
   [[ -f "$PID_FILE" ]] || return 1
-  local pid
+  local pid args
   pid="$(cat "$PID_FILE")"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  ps -ww -p "$pid" -o args= 2>/dev/null | grep -qF "$SERVER_PROPERTIES" || return 1
+  args="$(ps -ww -p "$pid" -o args= 2>/dev/null)" || return 1
+  [[ "$args" == *"$SERVER_PROPERTIES"* ]] || return 1
   echo "$pid"
 }
 
@@ -75,7 +76,7 @@ resolve_classpath() {
   command -v mvn >/dev/null || fail "mvn is not on PATH; install Maven 3.8+ (it fetches the broker from Maven Central)"
   mkdir -p "$RUN_DIR"
   local maven_log="$RUN_DIR/maven.log" partial="$CLASSPATH_FILE.$$"
-  say "resolving Apache Kafka $(kafka_version) with Maven (the first run downloads about 60 MB into ~/.m2)"
+  say "resolving Apache Kafka $(kafka_version) with Maven (the first run downloads about 70 MB into ~/.m2)"
   if ! mvn -B -f "$POM" dependency:build-classpath -Dmdep.outputFile="$partial" 2>&1 \
       | tee "$maven_log" \
       | sed -un 's|^\[INFO\] Downloaded from [^:]*: .*/\([^/]*\.jar\) (\(.*\))|kafka:   downloaded \1 (\2)|p'; then
