@@ -80,6 +80,7 @@ async function bindDataset(dir: string, format: MovieLensFormat, names: Readonly
   await access(dataset.ratingsFile, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
     throw new Error(`cannot read ratings file ${dataset.ratingsFile}: ${error.code ?? error.message}`);
   });
+  if (!(await stat(dataset.ratingsFile)).isFile()) throw new Error(`cannot read ratings file ${dataset.ratingsFile}: it is not a regular file`);
   return dataset;
 }
 

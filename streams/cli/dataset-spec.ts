@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { openDataset } from '../../src/datasets/detect.js';
 import type { Dataset } from '../../src/datasets/rows.js';
 import { GENERATOR_VERSION, ML100K_SHAPE } from '../../src/datasets/synthetic.js';
-import { writeSyntheticDataset } from '../../src/datasets/write-synthetic.js';
+import { writeSyntheticDataset } from '../datasets/write-synthetic.js';
 import { cacheDir } from './defaults.js';
 
 export const SYNTHETIC = 'synthetic';

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openDataset } from '../../src/datasets/detect.js';
-import { defaultCacheDir, downloadDataset } from '../../src/datasets/download.js';
+import { defaultCacheDir, downloadDataset } from '../../streams/datasets/download.js';
 import { tempDir } from './temp-dir.js';
 
 const RATINGS_CSV = 'userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.5,964981247\n';

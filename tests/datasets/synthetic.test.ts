@@ -11,7 +11,7 @@ import {
   syntheticRatingRows,
   syntheticSpecProblem,
 } from '../../src/datasets/synthetic.js';
-import { writeSyntheticDataset } from '../../src/datasets/write-synthetic.js';
+import { writeSyntheticDataset } from '../../streams/datasets/write-synthetic.js';
 import { createRng } from '../../src/random.js';
 import { tempDir } from './temp-dir.js';
 

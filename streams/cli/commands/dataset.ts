@@ -5,10 +5,10 @@
  */
 import { Command } from 'commander';
 import { openDataset } from '../../../src/datasets/detect.js';
-import { DOWNLOADABLE_DATASETS, defaultCacheDir, downloadDataset, isDownloadable, type DownloadResult } from '../../../src/datasets/download.js';
+import { DOWNLOADABLE_DATASETS, defaultCacheDir, downloadDataset, isDownloadable, type DownloadResult } from '../../datasets/download.js';
 import { datasetInfo, type DatasetInfo } from '../../../src/datasets/info.js';
 import { ML100K_SHAPE, syntheticSpecProblem, type SyntheticSpec } from '../../../src/datasets/synthetic.js';
-import { writeSyntheticDataset } from '../../../src/datasets/write-synthetic.js';
+import { writeSyntheticDataset } from '../../datasets/write-synthetic.js';
 import { UsageError } from '../errors.js';
 import { progressView, type ProgressView } from '../progress.js';
 

@@ -9,8 +9,8 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { createSyntheticMovieLens, type SyntheticSpec } from './synthetic.js';
-import { ML100K_GENRES, ML100K_OCCUPATIONS } from './vocabulary.js';
+import { createSyntheticMovieLens, type SyntheticSpec } from '../../src/datasets/synthetic.js';
+import { ML100K_GENRES, ML100K_OCCUPATIONS } from '../../src/datasets/vocabulary.js';
 
 export const SYNTHETIC_MARKER_FILE = 'rxrec-synthetic.json';
 

@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { openDataset } from './detect.js';
+import { openDataset } from '../../src/datasets/detect.js';
 
 export const DOWNLOADABLE_DATASETS = ['ml-100k', 'ml-1m', 'ml-latest-small'] as const;
 export type DownloadableDataset = (typeof DOWNLOADABLE_DATASETS)[number];
