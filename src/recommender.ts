@@ -38,6 +38,16 @@ export interface StateDelta {
   readonly lists: Array<[number, Int32Array]>;
 }
 
+/** The sum of every delta ever drained, as the state store hands it back. */
+export interface RecommenderSnapshot {
+  readonly users: Iterable<[number, string]>;
+  readonly items: Iterable<[number, string]>;
+  readonly history: Iterable<[number, number]>;
+  readonly models: ReadonlyMap<string, Iterable<[string, StateValue]>>;
+  readonly evaluation: StateDelta['evaluation'] | undefined;
+  readonly lists: Iterable<[number, Int32Array]>;
+}
+
 export class Recommender {
   readonly catalog = new Catalog();
   readonly histories = new UserHistories();
@@ -144,14 +154,7 @@ export class Recommender {
   }
 
   /** Rebuild from everything the state store holds (the sum of all drained deltas). */
-  restore(snapshot: {
-    users: Iterable<[number, string]>;
-    items: Iterable<[number, string]>;
-    history: Iterable<[number, number]>;
-    models: ReadonlyMap<string, Iterable<[string, StateValue]>>;
-    evaluation: StateDelta['evaluation'] | undefined;
-    lists: Iterable<[number, Int32Array]>;
-  }): void {
+  restore(snapshot: RecommenderSnapshot): void {
     this.catalog.users.restore(snapshot.users);
     this.catalog.items.restore(snapshot.items);
     this.histories.restore(snapshot.history);

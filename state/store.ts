@@ -18,7 +18,7 @@ import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from '
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { StateValue } from '../src/models/model.js';
-import type { StateDelta } from '../src/recommender.js';
+import type { RecommenderSnapshot, StateDelta } from '../src/recommender.js';
 import { StateError } from './errors.js';
 
 /** Bump when the layout above changes incompatibly. */
@@ -31,15 +31,6 @@ export interface ItemLabel {
 }
 
 type Key = string | number | Array<string | number>;
-
-export interface StateSnapshot {
-  users: Iterable<[number, string]>;
-  items: Iterable<[number, string]>;
-  history: Iterable<[number, number]>;
-  models: ReadonlyMap<string, Iterable<[string, StateValue]>>;
-  evaluation: StateDelta['evaluation'] | undefined;
-  lists: Iterable<[number, Int32Array]>;
-}
 
 export class StateStore {
   private readonly meta: Database<unknown, string>;
@@ -152,7 +143,7 @@ export class StateStore {
   }
 
   /** Everything needed to rebuild the core, streamed from the sub-databases. */
-  snapshot(modelNames: readonly string[]): StateSnapshot {
+  snapshot(modelNames: readonly string[]): RecommenderSnapshot {
     const models = new Map<string, Iterable<[string, StateValue]>>();
     for (const name of modelNames) {
       models.set(

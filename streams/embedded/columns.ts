@@ -1,11 +1,17 @@
 /** Append-only typed columns: a dataset's ratings held in a few bytes each, not as objects. */
-export class Float64Column {
-  private data = new Float64Array(1 << 16);
+type TypedArray = Float64Array | Uint32Array;
+
+class Column<T extends TypedArray> {
+  private data: T;
   length = 0;
+
+  constructor(private readonly allocate: (length: number) => T) {
+    this.data = allocate(1 << 16);
+  }
 
   push(value: number): void {
     if (this.length === this.data.length) {
-      const grown = new Float64Array(this.data.length * 2);
+      const grown = this.allocate(this.data.length * 2);
       grown.set(this.data);
       this.data = grown;
     }
@@ -17,40 +23,6 @@ export class Float64Column {
   }
 }
 
-export class Uint32Column {
-  private data = new Uint32Array(1 << 16);
-  length = 0;
-
-  push(value: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Uint32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = value;
-  }
-
-  get(index: number): number {
-    return this.data[index]!;
-  }
-}
-
-/** Strings stored once, referred to by code (user and item ids repeat thousands of times). */
-export class StringTable {
-  private readonly codes = new Map<string, number>();
-  private readonly values: string[] = [];
-
-  code(value: string): number {
-    let code = this.codes.get(value);
-    if (code === undefined) {
-      code = this.values.length;
-      this.values.push(value);
-      this.codes.set(value, code);
-    }
-    return code;
-  }
-
-  value(code: number): string {
-    return this.values[code]!;
-  }
-}
+export const float64Column = () => new Column((length) => new Float64Array(length));
+export const uint32Column = () => new Column((length) => new Uint32Array(length));
+export type NumberColumn = Column<TypedArray>;

@@ -10,7 +10,8 @@ import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMalformed, type Dataset, type MalformedRow } from '../../src/datasets/rows.js';
 import type { RawRecord, RatingSource } from '../transport.js';
-import { Float64Column, StringTable, Uint32Column } from './columns.js';
+import { IdIndex } from '../../src/catalog.js';
+import { float64Column, uint32Column, type NumberColumn } from './columns.js';
 import type { Pacing } from './pacing.js';
 
 export interface LoadProgress {
@@ -29,12 +30,12 @@ export class ReplayLog implements RatingSource {
     readonly streamId: string,
     ratingsFile: string,
     private readonly malformed: readonly MalformedRow[],
-    private readonly users: Uint32Column,
-    private readonly items: Uint32Column,
-    private readonly ratings: Float64Column,
-    private readonly timestamps: Float64Column,
-    private readonly lines: Uint32Column,
-    private readonly ids: StringTable,
+    private readonly users: NumberColumn,
+    private readonly items: NumberColumn,
+    private readonly ratings: NumberColumn,
+    private readonly timestamps: NumberColumn,
+    private readonly lines: NumberColumn,
+    private readonly ids: IdIndex,
     private readonly pacing: Pacing,
     private readonly now: () => number,
   ) {
@@ -43,12 +44,12 @@ export class ReplayLog implements RatingSource {
   }
 
   static async load(dataset: Dataset, pacing: Pacing, options: { onProgress?: LoadProgress; now?: () => number } = {}): Promise<ReplayLog> {
-    const ids = new StringTable();
-    const users = new Uint32Column();
-    const items = new Uint32Column();
-    const ratings = new Float64Column();
-    const timestamps = new Float64Column();
-    const lines = new Uint32Column();
+    const ids = new IdIndex();
+    const users = uint32Column();
+    const items = uint32Column();
+    const ratings = float64Column();
+    const timestamps = float64Column();
+    const lines = uint32Column();
     const malformed: MalformedRow[] = [];
     const fingerprint = createHash('sha256');
     let rows = 0;
@@ -59,8 +60,8 @@ export class ReplayLog implements RatingSource {
         fingerprint.update(`!${row.line}\n`);
         continue;
       }
-      users.push(ids.code(row.userId));
-      items.push(ids.code(row.itemId));
+      users.push(ids.intern(row.userId));
+      items.push(ids.intern(row.itemId));
       ratings.push(row.rating);
       timestamps.push(row.ts);
       lines.push(row.line);
@@ -139,12 +140,12 @@ export class ReplayLog implements RatingSource {
       return { partition: 0, offset, key: null, value: row.raw, malformed: row.malformed, origin: `${file}:${row.line}`, appendedAt };
     }
     const index = this.order[offset - this.malformed.length]!;
-    const userId = this.ids.value(this.users.get(index));
+    const userId = this.ids.idAt(this.users.get(index));
     return {
       partition: 0,
       offset,
       key: userId,
-      value: { userId, itemId: this.ids.value(this.items.get(index)), rating: this.ratings.get(index), ts: this.timestamps.get(index) },
+      value: { userId, itemId: this.ids.idAt(this.items.get(index)), rating: this.ratings.get(index), ts: this.timestamps.get(index) },
       origin: `${file}:${this.lines.get(index)}`,
       appendedAt,
     };
@@ -152,7 +153,7 @@ export class ReplayLog implements RatingSource {
 }
 
 /** Row indices sorted by (timestamp, file order): a stable, deterministic replay order. */
-function timestampOrder(timestamps: Float64Column, count: number): Uint32Array {
+function timestampOrder(timestamps: NumberColumn, count: number): Uint32Array {
   const order = new Uint32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
   return order.sort((a, b) => timestamps.get(a) - timestamps.get(b) || a - b);
