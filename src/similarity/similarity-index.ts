@@ -65,12 +65,12 @@ export const SIMILARITY_DEFAULTS: Omit<SimilarityOptions, 'kind'> = {
   shrinkage: DEFAULT_SHRINKAGE,
   historyCap: 100,
   minSupport: 2,
-  pruneAfter: 50_000,
+  pruneAfter: 100_000,
   neighbourCount: 50,
-  refreshBudget: 400,
+  refreshBudget: 50,
 };
 
-/** A neighbour visit through an adjacency list costs this many in-order visits (cache misses). */
+/** A visit through an adjacency list (a cache miss) costs about this many in-order visits: measured 4–6×. */
 const RANDOM_VISIT_COST = 6;
 
 export interface SimilarityFootprint {
@@ -84,6 +84,7 @@ export interface SimilarityFootprint {
 /** Per-partner accumulators of the adjusted-cosine pass; `birth` is -1 where no pair is kept. */
 interface CentredSums {
   readonly birth: Float64Array;
+  readonly support: Float64Array;
   readonly xy: Float64Array;
   readonly xx: Float64Array;
   readonly yy: Float64Array;
@@ -92,7 +93,7 @@ interface CentredSums {
 export class SimilarityIndex {
   readonly options: SimilarityOptions;
   private readonly histories = new RatingHistories();
-  private stats = new CoRatingStats();
+  private readonly stats = new CoRatingStats();
   private readonly lists = new NeighbourLists();
   private readonly heaps: TopNHeaps;
   private readonly step: number;
@@ -171,8 +172,7 @@ export class SimilarityIndex {
    * cache misses overlap instead of queueing.
    */
   warm(target: number, candidates: Int32Array, from: number, to: number): void {
-    for (let p = from; p < to; p++) this.stats.warmBucket(target, candidates[p]);
-    for (let p = from; p < to; p++) this.stats.warmRecord(target, candidates[p]);
+    for (let p = from; p < to; p++) this.stats.warm(target, candidates[p]);
   }
 
   /** The k (≤ N) most similar entities with positive similarity, best first; always exact. */
@@ -288,7 +288,8 @@ export class SimilarityIndex {
       return { visits, inOrder: false };
     }
     for (const entity of dirty) visits += this.stats.degree(entity) * RANDOM_VISIT_COST;
-    return visits > this.stats.size ? { visits: this.stats.size, inOrder: true } : { visits, inOrder: false };
+    const slots = this.stats.capacity;
+    return visits > slots ? { visits: slots, inOrder: true } : { visits, inOrder: false };
   }
 
   private computeList(entity: number): Neighbour[] {
@@ -299,36 +300,23 @@ export class SimilarityIndex {
   private pairList(entity: number): Neighbour[] {
     const { stats, heaps } = this;
     const measure = this.options.measure as 'pearson' | 'cosine';
-    const slots = stats.slotsOf(entity);
+    const partners = stats.partnersOf(entity);
     heaps.reset(1);
     for (let k = 0, degree = stats.degree(entity); k < degree; k++) {
-      const slot = slots[k];
+      const slot = stats.slotOf(entity, partners[k]);
       const sim = stats.similarity(slot, measure, this.options.shrinkage);
-      if (sim > 0) heaps.offer(0, stats.partner(slot, entity), sim, stats.support(slot));
+      if (sim > 0) heaps.offer(0, partners[k], sim, stats.support(slot));
     }
     return heaps.sorted(0);
   }
 
   /** Pearson or cosine lists of many entities in one in-order pass over all pairs: O(pairs). */
   private recomputeInOrder(dirty: readonly number[]): void {
-    const { stats, heaps } = this;
-    const measure = this.options.measure as 'pearson' | 'cosine';
     const rank = new Int32Array(this.entityCount).fill(-1);
     dirty.forEach((entity, r) => (rank[entity] = r));
-    heaps.reset(dirty.length);
-    for (let slot = 0, size = stats.size; slot < size; slot++) {
-      const a = stats.first(slot);
-      const b = stats.second(slot);
-      const rankA = rank[a];
-      const rankB = rank[b];
-      if (rankA < 0 && rankB < 0) continue;
-      const sim = stats.similarity(slot, measure, this.options.shrinkage);
-      if (!(sim > 0)) continue;
-      const support = stats.support(slot);
-      if (rankA >= 0) heaps.offer(rankA, b, sim, support);
-      if (rankB >= 0) heaps.offer(rankB, a, sim, support);
-    }
-    dirty.forEach((entity, r) => this.lists.store(entity, heaps.sorted(r)));
+    this.heaps.reset(dirty.length);
+    this.stats.offerAll(rank, this.heaps, this.options.measure as 'pearson' | 'cosine', this.options.shrinkage);
+    dirty.forEach((entity, r) => this.lists.store(entity, this.heaps.sorted(r)));
   }
 
   /**
@@ -339,12 +327,12 @@ export class SimilarityIndex {
     const { stats, heaps } = this;
     const sums = this.centredSums(entity);
     heaps.reset(1);
-    const slots = stats.slotsOf(entity);
+    const partners = stats.partnersOf(entity);
     for (let k = 0, degree = stats.degree(entity); k < degree; k++) {
-      const slot = slots[k];
-      const partner = stats.partner(slot, entity);
-      const sim = shrink(centredCosine(sums.xx[partner], sums.yy[partner], sums.xy[partner]), stats.support(slot), this.options.shrinkage);
-      if (sim > 0) heaps.offer(0, partner, sim, stats.support(slot));
+      const partner = partners[k];
+      const support = sums.support[partner];
+      const sim = shrink(centredCosine(sums.xx[partner], sums.yy[partner], sums.xy[partner]), support, this.options.shrinkage);
+      if (sim > 0) heaps.offer(0, partner, sim, support);
     }
     return heaps.sorted(0);
   }
@@ -384,13 +372,14 @@ export class SimilarityIndex {
   private centredSums(entity: number): CentredSums {
     const { stats, histories } = this;
     const scratch = this.scratch();
-    const { birth, xy, xx, yy } = scratch;
-    const slots = stats.slotsOf(entity);
+    const { birth, support, xy, xx, yy } = scratch;
+    const partners = stats.partnersOf(entity);
     const degree = stats.degree(entity);
     for (let k = 0; k < degree; k++) {
-      const partner = stats.partner(slots[k], entity);
-      birth[partner] = stats.birth(slots[k]);
-      xy[partner] = xx[partner] = yy[partner] = 0;
+      const slot = stats.slotOf(entity, partners[k]);
+      birth[partners[k]] = stats.birth(slot);
+      support[partners[k]] = stats.support(slot);
+      xy[partners[k]] = xx[partners[k]] = yy[partners[k]] = 0;
     }
     const cap = this.options.historyCap;
     const raters = histories.ratersOf(entity);
@@ -415,7 +404,7 @@ export class SimilarityIndex {
       }
     }
     // Back to -1 ("no kept pair") for the next call.
-    for (let k = 0; k < degree; k++) birth[stats.partner(slots[k], entity)] = -1;
+    for (let k = 0; k < degree; k++) birth[partners[k]] = -1;
     return scratch;
   }
 
@@ -424,7 +413,7 @@ export class SimilarityIndex {
   private scratch(): CentredSums {
     if (!this.scratchArrays || this.scratchArrays.birth.length < this.entityCount) {
       const size = Math.max(1024, this.entityCount * 2);
-      this.scratchArrays = { birth: new Float64Array(size).fill(-1), xy: new Float64Array(size), xx: new Float64Array(size), yy: new Float64Array(size) };
+      this.scratchArrays = { birth: new Float64Array(size).fill(-1), support: new Float64Array(size), xy: new Float64Array(size), xx: new Float64Array(size), yy: new Float64Array(size) };
     }
     return this.scratchArrays;
   }

@@ -64,6 +64,11 @@ export class TopNHeaps {
     this.put(base + parent, id, sim, tag);
   }
 
+  /** The sim an offer must reach to enter heap h: its worst kept sim when full, else -Infinity. */
+  floor(heap: number): number {
+    return this.sizes[heap] < this.capacity ? -Infinity : this.sims[heap * this.capacity];
+  }
+
   /** Heap h's entries as neighbours (the tag being the support), best first. */
   sorted(heap: number): Neighbour[] {
     const base = heap * this.capacity;
