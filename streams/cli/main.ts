@@ -5,8 +5,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { datasetCommand } from './commands/dataset.js';
+import { produceCommand } from './commands/produce.js';
 import { recommendCommand } from './commands/recommend.js';
 import { replayCommand } from './commands/replay.js';
+import { serveCommand } from './commands/serve.js';
+import { subscribeCommand } from './commands/subscribe.js';
 import { UsageError } from './errors.js';
 
 const program = new Command('rxrec')
@@ -17,7 +20,7 @@ const program = new Command('rxrec')
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxrec: ')) })
   .showHelpAfterError('(add --help for usage)');
 
-for (const command of [replayCommand(), recommendCommand(), datasetCommand()]) {
+for (const command of [replayCommand(), recommendCommand(), datasetCommand(), serveCommand(), produceCommand(), subscribeCommand()]) {
   program.addCommand(command.exitOverride().configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxrec: ')) }));
 }
 

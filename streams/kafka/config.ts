@@ -13,9 +13,9 @@
  *   sslCa            --ssl-ca           KAFKA_SSL_CA           PEM file; implies --ssl
  *   topicPrefix      --topic-prefix     RXREC_TOPIC_PREFIX     default 'rxrec.'
  *   partitions       --partitions                              ratings topic, default 6
- *   groupId          --group-id         KAFKA_GROUP_ID         default '<prefix>workers'
+ *   groupId          --group            KAFKA_GROUP_ID         default '<prefix>workers'
  *
- * The option names are commander's camelCase of the flags, so `command.opts()` passes as is.
+ * streams/cli/kafka-flags.ts declares the flags and maps them onto these options.
  */
 import { readFileSync } from 'node:fs';
 import { KafkaConfigError } from './errors.js';

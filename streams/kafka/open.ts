@@ -54,8 +54,11 @@ export async function openServeTransport(settings: KafkaSettings, options: Kafka
     deadLetters,
     health: () => ({ consumer: source.health(), producer: producer.health() }),
     close: async () => {
-      await source.close();
-      await Promise.all([recommendations.close(), similarItems.close(), deadLetters.close()]);
+      try {
+        await source.close();
+      } finally {
+        await Promise.all([recommendations.close(), similarItems.close(), deadLetters.close()]);
+      }
     },
   };
 }
@@ -88,7 +91,7 @@ async function prepare(settings: KafkaSettings, log?: KafkaLog) {
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-  const producer = new SharedProducer(kafka, settings);
+  const producer = new SharedProducer(kafka, settings, log);
   await producer.connect();
   return { kafka, topics: topicNames(settings.topicPrefix), created, producer };
 }

@@ -1,15 +1,18 @@
 /**
  * One idempotent producer per process, shared by the sinks and publishers: acks from all in-sync
  * replicas, one request in flight (kafkajs keeps idempotent sequence numbers in order only
- * then), and kafkajs's unbounded retries for idempotence, so a broker that goes away mid-stream
- * stalls the sends (and so the pipeline) until it is back instead of losing or duplicating
- * records. Keys are hashed like the Java client does, so every client puts a user on the same
- * partition.
+ * then), and retries, so a broker that goes away mid-stream stalls the sends (and so the
+ * pipeline) until it is back instead of losing or duplicating records. kafkajs retries a request
+ * itself for a while; when it gives up on an unreachable cluster, the same request is sent again
+ * after a pause, for as long as it takes: kafkajs has rolled the sequence numbers back, so the
+ * broker recognises a batch it already appended and does not append it twice. Keys are hashed
+ * like the Java client does, so every client puts a user on the same partition.
  */
 import kafkajs, { type Kafka, type Message, type Producer } from 'kafkajs';
-import { DEFAULT_RETRY } from './client.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_RETRY, writeToStderr, type KafkaLog } from './client.js';
 import type { KafkaSettings } from './config.js';
-import { explainKafkaError } from './errors.js';
+import { explainKafkaError, KafkaUnavailableError } from './errors.js';
 import { ConnectionHealth, type KafkaHealth } from './health.js';
 
 /** A send that has not been acknowledged for this long means the broker is unreachable. */
@@ -20,6 +23,8 @@ const SEND_STALLED_AFTER_MS = 15_000;
  * to one partition.
  */
 const MAX_REQUEST_BYTES = 512 * 1024;
+/** Pause before sending a request again after kafkajs gave up on the cluster: doubling, capped. */
+const RESEND_PAUSE_MS = { first: 1_000, max: 10_000 };
 
 export interface KeyedValue {
   readonly key: string | null;
@@ -37,13 +42,14 @@ export class SharedProducer {
   constructor(
     kafka: Kafka,
     private readonly settings: KafkaSettings,
+    private readonly log: KafkaLog = writeToStderr,
   ) {
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-      // Connecting stays bounded (the client's retry); a send retries until the broker is back.
+      // Connecting stays bounded (the client's retry); a request is retried until the broker is back.
       retry: { ...DEFAULT_RETRY, retries: Number.MAX_SAFE_INTEGER },
     });
   }
@@ -83,14 +89,27 @@ export class SharedProducer {
     await this.connect();
     if (this.pendingSends++ === 0) this.sendingSince = Date.now();
     try {
-      for (const messages of requests(records)) await this.producer.send({ topic, messages, acks: -1 });
-      this.connection.contact();
-    } catch (error) {
-      const explained = explainKafkaError(error, { brokers: this.settings.brokers, doing: `sending to ${topic}`, topics: [topic], sasl: this.settings.sasl });
-      this.connection.failed(explained.message);
-      throw explained;
+      for (const messages of requests(records)) await this.sendUntilDelivered(topic, messages);
     } finally {
       if (--this.pendingSends === 0) this.sendingSince = undefined;
+    }
+  }
+
+  private async sendUntilDelivered(topic: string, messages: Message[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.producer.send({ topic, messages, acks: -1 });
+        if (attempt > 0) this.log(`kafka info: delivered to ${topic} again after ${attempt} failed attempt${attempt > 1 ? 's' : ''}`);
+        this.connection.contact();
+        return;
+      } catch (error) {
+        const explained = explainKafkaError(error, { brokers: this.settings.brokers, doing: `sending to ${topic}`, topics: [topic], sasl: this.settings.sasl });
+        this.connection.failed(explained.message);
+        if (!(explained instanceof KafkaUnavailableError)) throw explained;
+        const pause = Math.min(RESEND_PAUSE_MS.max, RESEND_PAUSE_MS.first * 2 ** attempt);
+        this.log(`kafka warn: ${explained.message}; sending again in ${pause / 1000} s (idempotent: nothing is written twice)`);
+        await sleep(pause);
+      }
     }
   }
 
@@ -133,6 +152,11 @@ export class TopicWriter<T> {
 
   protected write(values: readonly T[]): Promise<void> {
     return this.producer.send(this.topic, values.map(this.toRecord));
+  }
+
+  /** Records already keyed and encoded, as they are. */
+  protected writeRecords(records: readonly KeyedValue[]): Promise<void> {
+    return this.producer.send(this.topic, records);
   }
 
   /** Releases this writer's hold on the shared producer; closing twice releases once. */

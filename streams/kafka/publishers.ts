@@ -5,17 +5,30 @@
  */
 import type { ItemRow, UserRow } from '../../src/datasets/rows.js';
 import { encodeRating, type RatingEvent } from '../../src/events/rating.js';
-import { TopicWriter, type SharedProducer } from './producer.js';
+import { TopicWriter, type KeyedValue, type SharedProducer } from './producer.js';
 
 export class RatingPublisher extends TopicWriter<RatingEvent> {
   constructor(producer: SharedProducer, topic: string) {
-    super(producer, topic, (event) => ({ key: event.userId, value: encodeRating(event) }));
+    super(producer, topic, ratingRecord);
   }
 
   /** Resolves once every event is acknowledged by all in-sync replicas. */
   publish(events: readonly RatingEvent[]): Promise<void> {
     return this.write(events);
   }
+
+  /**
+   * Records in order as they are: encoded events (see `ratingRecord`) mixed with bytes that are
+   * no event at all (a malformed dataset line goes out as-is, for the worker's dead-letter topic).
+   */
+  publishRecords(records: readonly KeyedValue[]): Promise<void> {
+    return this.writeRecords(records);
+  }
+}
+
+/** A rating event as the ratings topic carries it: key userId, value the event's JSON. */
+export function ratingRecord(event: RatingEvent): KeyedValue {
+  return { key: event.userId, value: encodeRating(event) };
 }
 
 export class ItemPublisher extends TopicWriter<ItemRow> {

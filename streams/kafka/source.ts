@@ -1,24 +1,36 @@
 /**
  * The ratings topic as a RatingSource: a kafkajs consumer in the workers' consumer group.
  *
- * Exactly-once effect on state rests on where each partition resumes. On every assignment
- * (the first join, each rebalance, each restart after a crash) a partition continues from
- *   - the end of what this source already fetched, when it kept the partition through the
- *     rebalance (its buffered records are still owed to the pipeline);
- *   - else the later of the position stored in LMDB and the end of what it handed out before
- *     (records in flight in the pipeline will be stored);
- *   - else the group's committed offset, else the earliest record.
- * kafkajs applies a seek before its next fetch and drops fetches that raced it; the buffer also
- * refuses anything before a partition's resume point, so nothing is handed out twice.
+ * Where a partition resumes. Across the group every event must be applied exactly once, and
+ * each worker keeps its own state, so on every assignment (the first join, each rebalance, each
+ * restart after a crash) a partition continues from the LATER of
+ *   - the group's committed offset: where the last worker that held the partition stopped (a
+ *     worker that gets a partition back after another one moved it forward must not re-apply
+ *     the other's events), else the partition's earliest record;
+ *   - this worker's floor: the position stored in LMDB, or the end of what it handed out before
+ *     when that is later (records in flight in the pipeline will be stored). A worker that
+ *     crashed between its LMDB commit and its Kafka commit resumes from LMDB (stored ≥ committed).
+ * kafkajs itself fetches from the group's offset; the buffer refuses every record below the
+ * floor. When the group's offset is below the floor, the partition is also seeked to the floor
+ * so the gap is not fetched only to be dropped. A partition kept through a rebalance continues
+ * from the end of what was fetched.
  *
- * Backpressure: eachBatch only buffers; fetching pauses when the buffer holds `highWaterMark`
- * records and resumes when `poll` has drained it to half. Kafka offsets are committed after
- * each LMDB commit, in the background, only so that lag shows in ordinary tools.
+ * Hand-over. eachBatch resolves only once the pipeline has stored the batch's records in LMDB
+ * and their offsets are committed to Kafka. kafkajs rejoins a rebalancing group only after every
+ * eachBatch has resolved, so a partition moves to another worker only with everything handed out
+ * for it applied and committed: the next holder starts exactly where this one stopped. The same
+ * wait is the backpressure: kafkajs fetches again only when the pipeline has taken in the last
+ * fetch (at most maxBytes, 10 MB by default, is buffered). While it waits, it heartbeats, so a
+ * slow batch does not cost the worker its membership.
+ *
+ * Lag. The records between each assigned partition's position and its high watermark (from the
+ * fetched batches, and from the broker at each assignment), summed: `lag()`.
  *
  * A broker that goes away mid-stream makes kafkajs retry, then restart the consumer with backoff
  * (it logs both); `health()` says so meanwhile. Errors kafkajs will not retry make `poll` reject.
  */
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Positions, RawRecord, RatingSource } from '../transport.js';
 import { DEFAULT_RETRY, writeToStderr, type KafkaLog } from './client.js';
 import { topicNames, type KafkaSettings } from './config.js';
@@ -28,46 +40,77 @@ import { RecordBuffer } from './record-buffer.js';
 
 /** Long-poll of one fetch; also how soon a resumed or seeked partition is fetched again. */
 const FETCH_WAIT_MS = 500;
-/** Healthy consumers fetch every FETCH_WAIT_MS at most; this much silence means trouble. */
+/** Healthy consumers fetch or heartbeat every few seconds at most; this much silence means trouble. */
 const STALE_AFTER_MS = 20_000;
+/** kafkajs's default: a member silent this long is dropped from the group, its partitions reassigned. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 const EMPTY_VALUE = new Uint8Array(0);
 
 export interface KafkaSourceOptions {
-  /** Records buffered before fetching pauses (default 10 000); it resumes at half. */
-  readonly highWaterMark?: number;
   readonly log?: KafkaLog;
+  /**
+   * How long the group waits for a silent member (one that crashed) before its partitions go to
+   * the others; at least the broker's group.min.session.timeout.ms (6 s by default).
+   */
+  readonly sessionTimeoutMs?: number;
+  /** Called with the partitions of the ratings topic each time the group assigns them. */
+  readonly onAssignment?: (partitions: readonly number[]) => void;
+}
+
+interface SettleWaiter {
+  readonly partition: number;
+  readonly until: number;
+  release(): void;
 }
 
 export class KafkaRatingSource implements RatingSource {
   readonly streamId: string;
   readonly topic: string;
   private readonly consumer: Consumer;
+  private admin: Admin | undefined;
   private readonly buffer = new RecordBuffer();
   /** Offset after the last record handed to the pipeline, per partition (applied or in flight). */
   private readonly handedOut = new Map<number, number>();
+  /** Offset after the last record fetched and accepted since the partition was assigned. */
+  private readonly fetchedUpTo = new Map<number, number>();
+  /** Positions the pipeline has stored in LMDB. */
+  private readonly applied = new Map<number, number>();
+  /** Positions whose Kafka commit has been attempted: eachBatch waits for these. */
+  private readonly released = new Map<number, number>();
+  /** Where each assigned partition started in this assignment, once known from the broker. */
+  private readonly startPositions = new Map<number, number>();
+  private readonly highWatermarks = new Map<number, number>();
   private readonly connection = new ConnectionHealth(STALE_AFTER_MS);
-  private readonly highWaterMark: number;
+  private readonly heartbeatIntervalMs: number;
   private readonly log: KafkaLog;
+  private readonly onAssignmentCallback: ((partitions: readonly number[]) => void) | undefined;
   private storedPosition: (partition: number) => number | undefined = () => undefined;
   private started = false;
+  private finishing = false;
   private closed = false;
-  private paused = false;
+  private inGroup = false;
+  private generation = 0;
   private fatal: Error | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly arrivalWaiters = new Set<() => void>();
+  private readonly settleWaiters = new Set<SettleWaiter>();
   private readonly pendingCommits = new Map<number, number>();
   private commitFlush: Promise<void> | undefined;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly settings: KafkaSettings,
     options: KafkaSourceOptions = {},
   ) {
     this.topic = topicNames(settings.topicPrefix).ratings;
     this.streamId = `kafka:${this.topic}`;
-    this.highWaterMark = options.highWaterMark ?? 10_000;
     this.log = options.log ?? writeToStderr;
+    this.onAssignmentCallback = options.onAssignment;
+    const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+    this.heartbeatIntervalMs = Math.min(3_000, Math.floor(sessionTimeout / 3));
     this.consumer = kafka.consumer({
       groupId: settings.groupId,
+      sessionTimeout,
+      heartbeatInterval: this.heartbeatIntervalMs,
       maxWaitTimeInMs: FETCH_WAIT_MS,
       allowAutoTopicCreation: false,
       retry: DEFAULT_RETRY,
@@ -84,12 +127,15 @@ export class KafkaRatingSource implements RatingSource {
     this.started = true;
     this.storedPosition = storedPosition;
     try {
+      const partitions = await this.partitionCount();
       await this.consumer.connect();
       await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
       await this.consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: true,
-        eachBatch: async ({ batch }) => this.accept(batch),
+        // Every partition of a fetch is handed to the buffer at once; each waits for its commit.
+        partitionsConsumedConcurrently: partitions,
+        eachBatch: (payload) => this.onBatch(payload),
       });
     } catch (error) {
       await this.consumer.disconnect().catch(() => undefined);
@@ -100,21 +146,32 @@ export class KafkaRatingSource implements RatingSource {
 
   async poll(maxRecords: number, maxWaitMs: number): Promise<RawRecord[] | null> {
     if (!this.started) throw new Error(`poll before start on the Kafka source of ${this.topic}`);
-    if (this.closed) return null;
+    if (this.closed || this.finishing) return null;
     if (this.fatal) throw this.fatal;
     if (this.buffer.length === 0 && maxWaitMs > 0) await this.arrival(maxWaitMs);
-    if (this.closed) return null;
+    if (this.closed || this.finishing) return null;
     if (this.fatal) throw this.fatal;
     const records = this.buffer.take(maxRecords);
     for (const record of records) this.handedOut.set(record.partition, record.offset + 1);
-    this.applyFlowControl();
     return records;
   }
 
   async committed(positions: Positions): Promise<void> {
     if (this.closed) return;
-    for (const [partition, offset] of positions) this.pendingCommits.set(partition, offset);
+    for (const [partition, offset] of positions) {
+      this.applied.set(partition, Math.max(offset, this.applied.get(partition) ?? 0));
+      this.pendingCommits.set(partition, offset);
+    }
     this.scheduleCommit();
+  }
+
+  /**
+   * Hand out nothing more: `poll` resolves null from now on, so the pipeline completes once the
+   * batch in flight is through. `close` then commits its offsets and leaves the group.
+   */
+  finish(): void {
+    this.finishing = true;
+    this.wake();
   }
 
   async close(): Promise<void> {
@@ -125,8 +182,12 @@ export class KafkaRatingSource implements RatingSource {
       while (this.commitFlush) await this.commitFlush;
       await this.flushCommits();
     } finally {
+      // Records fetched but never handed out stay uncommitted: the partition's next holder reads them.
+      this.releaseSettled(true);
       await this.consumer.disconnect().catch(() => undefined);
+      await this.admin?.disconnect().catch(() => undefined);
       this.connection.disconnected();
+      this.inGroup = false;
     }
   }
 
@@ -148,45 +209,153 @@ export class KafkaRatingSource implements RatingSource {
     return this.buffer.assignedPartitions();
   }
 
+  /**
+   * Records not yet applied on the partitions this worker holds, up to their high watermarks;
+   * undefined until the group has assigned partitions and their offsets are known.
+   */
+  lag(): number | undefined {
+    if (!this.inGroup) return undefined;
+    let total = 0;
+    for (const partition of this.buffer.assignedPartitions()) {
+      const end = this.highWatermarks.get(partition);
+      const start = this.startPositions.get(partition);
+      if (end === undefined || start === undefined) return undefined;
+      total += Math.max(0, end - Math.max(start, this.applied.get(partition) ?? 0));
+    }
+    return total;
+  }
+
   /** Called synchronously inside kafkajs's join, before it fetches for the new assignment. */
   private onAssignment(partitions: readonly number[]): void {
     try {
+      const generation = ++this.generation;
       this.buffer.assign(partitions);
-      for (const partition of partitions) {
-        const kept = this.buffer.nextOffset(partition);
-        const resumeAt = kept ?? this.resumePoint(partition);
-        if (resumeAt === undefined) continue;
-        this.consumer.seek({ topic: this.topic, partition, offset: String(resumeAt) });
-        if (kept === undefined) this.buffer.seek(partition, resumeAt);
+      for (const partition of [...this.fetchedUpTo.keys(), ...this.startPositions.keys()]) {
+        if (!this.buffer.isAssigned(partition)) {
+          this.fetchedUpTo.delete(partition);
+          this.startPositions.delete(partition);
+          this.highWatermarks.delete(partition);
+        }
       }
+      for (const partition of partitions) {
+        const fetched = this.fetchedUpTo.get(partition);
+        // Kept through the rebalance: kafkajs would restart it from the group's offset.
+        if (fetched !== undefined) this.consumer.seek({ topic: this.topic, partition, offset: String(fetched) });
+        else {
+          const floor = this.floor(partition);
+          if (floor !== undefined) this.buffer.seek(partition, floor);
+        }
+      }
+      this.inGroup = true;
       this.connection.contact();
-      this.applyFlowControl();
+      this.releaseSettled();
+      this.onAssignmentCallback?.(this.buffer.assignedPartitions());
+      void this.inspect(generation);
     } catch (error) {
       // A throw here would only be logged by kafkajs, and the partitions would start unseeked.
       this.fail(explainKafkaError(error, this.errorContext('resuming assigned partitions')));
     }
   }
 
-  private resumePoint(partition: number): number | undefined {
+  /** The lowest offset this worker may hand out next on a newly assigned partition. */
+  private floor(partition: number): number | undefined {
     const stored = this.storedPosition(partition);
     const handedOut = this.handedOut.get(partition);
     if (stored === undefined) return handedOut;
     return handedOut === undefined ? stored : Math.max(stored, handedOut);
   }
 
-  private accept(batch: EachBatchPayload['batch']): void {
-    if (batch.topic !== this.topic || this.closed) return;
+  /**
+   * The assigned partitions' offsets at the broker: the start of the lag figures, and a seek to
+   * the floor where the group's offset lies below it. Retried until it succeeds or the
+   * assignment changes.
+   */
+  private async inspect(generation: number): Promise<void> {
+    for (let attempt = 0; !this.closed && generation === this.generation; attempt++) {
+      try {
+        this.admin ??= this.kafka.admin();
+        await this.admin.connect();
+        const [ends, [group]] = await Promise.all([
+          this.admin.fetchTopicOffsets(this.topic),
+          this.admin.fetchOffsets({ groupId: this.settings.groupId, topics: [this.topic] }),
+        ]);
+        if (this.closed || generation !== this.generation) return;
+        const committed = new Map((group?.partitions ?? []).map(({ partition, offset }) => [partition, Number(offset)]));
+        for (const { partition, low, high } of ends) {
+          if (!this.buffer.isAssigned(partition)) continue;
+          const groupOffset = Math.max(committed.get(partition) ?? -1, Number(low));
+          const floor = this.floor(partition);
+          this.startPositions.set(partition, Math.max(groupOffset, floor ?? 0));
+          this.highWatermarks.set(partition, Math.max(Number(high), this.highWatermarks.get(partition) ?? 0));
+          if (floor !== undefined && groupOffset < floor && !this.fetchedUpTo.has(partition)) {
+            this.consumer.seek({ topic: this.topic, partition, offset: String(floor) });
+          }
+        }
+        return;
+      } catch (error) {
+        const explained = explainKafkaError(error, this.errorContext(`reading the offsets of ${this.topic}`));
+        if (attempt === 0) this.log(`kafka warn: ${explained.message} (retrying; lag is unknown meanwhile)`);
+        await sleep(Math.min(10_000, 500 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async partitionCount(): Promise<number> {
+    const admin = (this.admin ??= this.kafka.admin());
+    await admin.connect();
+    const { topics } = await admin.fetchTopicMetadata({ topics: [this.topic] });
+    return Math.max(1, topics[0]?.partitions.length ?? 1);
+  }
+
+  private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+    const until = this.accept(batch);
+    if (until !== undefined) await this.settled(batch.partition, until, heartbeat);
+  }
+
+  /** Buffer a fetched batch; the offset after its last accepted record, if any was accepted. */
+  private accept(batch: EachBatchPayload['batch']): number | undefined {
+    if (batch.topic !== this.topic || this.closed) return undefined;
+    const high = Number(batch.highWatermark);
+    if (this.buffer.isAssigned(batch.partition) && high > (this.highWatermarks.get(batch.partition) ?? -1)) this.highWatermarks.set(batch.partition, high);
     const records: RawRecord[] = batch.messages.map((message) => ({
       partition: batch.partition,
       offset: Number(message.offset),
       key: message.key === null || message.key === undefined ? null : message.key.toString('utf8'),
       value: message.value ?? EMPTY_VALUE,
       origin: this.topic,
+      appendedAt: Number(message.timestamp),
     }));
-    this.buffer.add(batch.partition, records);
+    const skipped = this.buffer.add(batch.partition, records);
     this.connection.contact();
+    if (skipped === records.length) return undefined;
+    const until = records[records.length - 1]!.offset + 1;
+    this.fetchedUpTo.set(batch.partition, until);
     this.wake();
-    this.applyFlowControl();
+    return until;
+  }
+
+  /** Resolves once the pipeline stored everything before `until` and its Kafka commit was tried. */
+  private settled(partition: number, until: number, heartbeat: () => Promise<void>): Promise<void> {
+    if ((this.released.get(partition) ?? -1) >= until || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const beat = setInterval(() => heartbeat().catch(() => undefined), this.heartbeatIntervalMs);
+      const waiter: SettleWaiter = {
+        partition,
+        until,
+        release: () => {
+          clearInterval(beat);
+          this.settleWaiters.delete(waiter);
+          resolve();
+        },
+      };
+      this.settleWaiters.add(waiter);
+    });
+  }
+
+  private releaseSettled(all = false): void {
+    for (const waiter of [...this.settleWaiters]) {
+      if (all || !this.buffer.isAssigned(waiter.partition) || (this.released.get(waiter.partition) ?? -1) >= waiter.until) waiter.release();
+    }
   }
 
   private onCrash(error: Error, restarting: boolean): void {
@@ -194,6 +363,10 @@ export class KafkaRatingSource implements RatingSource {
     this.connection.failed(explained.message);
     // The consumer has left the group: nothing it buffered is assigned any more.
     this.buffer.clear();
+    this.fetchedUpTo.clear();
+    this.startPositions.clear();
+    this.inGroup = false;
+    this.releaseSettled(true);
     if (!restarting) this.fail(explained);
   }
 
@@ -202,32 +375,20 @@ export class KafkaRatingSource implements RatingSource {
     this.wake();
   }
 
-  private applyFlowControl(): void {
-    const pause = this.buffer.length >= this.highWaterMark || (this.paused && this.buffer.length > this.highWaterMark / 2);
-    if (pause === this.paused) return;
-    try {
-      if (pause) this.consumer.pause([{ topic: this.topic }]);
-      else this.consumer.resume([{ topic: this.topic }]);
-      this.paused = pause;
-    } catch {
-      // Not running (restarting after a crash): the next assignment applies the state again.
-    }
-  }
-
   private arrival(maxWaitMs: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.waiters.delete(done);
+        this.arrivalWaiters.delete(done);
         resolve();
       };
       const timer = setTimeout(done, maxWaitMs);
-      this.waiters.add(done);
+      this.arrivalWaiters.add(done);
     });
   }
 
   private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    for (const waiter of [...this.arrivalWaiters]) waiter();
   }
 
   private scheduleCommit(): void {
@@ -238,20 +399,28 @@ export class KafkaRatingSource implements RatingSource {
     });
   }
 
-  /** Commit the newest positions of the partitions still assigned; failures only delay lag figures. */
+  /**
+   * Commit the newest positions of the partitions still assigned, then let their batches'
+   * eachBatch resolve. A failed commit only delays lag figures and the hand-over point: the
+   * positions are safe in the state store.
+   */
   private async flushCommits(): Promise<void> {
     while (this.pendingCommits.size > 0) {
-      const offsets = [...this.pendingCommits]
+      const positions = [...this.pendingCommits];
+      this.pendingCommits.clear();
+      const offsets = positions
         .filter(([partition]) => this.buffer.isAssigned(partition))
         .map(([partition, offset]) => ({ topic: this.topic, partition, offset: String(offset) }));
-      this.pendingCommits.clear();
-      if (offsets.length === 0) continue;
-      try {
-        await this.consumer.commitOffsets(offsets);
-      } catch (error) {
-        const explained = explainKafkaError(error, this.errorContext(`committing offsets of group ${this.settings.groupId}`));
-        this.log(`kafka warn: ${explained.message} (positions are safe in the state store; only lag reporting lags)`);
+      if (offsets.length > 0) {
+        try {
+          await this.consumer.commitOffsets(offsets);
+        } catch (error) {
+          const explained = explainKafkaError(error, this.errorContext(`committing offsets of group ${this.settings.groupId}`));
+          this.log(`kafka warn: ${explained.message} (positions are safe in the state store; only lag reporting lags)`);
+        }
       }
+      for (const [partition, offset] of positions) this.released.set(partition, Math.max(offset, this.released.get(partition) ?? 0));
+      this.releaseSettled();
     }
   }
 

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { KafkaSettings } from './config.js';
-import { explainKafkaError } from './errors.js';
+import { explainKafkaError, KafkaError } from './errors.js';
 
 export interface SubscribedRecord {
   readonly topic: string;
@@ -27,6 +27,7 @@ export class TopicSubscription {
   private constructor(private readonly consumer: Consumer) {}
 
   static async open(kafka: Kafka, settings: KafkaSettings, options: SubscribeOptions, onRecord: (record: SubscribedRecord) => void): Promise<TopicSubscription> {
+    await assertTopicsExist(kafka, settings, options.topics);
     const groupId = `${settings.topicPrefix}subscriber-${randomUUID()}`;
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
     try {
@@ -52,5 +53,25 @@ export class TopicSubscription {
 
   close(): Promise<void> {
     return this.consumer.disconnect();
+  }
+}
+
+/** A missing topic is one clear error at once (kafkajs would retry its metadata for seconds). */
+async function assertTopicsExist(kafka: Kafka, settings: KafkaSettings, topics: readonly string[]): Promise<void> {
+  const admin = kafka.admin();
+  let existing: Set<string>;
+  try {
+    await admin.connect();
+    existing = new Set(await admin.listTopics());
+  } catch (error) {
+    throw explainKafkaError(error, { brokers: settings.brokers, doing: 'listing topics', topics, sasl: settings.sasl });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  const missing = topics.filter((topic) => !existing.has(topic));
+  if (missing.length > 0) {
+    throw new KafkaError(
+      `topic(s) ${missing.join(', ')} do not exist at ${settings.brokers.join(',')}: rxrec creates its topics when a worker (rxrec serve) or rxrec produce first starts; or check --topic-prefix / RXREC_TOPIC_PREFIX`,
+    );
   }
 }

@@ -1,7 +1,8 @@
 /**
- * The Kafka rating source against a real broker: where each partition resumes (stored position,
- * else the group's committed offset, else the start), nothing handed out twice or before a
- * resume point across restarts and rebalances, offsets committed for lag tools, backpressure.
+ * The Kafka rating source against a real broker: where each partition resumes (the later of the
+ * stored position and the group's committed offset, else the start), nothing handed out twice or
+ * before a resume point across restarts and rebalances, offsets committed for lag tools and for
+ * the hand-over, backpressure, lag.
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
@@ -42,13 +43,23 @@ async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, numb
   }
 }
 
-function openSource(t: TestContext, settings: KafkaSettings, highWaterMark?: number): KafkaRatingSource {
-  const source = new KafkaRatingSource(kafkaClient(settings, quiet), settings, { log: quiet, highWaterMark });
+function openSource(t: TestContext, settings: KafkaSettings): KafkaRatingSource {
+  const source = new KafkaRatingSource(kafkaClient(settings, quiet), settings, { log: quiet });
   t.after(() => source.close());
   return source;
 }
 
-/** Poll until `enough` holds, then check that nothing more comes within `quietMs`. */
+/** Per partition, the offset after the batch's last record: what the pipeline stores. */
+function positionsAfter(records: readonly RawRecord[]): Map<number, number> {
+  const positions = new Map<number, number>();
+  for (const record of records) positions.set(record.partition, Math.max(record.offset + 1, positions.get(record.partition) ?? 0));
+  return positions;
+}
+
+/**
+ * Poll (acknowledging each batch as the pipeline does after its LMDB commit) until `enough`
+ * holds, then check that nothing more comes within `quietMs`.
+ */
 async function pollAll(source: KafkaRatingSource, enough: (records: RawRecord[]) => boolean, quietMs = 1_500, timeoutMs = 30_000): Promise<RawRecord[]> {
   const records: RawRecord[] = [];
   const deadline = Date.now() + timeoutMs;
@@ -57,6 +68,7 @@ async function pollAll(source: KafkaRatingSource, enough: (records: RawRecord[])
     const batch = await source.poll(50, 200);
     assert.notEqual(batch, null, 'poll ended the stream before close');
     records.push(...batch!);
+    await source.committed(positionsAfter(batch!));
   }
   const extra = await source.poll(1_000, quietMs);
   assert.deepEqual(extra?.map(describe), [], 'no records beyond the expected ones');
@@ -121,6 +133,7 @@ test('committed positions reach the group; a partition with no stored position r
   const topic = topicNames(settings.topicPrefix).ratings;
   const ends = await endOffsets(kafka, topic);
 
+  // A worker that applied everything, but whose last Kafka commits say less (they lag its state).
   const first = openSource(t, settings);
   await first.start(() => undefined);
   await pollAll(first, (all) => all.length >= 60, 200);
@@ -195,14 +208,15 @@ test('two workers in one group: a rebalance hands every record out once and drop
         applied.set(record.partition, record.offset + 1);
         handedOut.push({ worker, record });
       }
+      await source.committed(positionsAfter(batch));
     }
   };
 
-  const a = openSource(t, settings, 16);
+  const a = openSource(t, settings);
   await a.start((partition) => applied.get(partition));
   await run('a', a, () => handedOut.length >= 60);
 
-  const b = openSource(t, settings, 16);
+  const b = openSource(t, settings);
   const bStarted = b.start((partition) => applied.get(partition));
   const finished = () => handedOut.length >= 600;
   const both = Promise.all([run('a', a, finished), bStarted.then(() => run('b', b, finished))]);
@@ -222,23 +236,52 @@ test('two workers in one group: a rebalance hands every record out once and drop
   assert.deepEqual([...heldByA, ...heldByB].sort(), [0, 1, 2, 3]);
 });
 
-test('fetching pauses while the buffer is full and resumes once poll drains it', async (t) => {
+test('a partition resumes from the group offset when another worker moved it past the stored position', async (t) => {
+  const broker = await kafkaBroker(t);
+  if (!broker) return;
+  const settings = testSettings(broker.brokers, { partitions: 2 });
+  await produceRatings(settings, 80);
+  const ends = await endOffsets(kafkaClient(settings, quiet), topicNames(settings.topicPrefix).ratings);
+
+  // Another worker of the group applied p0 up to 12 and p1 up to 3, and committed that.
+  const other = openSource(t, settings);
+  await other.start(() => undefined);
+  await pollAll(other, (all) => all.length >= 80, 200);
+  await other.committed(new Map([[0, 12], [1, 3]]));
+  await other.close();
+
+  // This worker's own state stopped earlier on p0 (5) and later on p1 (7): each resumes at the later.
+  const source = openSource(t, settings);
+  await source.start((partition) => (partition === 0 ? 5 : 7));
+  const records = await pollAll(source, (all) => all.length >= ends.get(0)! - 12 + ends.get(1)! - 7);
+  const byPartition = offsetsByPartition(records);
+  assert.deepEqual(byPartition.get(0), range(12, ends.get(0)!));
+  assert.deepEqual(byPartition.get(1), range(7, ends.get(1)!));
+  assert.equal(source.lag(), 0, 'caught up');
+});
+
+test('fetching waits until the pipeline has committed what it was handed; lag counts what is left', async (t) => {
   const broker = await kafkaBroker(t);
   if (!broker) return;
   const settings = testSettings(broker.brokers, { partitions: 1 });
   await produceRatings(settings, 50);
-  const source = openSource(t, settings, 5);
+  const source = openSource(t, settings);
   await source.start(() => undefined);
 
   const deadline = Date.now() + 20_000;
-  while (source.bufferedRecords() < 50) {
+  while (source.bufferedRecords() < 50 || source.lag() === undefined) {
     assert.ok(Date.now() < deadline, `only ${source.bufferedRecords()} records were fetched`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  assert.equal(source.lag(), 50);
   await produceRatings(settings, 50, 50);
+  const first = (await source.poll(1_000, 1_000))!;
+  assert.deepEqual(first.map((record) => record.offset), range(0, 50));
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  assert.equal(source.bufferedRecords(), 50, 'nothing is fetched while paused');
+  assert.equal(source.bufferedRecords(), 0, 'nothing is fetched while the handed-out records are not committed');
 
-  const records = await pollAll(source, (all) => all.length >= 100);
-  assert.deepEqual(records.map((record) => record.offset), range(0, 100));
+  await source.committed(positionsAfter(first));
+  const records = await pollAll(source, (all) => all.length >= 50);
+  assert.deepEqual(records.map((record) => record.offset), range(50, 100));
+  assert.equal(source.lag(), 0);
 });

@@ -1,0 +1,104 @@
+/** `rxrec serve`: a Kafka worker in a consumer group, learning from the ratings topic. */
+import { Command, Option } from 'commander';
+import { scaleByName, WHOLE_STARS } from '../../../src/events/scale.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../src/events/rating.js';
+import { DEFAULT_MODEL_SETTINGS, parseModelNames } from '../../../src/models/registry.js';
+import { DEFAULT_SESSION_TIMEOUT_MS } from '../../kafka/source.js';
+import { serve } from '../../serve-job.js';
+import { DEFAULT_STATE_DIR } from '../defaults.js';
+import { UsageError } from '../errors.js';
+import { addKafkaFlags, settingsFromFlags, type KafkaFlags } from '../kafka-flags.js';
+import { integer, nonNegativeInteger, positiveInteger } from '../options.js';
+
+interface ServeFlags extends KafkaFlags {
+  state: string;
+  scale: string;
+  models: string;
+  rankModel: string;
+  factors: number;
+  seed: number;
+  k: number;
+  batchSize: number;
+  batchWaitMs: number;
+  maxMessageBytes: number;
+  httpPort?: number;
+  httpHost: string;
+  readyLag: number;
+  connectTimeout: number;
+  sessionTimeoutMs: number;
+}
+
+export function serveCommand(): Command {
+  const command = new Command('serve')
+    .description(
+      'run a worker: consume the ratings topic in a consumer group, learn online, publish each refreshed top-k list to the recs topic ' +
+        'and bad messages to the dlq topic; state and consumer positions in one LMDB transaction per batch. Stops cleanly on SIGINT/SIGTERM',
+    );
+  addKafkaFlags(command, { partitions: true, group: true });
+  return command
+    .addOption(new Option('--state <dir>', 'LMDB state directory of this worker (one per worker)').env('RXREC_STATE').default(DEFAULT_STATE_DIR))
+    .addOption(new Option('--scale <scale>', 'rating scale the events are validated against: 1-5 or 0.5-5').default(WHOLE_STARS.name))
+    .addOption(new Option('--models <list>', 'comma-separated models to run').default(DEFAULT_MODEL_SETTINGS.models.join(',')))
+    .addOption(new Option('--rank-model <name>', 'model whose scores make the lists').default('mf'))
+    .addOption(new Option('--factors <n>', 'latent factors of the mf model').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.factors))
+    .addOption(new Option('--seed <n>', "seed of every model's initialisation").argParser(integer).default(DEFAULT_MODEL_SETTINGS.seed))
+    .addOption(new Option('--k <n>', 'length of each top-k list').argParser(positiveInteger).default(10))
+    .addOption(new Option('--batch-size <n>', 'micro-batch size bound (records)').argParser(positiveInteger).default(1000))
+    .addOption(new Option('--batch-wait-ms <ms>', 'micro-batch time bound').argParser(nonNegativeInteger).default(50))
+    .addOption(new Option('--max-message-bytes <n>', 'larger rating messages go to the dlq as oversized').argParser(positiveInteger).default(DEFAULT_MAX_MESSAGE_BYTES))
+    .addOption(new Option('--http-port <port>', 'serve /recommendations, /metrics, /health/live, /health/ready and the live page on this port').argParser(nonNegativeInteger))
+    .addOption(new Option('--http-host <address>', 'address the HTTP API listens on (0.0.0.0 in a container)').default('127.0.0.1'))
+    .addOption(new Option('--ready-lag <records>', '/health/ready answers 200 once the consumer lag is at most this').argParser(nonNegativeInteger).default(1000))
+    .addOption(new Option('--connect-timeout <seconds>', 'keep retrying an unreachable cluster at start-up this long').argParser(nonNegativeInteger).default(60))
+    .addOption(
+      new Option('--session-timeout-ms <ms>', "the group reassigns a crashed worker's partitions after this long (the broker allows 6000 and up by default)")
+        .argParser(positiveInteger)
+        .default(DEFAULT_SESSION_TIMEOUT_MS),
+    )
+    .action(async (flags: ServeFlags) => {
+      const settings = settingsFromFlags(flags);
+      let scale;
+      let models;
+      try {
+        scale = scaleByName(flags.scale);
+        models = parseModelNames(flags.models);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      const stop = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stop.signal.aborted) {
+          process.stderr.write(`${signal} again: exiting without finishing the batch (the state stays consistent; the next start resumes from it)\n`);
+          process.exit(signal === 'SIGINT' ? 130 : 143);
+        }
+        stop.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      try {
+        const summary = await serve({
+          settings,
+          stateDir: flags.state,
+          models: { models, seed: flags.seed, factors: flags.factors },
+          rankModel: flags.rankModel,
+          k: flags.k,
+          scale,
+          batchSize: flags.batchSize,
+          batchWaitMs: flags.batchWaitMs,
+          maxMessageBytes: flags.maxMessageBytes,
+          readyLag: flags.readyLag,
+          connectTimeoutMs: flags.connectTimeout * 1000,
+          sessionTimeoutMs: flags.sessionTimeoutMs,
+          http: flags.httpPort === undefined ? undefined : { port: flags.httpPort, host: flags.httpHost },
+          log,
+          stop: stop.signal,
+        });
+        const positions = [...summary.positions].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
+        log(`stopped: applied ${summary.applied} events, rejected ${summary.rejected} in ${summary.seconds.toFixed(1)} s; stored positions ${positions || 'none'}`);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}

@@ -1,0 +1,237 @@
+/**
+ * One Kafka worker: the ratings topic, as a member of the workers' consumer group, through the
+ * pipeline into the state directory; refreshed lists to the recs topic, bad records to the dlq
+ * topic. Runs until `stop` is aborted, then finishes the batch in flight, commits it (LMDB, then
+ * Kafka) and leaves the group, so the partitions' next holder continues exactly where it stopped.
+ *
+ * A cluster that cannot be reached at start-up is retried with backoff for `connectTimeoutMs`
+ * (each attempt logged, readiness saying why); one lost mid-stream is retried by the consumer and
+ * the producer themselves (streams/kafka/source.ts, producer.ts) while the pipeline waits.
+ */
+import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { lastValueFrom, tap } from 'rxjs';
+import { Gauge } from 'prom-client';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/events/rating.js';
+import type { RatingScale } from '../src/events/scale.js';
+import type { ModelSettings } from '../src/models/registry.js';
+import { StateStore } from '../state/store.js';
+import { assembleRecommender, type BoundConfig } from './assemble.js';
+import { startHttpApi, type Readiness } from './http/server.js';
+import type { KafkaLog } from './kafka/client.js';
+import { topicNames, type KafkaSettings } from './kafka/config.js';
+import { KafkaUnavailableError } from './kafka/errors.js';
+import { openServeTransport, type KafkaServeTransport } from './kafka/open.js';
+import { PipelineMetrics } from './metrics.js';
+import { runPipeline, type BatchReport } from './pipeline.js';
+
+export interface ServeOptions {
+  readonly settings: KafkaSettings;
+  readonly stateDir: string;
+  readonly models: ModelSettings;
+  readonly rankModel: string;
+  readonly k: number;
+  /** Ratings on the wire are validated against it; bound to the state like the model settings. */
+  readonly scale: RatingScale;
+  readonly batchSize: number;
+  readonly batchWaitMs: number;
+  readonly maxMessageBytes?: number;
+  /** /health/ready answers 200 once the consumer lag is at most this many records. */
+  readonly readyLag: number;
+  /** How long an unreachable cluster is retried at start-up before giving up. */
+  readonly connectTimeoutMs: number;
+  /** How long the group waits for a crashed member before reassigning its partitions. */
+  readonly sessionTimeoutMs?: number;
+  readonly http?: { readonly port: number; readonly host: string };
+  /** Status lines (start, assignments, progress, stop) and kafkajs warnings. */
+  readonly log: KafkaLog;
+  /** Abort to stop the worker cleanly. */
+  readonly stop: AbortSignal;
+  /** How often a progress line is logged while events flow (0: never). */
+  readonly progressEveryMs?: number;
+  readonly onBatch?: (report: BatchReport) => void;
+}
+
+export interface ServeSummary {
+  readonly streamId: string;
+  readonly applied: number;
+  readonly rejected: number;
+  readonly seconds: number;
+  /** Next offset per partition, as stored in the state when the worker stopped. */
+  readonly positions: ReadonlyMap<number, number>;
+}
+
+export async function serve(options: ServeOptions): Promise<ServeSummary> {
+  const { settings, log } = options;
+  const topics = topicNames(settings.topicPrefix);
+  const streamId = `kafka:${topics.ratings}`;
+  const config: BoundConfig = { scale: options.scale.name, rankModel: options.rankModel, ...options.models };
+  const recommender = assembleRecommender(config, options.k);
+  const store = StateStore.open(options.stateDir);
+  const metrics = new PipelineMetrics({ processMetrics: true });
+  const assignedGauge = new Gauge({ name: 'rxrec_consumer_assigned_partitions', help: 'Partitions of the ratings topic this worker holds', registers: [metrics.registry] });
+  const readiness = new WorkerReadiness(settings, options.readyLag);
+  let http: Server | undefined;
+  let transport: KafkaServeTransport | undefined;
+  const started = performance.now();
+  let applied = 0;
+  let rejected = 0;
+  const gauges = setInterval(() => updateGauges(), 1000).unref();
+  const updateGauges = () => {
+    const lag = transport?.source.lag();
+    if (lag !== undefined) metrics.consumerLag.set(lag);
+    assignedGauge.set(transport?.source.assignment().length ?? 0);
+    metrics.lmdbSize.set(store.sizeBytes());
+  };
+  try {
+    store.bind(streamId, config);
+    recommender.restore(store.snapshot(recommender.models.map((model) => model.name)));
+    const resumeAt = [...store.positions()].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
+    log(
+      `serving ${topics.ratings} → ${topics.recs} (dead letters ${topics.dlq}) as group ${settings.groupId} at ${settings.brokers.join(',')}; ` +
+        `state ${options.stateDir}: ${recommender.catalog.users.size} users, ${recommender.catalog.items.size} items${resumeAt ? `, stored positions ${resumeAt}` : ', new'}`,
+    );
+    if (options.http) {
+      const api = await startHttpApi({ recommender, registry: metrics.registry, readiness }, options.http.port, options.http.host);
+      http = api.server;
+      log(`HTTP API, /metrics and health on http://${options.http.host}:${api.port}/`);
+    }
+
+    transport = await connect(options, readiness, store, (partitions) => {
+      log(`assigned partitions [${partitions.join(', ')}] of ${topics.ratings}`);
+    });
+    if (transport === undefined) return { streamId, applied, rejected, seconds: 0, positions: store.positions() };
+    const { source } = transport;
+    readiness.connected(transport);
+    const onStop = () => {
+      log('stopping: finishing the batch in flight, then committing and leaving the group');
+      source.finish();
+    };
+    if (options.stop.aborted) onStop();
+    else options.stop.addEventListener('abort', onStop, { once: true });
+
+    const progress = progressLogger(options.progressEveryMs ?? 10_000, log, () => ({ applied, rejected, lag: source.lag() }));
+    await lastValueFrom(
+      runPipeline(
+        { source, recommender, store, deadLetters: transport.deadLetters, recommendations: transport.recommendations, metrics },
+        {
+          scale: options.scale,
+          batchSize: options.batchSize,
+          batchWaitMs: options.batchWaitMs,
+          maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+        },
+      ).pipe(
+        tap((report) => {
+          applied += report.applied;
+          rejected += report.rejected;
+          if (report.records > 0) {
+            updateGauges();
+            progress.tick();
+          }
+          options.onBatch?.(report);
+        }),
+      ),
+      { defaultValue: undefined },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    return { streamId, applied, rejected, seconds, positions: store.positions() };
+  } finally {
+    clearInterval(gauges);
+    try {
+      await transport?.close();
+    } finally {
+      http?.close();
+      await store.close();
+    }
+  }
+}
+
+/**
+ * The transport with its consumer in the group, retrying an unreachable cluster with backoff
+ * until `connectTimeoutMs`; other errors (refused login, missing ACLs, a topic with the wrong
+ * policy) fail at once. Undefined when stopped while waiting.
+ */
+async function connect(
+  options: ServeOptions,
+  readiness: WorkerReadiness,
+  store: StateStore,
+  onAssignment: (partitions: readonly number[]) => void,
+): Promise<KafkaServeTransport | undefined> {
+  const deadline = Date.now() + options.connectTimeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    let transport: KafkaServeTransport | undefined;
+    try {
+      transport = await openServeTransport(options.settings, { log: options.log, onAssignment, sessionTimeoutMs: options.sessionTimeoutMs });
+      await transport.source.start((partition) => store.position(partition));
+      return transport;
+    } catch (error) {
+      await transport?.close().catch(() => undefined);
+      if (!(error instanceof KafkaUnavailableError) || Date.now() >= deadline || options.stop.aborted) throw error;
+      readiness.failed(error.message);
+      const delayMs = Math.min(15_000, 1000 * 2 ** (attempt - 1), Math.max(0, deadline - Date.now()));
+      options.log(`${error.message}; retrying in ${Math.round(delayMs / 1000)} s (attempt ${attempt}; gives up ${Math.round((deadline - Date.now()) / 1000)} s from now, see --connect-timeout)`);
+      try {
+        await sleep(delayMs, undefined, { signal: options.stop });
+      } catch {
+        return undefined;
+      }
+    }
+  }
+}
+
+/** Ready: state loaded (before the HTTP API starts), Kafka in touch, consumer lag within bound. */
+class WorkerReadiness implements Readiness {
+  private transport: KafkaServeTransport | undefined;
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly settings: KafkaSettings,
+    private readonly readyLag: number,
+  ) {}
+
+  failed(message: string): void {
+    this.lastError = message;
+  }
+
+  connected(transport: KafkaServeTransport): void {
+    this.transport = transport;
+  }
+
+  notReadyBecause(): string | undefined {
+    if (!this.transport) {
+      return `connecting to Kafka at ${this.settings.brokers.join(',')}${this.lastError ? ` (last attempt: ${this.lastError})` : ''}`;
+    }
+    const { consumer, producer } = this.transport.health();
+    if (!consumer.connected) return `the consumer is not in touch with Kafka${consumer.lastError ? `: ${consumer.lastError}` : ''}`;
+    if (!producer.connected) return `the producer cannot deliver to Kafka${producer.lastError ? `: ${producer.lastError}` : ''}`;
+    const lag = this.transport.source.lag();
+    if (lag === undefined) return `waiting for the group ${this.settings.groupId} to assign partitions`;
+    if (lag > this.readyLag) return `catching up: ${lag} records behind (ready at ${this.readyLag} or fewer)`;
+    return undefined;
+  }
+}
+
+interface ProgressFigures {
+  readonly applied: number;
+  readonly rejected: number;
+  readonly lag: number | undefined;
+}
+
+/** A status line at most every `everyMs` while batches come in (a worker's log is read later). */
+function progressLogger(everyMs: number, log: KafkaLog, figures: () => ProgressFigures) {
+  let lastAt = performance.now();
+  let lastApplied = 0;
+  const print = () => {
+    const now = performance.now();
+    const { applied, rejected, lag } = figures();
+    const rate = ((applied - lastApplied) / Math.max(1e-3, (now - lastAt) / 1000)).toFixed(0);
+    log(`applied ${applied} events (${rate} ev/s), rejected ${rejected}, lag ${lag ?? 'unknown'}`);
+    lastAt = now;
+    lastApplied = applied;
+  };
+  return {
+    tick: () => {
+      if (everyMs > 0 && performance.now() - lastAt >= everyMs) print();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * A throwaway local Kafka broker: deploy/kafka/broker.sh on free ports with its own data
+ * directory, with a SASL/PLAIN listener (ACLs enforced) beside the plaintext one. Used by the
+ * integration tests (broker.ts) and by bench/kafka.ts; nothing here depends on the test runner.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface SaslUser {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface LocalBroker {
+  readonly brokers: readonly string[];
+  readonly sasl: {
+    readonly brokers: readonly string[];
+    /** Allowed everything. */
+    readonly admin: SaslUser;
+    /** Authenticated, but without any ACL. */
+    readonly unprivileged: SaslUser;
+  };
+  /** Stop and start it again (same ports, same data). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stop it for good and delete its data; synchronous, so it also works from an 'exit' handler. */
+  destroy(): void;
+}
+
+/** dist/tests/integration → the repository root. */
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const BROKER_SCRIPT = join(REPO_ROOT, 'deploy/kafka/broker.sh');
+
+/** The tools broker.sh needs that are missing from PATH. */
+export function missingBrokerTools(): string[] {
+  return ['java', 'mvn'].filter((tool) => !onPath(tool));
+}
+
+export async function startLocalBroker(): Promise<LocalBroker> {
+  const [port, controllerPort, saslPort] = await freePorts(3);
+  const dataDir = mkdtempSync(join(tmpdir(), 'rxrec-kafka-it-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    KAFKA_PORT: String(port),
+    KAFKA_CONTROLLER_PORT: String(controllerPort),
+    KAFKA_SASL_PORT: String(saslPort),
+    KAFKA_SASL_USERS: 'admin:admin-secret,rxrec:rxrec-secret',
+    KAFKA_SASL_SUPER_USERS: 'admin',
+    KAFKA_DATA_DIR: dataDir,
+    KAFKA_HEAP_OPTS: '-Xms64m -Xmx384m',
+  };
+  const script = async (command: 'start' | 'stop') => {
+    const result = await run('bash', [BROKER_SCRIPT, command], env);
+    if (result.code !== 0) throw new Error(`broker.sh ${command} failed (exit ${result.code}):\n${result.text}`);
+  };
+  try {
+    await script('start');
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw new Error(`the local Kafka broker did not start: ${(error as Error).message}`);
+  }
+  let destroyed = false;
+  const destroy = () => {
+    if (destroyed) return;
+    destroyed = true;
+    spawnSync('bash', [BROKER_SCRIPT, 'stop'], { env, stdio: 'ignore' });
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  process.once('exit', destroy);
+  return {
+    brokers: [`127.0.0.1:${port}`],
+    sasl: {
+      brokers: [`127.0.0.1:${saslPort}`],
+      admin: { username: 'admin', password: 'admin-secret' },
+      unprivileged: { username: 'rxrec', password: 'rxrec-secret' },
+    },
+    stop: () => script('stop'),
+    start: () => script('start'),
+    destroy,
+  };
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; text: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, text }));
+  });
+}
+
+function onPath(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolvePromise, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolvePromise(server));
+    })),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolvePromise) => server.close(resolvePromise))));
+  return ports;
+}
