@@ -65,7 +65,9 @@ export class KnnBaseline implements OnlineModel {
   ) {
     this.options = { ...KNN_BASELINE_DEFAULTS, ...options };
     const { kind, k, minK, candidates } = this.options;
-    if (!(k >= 1) || !(minK >= 0) || !(candidates >= 1)) throw new RangeError(`knn-${kind}: k and candidates must be at least 1 and minK at least 0`);
+    if (!(Number.isInteger(k) && k >= 1 && Number.isInteger(minK) && minK >= 0 && candidates >= 1 && (Number.isInteger(candidates) || candidates === Infinity))) {
+      throw new RangeError(`knn-${kind}: k and candidates must be whole numbers ≥ 1 (candidates may be Infinity) and minK a whole number ≥ 0`);
+    }
     if (this.options.similarity.measure === 'adjusted-cosine') {
       throw new Error(`knn-${kind}: adjusted cosine is summed at read time (O(raters) per pair); use 'pearson' or 'cosine' for a model that predicts every event`);
     }

@@ -8,33 +8,37 @@ import type { Neighbour } from './top-n.js';
 
 export class NeighbourLists {
   private lists: Array<readonly Neighbour[] | undefined> = [];
-  private dirty = new Uint8Array(1024);
+  private dirty: Uint8Array = new Uint8Array(1024);
   private dirtyQueue: number[] = [];
   private changed = new Set<number>();
 
   isDirty(entity: number): boolean {
-    return entity >= this.dirty.length || this.dirty[entity] === 1 || this.lists[entity] === undefined;
+    return entity >= this.dirty.length || this.dirty[entity] !== 0 || this.lists[entity] === undefined;
   }
 
-  markDirty(entity: number): boolean {
+  markDirty(entity: number): void {
     if (entity >= this.dirty.length) {
       const grown = new Uint8Array(Math.max(entity + 1, this.dirty.length * 2));
       grown.set(this.dirty);
       this.dirty = grown;
     }
-    if (this.dirty[entity] === 1) return false;
+    if (this.dirty[entity] === 1) return;
     this.dirty[entity] = 1;
     this.dirtyQueue.push(entity);
-    return true;
   }
 
-  /** Entities marked dirty and not yet recomputed, in marking order. */
+  /** Entities marked dirty and not yet recomputed, each once, in marking order. */
   dirtyEntities(): number[] {
-    return this.dirtyQueue.filter((entity) => this.dirty[entity] === 1);
-  }
-
-  get dirtyCount(): number {
-    return this.dirtyQueue.length;
+    // A list recomputed on read and marked again sits in the queue twice: keep the first.
+    const unique: number[] = [];
+    for (const entity of this.dirtyQueue) {
+      if (this.dirty[entity] !== 1) continue;
+      this.dirty[entity] = 2;
+      unique.push(entity);
+    }
+    for (const entity of unique) this.dirty[entity] = 1;
+    this.dirtyQueue = unique;
+    return unique;
   }
 
   /** Store a recomputed list; queue the entity as changed when the list differs. */
@@ -49,9 +53,8 @@ export class NeighbourLists {
     return this.lists[entity] ?? [];
   }
 
-  /** Entities whose list changed since the last call; the queue of dirty ones is reset too. */
+  /** Entities whose list changed since the last call, ascending. */
   drainChanged(): number[] {
-    this.dirtyQueue = this.dirtyQueue.filter((entity) => this.dirty[entity] === 1);
     const changed = [...this.changed].sort((a, b) => a - b);
     this.changed.clear();
     return changed;
@@ -62,8 +65,8 @@ function sameList(before: readonly Neighbour[] | undefined, after: readonly Neig
   if (before === undefined) return after.length === 0;
   if (before.length !== after.length) return false;
   for (let k = 0; k < after.length; k++) {
-    const x = before[k]!;
-    const y = after[k]!;
+    const x = before[k];
+    const y = after[k];
     if (x.id !== y.id || x.sim !== y.sim || x.support !== y.support) return false;
   }
   return true;

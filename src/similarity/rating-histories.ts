@@ -48,7 +48,7 @@ export class RatingHistories {
   }
 
   length(context: number): number {
-    return context < this.lengths.length ? this.lengths[context] : 0;
+    return context >= 0 && context < this.lengths.length ? this.lengths[context] : 0;
   }
 
   /** The context's history as live views (valid up to `length(context)`, until the next append). */
@@ -75,7 +75,7 @@ export class RatingHistories {
   }
 
   raterCount(entity: number): number {
-    return entity < this.raterCounts.length ? this.raterCounts[entity] : 0;
+    return entity >= 0 && entity < this.raterCounts.length ? this.raterCounts[entity] : 0;
   }
 
   /** File a first rating; returns its position in the context's history. */

@@ -81,6 +81,10 @@ export interface SimilarityFootprint {
   readonly historyBytes: number;
 }
 
+function countOrInfinity(value: number): boolean {
+  return Number.isInteger(value) || value === Infinity;
+}
+
 /** Per-partner accumulators of the adjusted-cosine pass; `birth` is -1 where no pair is kept. */
 interface CentredSums {
   readonly birth: Float64Array;
@@ -106,8 +110,8 @@ export class SimilarityIndex {
   constructor(scale: RatingScale, options: Partial<SimilarityOptions> & Pick<SimilarityOptions, 'kind'>) {
     this.options = { ...SIMILARITY_DEFAULTS, ...options };
     const { historyCap, minSupport, pruneAfter, neighbourCount, shrinkage } = this.options;
-    if (!(historyCap >= 1)) throw new RangeError(`historyCap must be at least 1 (Infinity for no cap), got ${historyCap}`);
-    if (!(pruneAfter >= 1)) throw new RangeError(`pruneAfter must be at least 1 event (Infinity never prunes), got ${pruneAfter}`);
+    if (!(historyCap >= 1 && countOrInfinity(historyCap))) throw new RangeError(`historyCap must be a whole number ≥ 1 (Infinity for no cap), got ${historyCap}`);
+    if (!(pruneAfter >= 1 && countOrInfinity(pruneAfter))) throw new RangeError(`pruneAfter must be a whole number of events ≥ 1 (Infinity never prunes), got ${pruneAfter}`);
     if (!(neighbourCount >= 1)) throw new RangeError(`neighbourCount must be at least 1, got ${neighbourCount}`);
     if (!(shrinkage >= 0) || !(minSupport >= 0)) throw new RangeError('shrinkage and minSupport must be non-negative');
     if (scale.max / scale.step > 255) throw new RangeError(`scale ${scale.name} has more than 255 steps: ratings are kept as one byte each`);
@@ -177,6 +181,7 @@ export class SimilarityIndex {
 
   /** The k (≤ N) most similar entities with positive similarity, best first; always exact. */
   neighbours(entity: number, k = this.options.neighbourCount): readonly Neighbour[] {
+    if (!(entity >= 0 && entity < this.entityCount)) return [];
     if (this.lists.isDirty(entity)) this.lists.store(entity, this.computeList(entity));
     const list = this.lists.cached(entity);
     return k >= list.length ? list : list.slice(0, k);

@@ -193,3 +193,24 @@ export function batchNeighbours(values: Map<string, PairValue>, entity: number, 
   }
   return list.sort((x, y) => y.sim - x.sim || x.id - y.id).slice(0, count);
 }
+
+/**
+ * `got` is `entity`'s top-N under `expected`: ranked by sim with ties to the lower id, the same
+ * sequence of sims as the batch list, and every member's sim and support those of the batch
+ * pair. Equal sims may be computed a few ulps apart (different sums, same value), so members
+ * tied to rounding may swap places or trade the last place: that is the only freedom allowed.
+ */
+export function assertTopN(got: ReadonlyArray<{ id: number; sim: number; support: number }>, expected: Map<string, PairValue>, entity: number, count: number, label: string): void {
+  const want = batchNeighbours(expected, entity, count);
+  const fail = (why: string) => {
+    throw new Error(`${label}: ${why}\n got ${JSON.stringify(got)}\nwant ${JSON.stringify(want)}`);
+  };
+  if (got.length !== want.length) fail('lengths differ');
+  for (let k = 0; k < got.length; k++) {
+    const { id, sim, support } = got[k]!;
+    if (k > 0 && (got[k - 1]!.sim < sim || (got[k - 1]!.sim === sim && got[k - 1]!.id > id))) fail(`not ranked at ${k}`);
+    if (relativeError(sim, want[k]!.sim) > 1e-9) fail(`sim at ${k}`);
+    const pair = expected.get(pairKey(entity, id));
+    if (!pair || relativeError(sim, pair.sim) > 1e-9 || pair.support !== support) fail(`member ${id} is not the batch pair`);
+  }
+}

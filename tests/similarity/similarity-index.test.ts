@@ -4,7 +4,7 @@ import { HALF_STARS, WHOLE_STARS, type RatingScale } from '../../src/events/scal
 import type { IndexedRating, StateValue } from '../../src/models/model.js';
 import { SIMILARITY_MEASURES, type SimilarityMeasure } from '../../src/similarity/measures.js';
 import { SimilarityIndex, type SimilarityKind, type SimilarityOptions } from '../../src/similarity/similarity-index.js';
-import { batchNeighbours, cappedSimilarities, pairKey, randomStream, relativeError, textbookSimilarities, type PairValue } from './reference.js';
+import { assertTopN, cappedSimilarities, pairKey, randomStream, relativeError, textbookSimilarities, type PairValue } from './reference.js';
 
 const USERS = 14;
 const ITEMS = 11;
@@ -65,10 +65,8 @@ for (const kind of KINDS) {
         const index = learned(WHOLE_STARS, wholeStream, { kind, measure, historyCap, neighbourCount: 4 });
         const expected = cappedSimilarities(wholeStream, kind, measure, 100, historyCap);
         for (let entity = 0; entity < entityCount(kind); entity++) {
-          const want = batchNeighbours(expected, entity, 4);
           const got = index.neighbours(entity);
-          assert.deepEqual(got.map((n) => [n.id, n.support]), want.map((n) => [n.id, n.support]), `cap ${historyCap}, entity ${entity}`);
-          got.forEach((n, k) => assert.ok(relativeError(n.sim, want[k]!.sim) <= 1e-9));
+          assertTopN(got, expected, entity, 4, `cap ${historyCap}, entity ${entity}`);
           assert.deepEqual(index.neighbours(entity, 2), got.slice(0, 2));
         }
       }
@@ -128,6 +126,20 @@ test('refreshNeighbours reports exactly the entities whose list changed', () => 
     const changed = index.refreshNeighbours(true);
     const after = lists();
     assert.deepEqual(changed, after.flatMap((list, item) => (list === before[item] ? [] : [item])), `batch at ${from}`);
+  }
+});
+
+test('a refresh of many dirty lists (one in-order pass over all pairs) equals the batch top-N', () => {
+  const stream = randomStream({ events: 4000, users: 100, items: 300, seed: 8, rerate: 0.1 });
+  for (const measure of ['pearson', 'cosine'] as const) {
+    const index = new SimilarityIndex(WHOLE_STARS, { kind: 'item', measure, historyCap: 10, neighbourCount: 5, pruneAfter: Infinity });
+    index.learnBatch(stream.slice(0, 3000));
+    for (let item = 0; item < 300; item += 7) index.neighbours(item);
+    index.learnBatch(stream.slice(3000));
+    const changed = index.refreshNeighbours(true);
+    const expected = cappedSimilarities(stream, 'item', measure, 100, 10);
+    for (let item = 0; item < 300; item++) assertTopN(index.neighbours(item), expected, item, 5, `${measure}, item ${item}`);
+    assert.ok(changed.length > 250);
   }
 });
 
@@ -197,10 +209,19 @@ test('a drain holds only what changed: the event counter and the touched history
   assert.deepEqual(keys, ['seq', 'h20.0']);
 });
 
+test('unknown or negative ids have no neighbours and no similarity', () => {
+  const index = learned(WHOLE_STARS, wholeStream, { kind: 'item' });
+  assert.deepEqual(index.neighbours(-1), []);
+  assert.deepEqual(index.neighbours(ITEMS + 5), []);
+  assert.equal(index.similarity(-1, 2), 0);
+  assert.equal(index.support(3, ITEMS + 5), 0);
+});
+
 test('errors name the problem', () => {
   const index = learned(WHOLE_STARS, wholeStream.slice(0, 5), { kind: 'item' });
   assert.throws(() => index.restore([]), /fresh index/);
   assert.throws(() => index.learn({ user: 0, item: 0, rating: 3.5, ts: 0 }), /not on the scale's grid/);
   assert.throws(() => new SimilarityIndex(WHOLE_STARS, { kind: 'item', historyCap: 0 }), /historyCap/);
+  assert.throws(() => new SimilarityIndex(WHOLE_STARS, { kind: 'item', pruneAfter: 2.5 }), /pruneAfter must be a whole number/);
   assert.throws(() => new SimilarityIndex(WHOLE_STARS, { kind: 'item' }).restore([['x', 1]]), /unknown state key 'x'/);
 });
