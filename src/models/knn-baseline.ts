@@ -18,8 +18,8 @@
  * Cost per event: predict O(candidates) pair reads; learn O(H) pair updates.
  *
  * References: Y. Koren, "Factor in the neighbors: scalable and accurate collaborative
- * filtering", ACM TKDD 4(1), 2010, §2.2 (eq. 3, shrunk similarities); Surprise's KNNBaseline
- * (surprise.readthedocs.io, "k-NN inspired algorithms").
+ * filtering", ACM TKDD 4(1), 2010, §2.2 (shrunk correlations, the neighbourhood rule);
+ * Surprise's KNNBaseline (surprise.readthedocs.io, "k-NN inspired algorithms").
  *
  * Example:
  *   const knn = new KnnBaseline({ scale: WHOLE_STARS, seed: 42 }, { kind: 'item' });

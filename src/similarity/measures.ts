@@ -10,7 +10,7 @@
  *                    of the shared context's ratings (a user's mean for item-item, an item's
  *                    mean for user-user): Sarwar et al. 2001
  *
- *   shrunk sim = n / (n + λ) · sim        (Koren 2010, eq. 2 uses n / (n + λ₂); λ = 100)
+ *   shrunk sim = n / (n + λ) · sim        (Koren 2010, §2.2, with λ = 100)
  *
  * A zero denominator (n = 1, or constant ratings) gives 0, as in Surprise.
  *

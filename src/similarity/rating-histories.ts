@@ -9,7 +9,8 @@
  * list of (context, position) (its raters, for reading adjusted cosine), and an index from
  * (context, entity) to position, so a re-rating is found in O(1).
  *
- * Memory: 13 bytes per rating in the histories, 8 in the raters lists, ~20–28 in the index.
+ * Memory: 13 bytes per rating in the histories, 8 in the raters lists, 12 / load (17–34) in
+ * the index; 55 bytes a rating measured on ML-1M, growth slack included.
  */
 import { PairTable } from './pair-table.js';
 

@@ -24,12 +24,15 @@
  * for Pearson and cosine; every entity of the context for adjusted cosine, whose mean moved).
  * `neighbours` recomputes a dirty list on read, so reads are always exact. `refreshNeighbours`
  * recomputes all dirty lists and reports the ones that changed (for publishing), but only once
- * the events since the last refresh have earned its cost at `refreshBudget` pair visits per
- * event: the cost per event stays bounded at O(H) marks + `refreshBudget` visits, amortised.
+ * the events since the last refresh have earned its cost at `refreshBudget` in-order slot
+ * visits per event: the cost per event stays bounded at O(H) marks + `refreshBudget` visits,
+ * amortised.
  *
  * Persistence: only the rating histories are drained (13 bytes per changed rating, in chunks
  * of 64 by context); `restore` replays them in event order, including the pruning sweeps, and
  * rebuilds statistics identical to the uninterrupted run's.
+ *
+ * Measured costs and memory: README.md beside this file.
  */
 import type { RatingScale } from '../events/scale.js';
 import type { IndexedRating, StateValue } from '../models/model.js';
@@ -56,7 +59,7 @@ export interface SimilarityOptions {
   readonly pruneAfter: number;
   /** N: length of the kept neighbour lists. */
   readonly neighbourCount: number;
-  /** Pair visits per event that a neighbour refresh may spend, amortised. */
+  /** In-order table slot visits per event that neighbour refreshes may spend, amortised. */
   readonly refreshBudget: number;
 }
 

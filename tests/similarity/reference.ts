@@ -184,14 +184,25 @@ export function relativeError(got: number, expected: number): number {
   return Math.abs(got - expected) / Math.max(Math.abs(expected), 1e-6);
 }
 
+type Neighbours = Array<{ id: number; sim: number; support: number }>;
+const partnersCache = new WeakMap<Map<string, PairValue>, Map<number, Neighbours>>();
+
 /** The N best neighbours of `entity` with positive similarity, ties to the lower id. */
-export function batchNeighbours(values: Map<string, PairValue>, entity: number, count: number): Array<{ id: number; sim: number; support: number }> {
-  const list: Array<{ id: number; sim: number; support: number }> = [];
-  for (const [key, { sim, support }] of values) {
-    const [a, b] = key.split(',').map(Number) as [number, number];
-    if (sim > 0 && (a === entity || b === entity)) list.push({ id: a === entity ? b : a, sim, support });
+export function batchNeighbours(values: Map<string, PairValue>, entity: number, count: number): Neighbours {
+  let partners = partnersCache.get(values);
+  if (!partners) {
+    partners = new Map();
+    for (const [key, { sim, support }] of values) {
+      if (!(sim > 0)) continue;
+      const [a, b] = key.split(',').map(Number) as [number, number];
+      for (const [self, other] of [[a, b], [b, a]] as const) {
+        if (!partners.has(self)) partners.set(self, []);
+        partners.get(self)!.push({ id: other, sim, support });
+      }
+    }
+    partnersCache.set(values, partners);
   }
-  return list.sort((x, y) => y.sim - x.sim || x.id - y.id).slice(0, count);
+  return [...(partners.get(entity) ?? [])].sort((x, y) => y.sim - x.sim || x.id - y.id).slice(0, count);
 }
 
 /**
