@@ -9,7 +9,9 @@ import { PrequentialEvaluator } from './eval/prequential.js';
 import type { RatingEvent } from './events/rating.js';
 import type { RatingScale } from './events/scale.js';
 import { UserHistories } from './history.js';
+import { KnnBaseline } from './models/knn-baseline.js';
 import type { IndexedRating, OnlineModel, RankingModel, StateValue } from './models/model.js';
+import type { SimilarityIndex } from './similarity/similarity-index.js';
 import { topK, type ScoredIndex } from './ranking/top-k.js';
 
 export interface RecommenderOptions {
@@ -38,6 +40,12 @@ export interface StateDelta {
   readonly lists: Array<[number, Int32Array]>;
 }
 
+/** An item's nearest neighbours by shrunk similarity (the similar-items topic's value). */
+export interface SimilarItemsList {
+  readonly itemId: string;
+  readonly neighbours: ReadonlyArray<{ readonly itemId: string; readonly sim: number; readonly support: number }>;
+}
+
 /** The sum of every delta ever drained, as the state store hands it back. */
 export interface RecommenderSnapshot {
   readonly users: Iterable<[number, string]>;
@@ -56,6 +64,8 @@ export class Recommender {
   private readonly currentLists = new Map<number, Int32Array>();
   private changedLists = new Set<number>();
   private scores = new Float64Array(1024);
+  /** Item-item similarity of the knn-item model, when it runs: the similar-items lists. */
+  readonly itemSimilarity: SimilarityIndex | undefined;
 
   constructor(
     readonly models: readonly OnlineModel[],
@@ -63,6 +73,7 @@ export class Recommender {
     readonly options: RecommenderOptions,
   ) {
     if (!models.includes(ranker)) throw new Error(`the ranking model '${ranker.name}' must be one of the pipeline's models`);
+    this.itemSimilarity = models.find((m): m is KnnBaseline => m instanceof KnnBaseline && m.similarity.options.kind === 'item')?.similarity;
     this.evaluator = new PrequentialEvaluator(
       models.map((m) => m.name),
       options.k,
@@ -129,6 +140,30 @@ export class Recommender {
     if (this.scores.length < itemCount) this.scores = new Float64Array(Math.max(itemCount, this.scores.length * 2));
     this.ranker.scoreAll(user, itemCount, this.scores);
     return topK(this.scores, itemCount, k, excluded);
+  }
+
+  /**
+   * Items whose neighbour list changed since the last call (recomputed within the similarity
+   * index's per-event budget), with their lists: what the similar-items topic publishes.
+   */
+  changedSimilarItems(k: number): SimilarItemsList[] {
+    const similarity = this.itemSimilarity;
+    if (!similarity) return [];
+    return similarity.refreshNeighbours().map((item) => this.similarItemsAt(similarity, item, k));
+  }
+
+  /** An item's nearest neighbours, or undefined when knn-item does not run or the item is unknown. */
+  similarItems(itemId: string, k: number): SimilarItemsList | undefined {
+    const item = this.catalog.items.lookup(itemId);
+    return this.itemSimilarity && item >= 0 ? this.similarItemsAt(this.itemSimilarity, item, k) : undefined;
+  }
+
+  private similarItemsAt(similarity: SimilarityIndex, item: number, k: number): SimilarItemsList {
+    const { items } = this.catalog;
+    return {
+      itemId: items.idAt(item),
+      neighbours: similarity.neighbours(item, k).map(({ id, sim, support }) => ({ itemId: items.idAt(id), sim: Math.round(sim * 1e6) / 1e6, support })),
+    };
   }
 
   /** The user's current list as item indices (empty for an unknown user). */

@@ -7,7 +7,7 @@
  *                        │
  *                  one LMDB transaction: deltas + histories + evaluation + lists + positions
  *                        │
- *                  publish lists ─▶ acknowledge positions to the source
+ *                  publish lists (and changed item neighbour lists) ─▶ acknowledge positions
  *
  * Micro-batches are bounded by size and time by the source's poll(maxRecords, maxWaitMs), and
  * the next one is pulled only when this one is fully through (backpressure).
@@ -19,14 +19,26 @@ import type { Recommender, UserList } from '../src/recommender.js';
 import type { StateStore } from '../state/store.js';
 import type { PipelineMetrics } from './metrics.js';
 import { pullBatches } from './pull.js';
-import type { DeadLetter, DeadLetterSink, RawRecord, RatingSource, RecommendationList, RecommendationSink } from './transport.js';
+import type {
+  DeadLetter,
+  DeadLetterSink,
+  RawRecord,
+  RatingSource,
+  RecommendationList,
+  RecommendationSink,
+  SimilarItemsSink,
+} from './transport.js';
 
 export interface PipelineSettings {
   readonly scale: RatingScale;
   readonly batchSize: number;
   readonly batchWaitMs: number;
   readonly maxMessageBytes: number;
+  /** Neighbours per published similar-items list. */
+  readonly similarK?: number;
 }
+
+const DEFAULT_SIMILAR_K = 20;
 
 export interface PipelineParts {
   readonly source: RatingSource;
@@ -34,6 +46,8 @@ export interface PipelineParts {
   readonly store: StateStore;
   readonly deadLetters: DeadLetterSink;
   readonly recommendations: RecommendationSink;
+  /** Where changed item neighbour lists go (when knn-item runs). */
+  readonly similarItems?: SimilarItemsSink;
   readonly metrics: PipelineMetrics;
   readonly now?: () => number;
 }
@@ -120,6 +134,10 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     const sourceOffset = lastOffset(batch.records);
     const lists = batch.lists.map((list) => toRecommendationList(recommender, list, sourceOffset, publishedAt));
     if (lists.length > 0) await recommendations.publish(lists);
+    if (parts.similarItems) {
+      const changed = recommender.changedSimilarItems(settings.similarK ?? DEFAULT_SIMILAR_K);
+      if (changed.length > 0) await parts.similarItems.publish(changed);
+    }
     await source.committed(batch.positions);
     end();
     observeLatency(metrics, batch.records, now());

@@ -11,7 +11,7 @@ import type { ModelSettings } from '../src/models/registry.js';
 import type { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
 import { assembleRecommender, type BoundConfig } from './assemble.js';
-import { DeadLetterFile, discardRecommendations, RecommendationsFile } from './embedded/file-sinks.js';
+import { DeadLetterFile, discardRecommendations, RecommendationsFile, SimilarItemsFile } from './embedded/file-sinks.js';
 import type { Pacing } from './embedded/pacing.js';
 import { ReplayLog } from './embedded/replay-log.js';
 import { BoundedSource } from './bounded-source.js';
@@ -33,6 +33,8 @@ export interface ReplayOptions {
   readonly maxMessageBytes?: number;
   /** JSON-lines file for the lists ('-' for stdout); none when undefined. */
   readonly out?: string;
+  /** JSON-lines file for changed item neighbour lists (similar-items contract); none when undefined. */
+  readonly similarOut?: string;
   /** Defaults to <stateDir>/dead-letters.jsonl. */
   readonly deadLetterPath?: string;
   /** Stop once this many records of the log have been applied (for tests and partial runs). */
@@ -72,6 +74,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const store = StateStore.open(options.stateDir);
   const deadLetters = new DeadLetterFile(options.deadLetterPath ?? join(options.stateDir, 'dead-letters.jsonl'));
   const recommendations = options.out === undefined ? discardRecommendations : new RecommendationsFile(options.out);
+  const similarItems = options.similarOut === undefined ? undefined : new SimilarItemsFile(options.similarOut);
   try {
     const log = await ReplayLog.load(options.dataset, options.pacing, { onProgress: options.onLoadProgress });
     const config: BoundConfig = { scale: options.dataset.scale.name, rankModel: options.rankModel, ...options.models };
@@ -93,7 +96,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     const runStart = performance.now();
     await lastValueFrom(
       runPipeline(
-        { source, recommender, store, deadLetters, recommendations, metrics },
+        { source, recommender, store, deadLetters, recommendations, similarItems, metrics },
         { scale: options.dataset.scale, batchSize: options.batchSize, batchWaitMs: options.batchWaitMs, maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES },
       ).pipe(
         tap((report) => {
@@ -123,7 +126,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       deadLetterPath: deadLetters.path,
     };
   } finally {
-    await Promise.all([deadLetters.close(), recommendations.close()]);
+    await Promise.all([deadLetters.close(), recommendations.close(), similarItems?.close()]);
     await store.close();
   }
 }

@@ -6,6 +6,7 @@
  * offset to read in the same LMDB transaction as the model deltas; a source must resume from
  * exactly those positions (`start`, and again on every partition assignment for Kafka).
  */
+import type { SimilarItemsList } from '../src/recommender.js';
 
 export interface RawRecord {
   readonly partition: number;
@@ -74,10 +75,8 @@ export interface DeadLetter {
   readonly raw: string;
 }
 
-export interface SimilarItems {
-  readonly itemId: string;
-  readonly neighbours: ReadonlyArray<{ readonly itemId: string; readonly sim: number; readonly support: number }>;
-}
+/** Value of the similar-items topic (key = itemId). */
+export type SimilarItems = SimilarItemsList;
 
 export interface RecommendationSink {
   publish(lists: readonly RecommendationList[]): Promise<void>;

@@ -9,6 +9,7 @@ import { produceCommand } from './commands/produce.js';
 import { recommendCommand } from './commands/recommend.js';
 import { replayCommand } from './commands/replay.js';
 import { serveCommand } from './commands/serve.js';
+import { similarCommand } from './commands/similar.js';
 import { subscribeCommand } from './commands/subscribe.js';
 import { UsageError } from './errors.js';
 
@@ -20,7 +21,7 @@ const program = new Command('rxrec')
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxrec: ')) })
   .showHelpAfterError('(add --help for usage)');
 
-for (const command of [replayCommand(), recommendCommand(), datasetCommand(), serveCommand(), produceCommand(), subscribeCommand()]) {
+for (const command of [replayCommand(), recommendCommand(), similarCommand(), datasetCommand(), serveCommand(), produceCommand(), subscribeCommand()]) {
   program.addCommand(command.exitOverride().configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxrec: ')) }));
 }
 

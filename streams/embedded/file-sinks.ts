@@ -1,12 +1,12 @@
 /**
- * JSON-lines sinks for the embedded transport: the dead-letter file and the recommendations
- * file (one list per line, in the recommendations contract). Appends, so a resumed replay adds
+ * JSON-lines sinks for the embedded transport: the dead-letter file, the recommendations file
+ * and the similar-items file (one message per line, in the topics' contracts). Appends, so a resumed replay adds
  * to what an earlier run wrote.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
-import type { DeadLetter, DeadLetterSink, RecommendationList, RecommendationSink } from '../transport.js';
+import type { DeadLetter, DeadLetterSink, RecommendationList, RecommendationSink, SimilarItems, SimilarItemsSink } from '../transport.js';
 
 class JsonLinesFile {
   private readonly stream: WriteStream | NodeJS.WriteStream;
@@ -50,6 +50,19 @@ export class RecommendationsFile implements RecommendationSink {
     this.file = new JsonLinesFile(path);
   }
   publish(lists: readonly RecommendationList[]): Promise<void> {
+    return this.file.write(lists);
+  }
+  close(): Promise<void> {
+    return this.file.close();
+  }
+}
+
+export class SimilarItemsFile implements SimilarItemsSink {
+  private readonly file: JsonLinesFile;
+  constructor(readonly path: string) {
+    this.file = new JsonLinesFile(path);
+  }
+  publish(lists: readonly SimilarItems[]): Promise<void> {
     return this.file.write(lists);
   }
   close(): Promise<void> {

@@ -14,15 +14,10 @@ export interface Readiness {
   notReadyBecause(): string | undefined;
 }
 
-export interface SimilarLookup {
-  similar(itemId: string, k: number): Array<{ itemId: string; sim: number; support: number }> | undefined;
-}
-
 export interface HttpApiParts {
   readonly recommender: Recommender;
   readonly registry: Registry;
   readonly readiness: Readiness;
-  readonly similar?: SimilarLookup;
   readonly maxK?: number;
 }
 
@@ -64,9 +59,9 @@ async function handle(parts: HttpApiParts, request: IncomingMessage, response: S
       return send(response, 200, recommendationsFor(parts.recommender, id, k));
     case 'similar': {
       if (!id) return send(response, 400, { error: 'missing item id: /similar/:itemId' });
-      if (!parts.similar) return send(response, 404, { error: 'similarity is not enabled in this pipeline' });
-      const neighbours = parts.similar.similar(id, k);
-      return neighbours ? send(response, 200, { itemId: id, neighbours }) : send(response, 404, { error: `unknown item '${id}'` });
+      if (!parts.recommender.itemSimilarity) return send(response, 404, { error: 'similarity is off: run with knn-item in --models' });
+      const similar = parts.recommender.similarItems(id, k);
+      return similar ? send(response, 200, similar) : send(response, 404, { error: `unknown item '${id}'` });
     }
     case 'summary':
       return send(response, 200, parts.recommender.evaluator.figures());

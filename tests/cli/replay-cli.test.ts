@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateStore } from '../../state/store.js';
 import { randomRatings, tempDir, writeMl100k } from '../fixtures.js';
@@ -18,7 +19,7 @@ test('replay --json prints the summary contract as the last line of standard out
   assert.deepEqual(Object.keys(summary).sort(), ['events', 'eventsPerSecond', 'hitAt10', 'models', 'ndcgAt10', 'rejected', 'seconds']);
   assert.equal(summary.events, ratings.length);
   assert.equal(summary.rejected, 1);
-  assert.deepEqual(Object.keys(summary.models).sort(), ['baseline', 'mf']);
+  assert.deepEqual(Object.keys(summary.models).sort(), ['baseline', 'knn-item', 'mf']);
   for (const figures of Object.values(summary.models) as Array<{ rmse: number; mae: number }>) {
     assert.ok(figures.rmse > 0 && figures.rmse < 2 && figures.mae > 0 && figures.mae <= figures.rmse);
   }
@@ -38,6 +39,30 @@ test('recommend prints a known user\'s list without items they rated, and the co
   const human = runCli(['recommend', '--user', '3', '--state', state]);
   assert.match(human.stdout, /top 10 for user 3 \(rated \d+ items\) by mf:\n\s+1\. \d+\s+\d\.\d{3}\s+Film \d+ \(1995\) \[/);
   assert.match(runCli(['recommend', '--user', 'nobody', '--state', state]).stdout, /user nobody is unknown: the cold-start list by mf/);
+});
+
+test('similar prints an item\'s neighbours from the state, and --similar-out streams the changed lists', () => {
+  const state = tempDir();
+  const similarOut = `${tempDir()}/similar.jsonl`;
+  assert.equal(runCli(['replay', '--dataset', datasetDir, '--state', state, '--similar-out', similarOut]).status, 0);
+  const published = readFileSync(similarOut, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  assert.ok(published.length > 0);
+  for (const list of published) {
+    assert.equal(typeof list.itemId, 'string');
+    for (const n of list.neighbours) assert.ok(n.sim > 0 && n.sim <= 1 && Number.isInteger(n.support) && n.itemId !== list.itemId);
+  }
+  const { status, stdout } = runCli(['similar', '--item', '1', '--state', state, '--k', '5', '--json']);
+  assert.equal(status, 0);
+  const similar = JSON.parse(stdout);
+  assert.equal(similar.itemId, '1');
+  assert.ok(similar.neighbours.length > 0 && similar.neighbours.length <= 5);
+  const sims = similar.neighbours.map((n: { sim: number }) => n.sim);
+  assert.deepEqual(sims, [...sims].sort((a, b) => b - a));
+  assert.match(runCli(['similar', '--item', '1', '--state', state]).stdout, /items most similar to 1 Film 1 \(1995\):\n\s+1\. \d+\s+sim 0\.\d{4}\s+co-rated by\s+\d+\s+Film/);
+  assert.match(runCli(['similar', '--item', 'nope', '--state', state]).stderr, /^rxrec: item 'nope' is unknown in the state/);
+  const noKnn = tempDir();
+  runCli(['replay', '--dataset', datasetDir, '--state', noKnn, '--models', 'baseline,mf']);
+  assert.match(runCli(['similar', '--item', '1', '--state', noKnn]).stderr, /^rxrec: similarity is off in the state in .*: replay or serve with knn-item in --models/);
 });
 
 test('errors are one line with a non-zero exit code, and --verbose adds the stack', () => {
@@ -60,7 +85,7 @@ test('errors are one line with a non-zero exit code, and --verbose adds the stac
 });
 
 test('every command has --help', () => {
-  for (const args of [['--help'], ['replay', '--help'], ['recommend', '--help'], ['dataset', '--help'], ['dataset', 'synth', '--help'], ['dataset', 'download', '--help'], ['dataset', 'info', '--help']]) {
+  for (const args of [['--help'], ['replay', '--help'], ['recommend', '--help'], ['similar', '--help'], ['dataset', '--help'], ['dataset', 'synth', '--help'], ['dataset', 'download', '--help'], ['dataset', 'info', '--help']]) {
     const { status, stdout } = runCli(args);
     assert.equal(status, 0, args.join(' '));
     assert.match(stdout, /Usage: rxrec/);

@@ -22,9 +22,9 @@ function candidatesOf(ratings: readonly IndexedRating[], kind: 'item' | 'user', 
   return [...latest];
 }
 
-/** r̂ = b_ui + Σ s (r − b) / Σ s over the k best positive s, from batch similarities. */
+/** r̂ = b_ui + Σ s (r − b) / (β + Σ s) over the k best positive s, from batch similarities. */
 function batchPrediction(knn: KnnBaseline, ratings: readonly IndexedRating[], options: KnnBaselineOptions, historyCap: number, user: number, item: number): number {
-  const { kind, k, minK, candidates } = options;
+  const { kind, k, minK, candidates, damping } = options;
   const sims = cappedSimilarities(ratings, kind, 'pearson', 100, historyCap);
   const target = kind === 'item' ? item : user;
   const neighbours = candidatesOf(ratings, kind, user, item)
@@ -43,7 +43,7 @@ function batchPrediction(knn: KnnBaseline, ratings: readonly IndexedRating[], op
       weighted += sim * (rating - (kind === 'item' ? baseline.estimate(user, id) : baseline.estimate(id, item)));
       weights += sim;
     }
-    estimate += weighted / weights;
+    estimate += weighted / (damping + weights);
   }
   return clampToScale(estimate, WHOLE_STARS);
 }
@@ -55,9 +55,9 @@ function allPredictions(model: OnlineModel): number[] {
 }
 
 for (const kind of ['item', 'user'] as const) {
-  for (const [historyCap, candidates] of [[Infinity, Infinity], [3, 5]] as const) {
-    test(`knn-${kind} (H = ${historyCap}, candidates = ${candidates}): predictions equal the KNNBaseline formula on batch similarities`, () => {
-      const knn = new KnnBaseline(context, { kind, k: 3, candidates, similarity: { historyCap, pruneAfter: Infinity } });
+  for (const [historyCap, candidates, damping] of [[Infinity, Infinity, 0], [3, 5, 0], [Infinity, Infinity, 0.5]] as const) {
+    test(`knn-${kind} (H = ${historyCap}, candidates = ${candidates}, β = ${damping}): predictions equal the KNNBaseline formula on batch similarities`, () => {
+      const knn = new KnnBaseline(context, { kind, k: 3, candidates, damping, similarity: { historyCap, pruneAfter: Infinity } });
       let worst = 0;
       for (const cut of [150, stream.length]) {
         const ratings = stream.slice(0, cut);

@@ -48,6 +48,19 @@ test('a replay stopped halfway and resumed ends with the parameters of an uninte
   assert.deepEqual(actual, expected);
 });
 
+test('with every model on, a stopped and resumed replay ends with the state of an uninterrupted one', async () => {
+  const models = { ...DEFAULT_MODEL_SETTINGS, models: ['baseline', 'mf', 'knn-item', 'knn-user'] as const };
+  const whole = tempDir();
+  await run(whole, { models: { ...models, models: [...models.models] } });
+  const split = tempDir();
+  await run(split, { models: { ...models, models: [...models.models] }, stopAtOffset: 1234 });
+  await run(split, { models: { ...models, models: [...models.models] }, batchSize: 99 });
+  const names = [...models.models];
+  const expected = await storedParameters(whole, names);
+  assert.ok([...expected.keys()].some((key) => key.startsWith('knn-user/s.h')), 'similarity histories are stored');
+  assert.deepEqual(await storedParameters(split, names), expected);
+});
+
 test('bad lines go to the dead-letter file with reason and position, and the stream goes on', async () => {
   const stateDir = tempDir();
   const summary = await run(stateDir);

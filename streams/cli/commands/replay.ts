@@ -2,19 +2,19 @@
 import { Command, Option } from 'commander';
 import type { Pacing } from '../../embedded/pacing.js';
 import { describePacing } from '../../embedded/pacing.js';
-import { parseModelNames, DEFAULT_MODEL_SETTINGS } from '../../../src/models/registry.js';
+import { addModelOptions, modelSettingsFrom, type ModelFlags } from '../model-options.js';
 import { replay, type ReplaySummary } from '../../replay-job.js';
 import { resolveDataset } from '../dataset-spec.js';
 import { scaleByName } from '../../../src/events/scale.js';
 import { UsageError } from '../errors.js';
-import { integer, nonNegativeInteger, positiveInteger, positiveNumber } from '../options.js';
+import { nonNegativeInteger, positiveInteger, positiveNumber } from '../options.js';
 import { progressView } from '../progress.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { startHttpApi } from '../../http/server.js';
 import type { Server } from 'node:http';
 import type { RecommendationList } from '../../transport.js';
 
-interface ReplayFlags {
+interface ReplayFlags extends ModelFlags {
   dataset: string;
   scale?: string;
   rate?: number;
@@ -22,13 +22,10 @@ interface ReplayFlags {
   state: string;
   fresh?: boolean;
   k: number;
-  models: string;
-  rankModel: string;
-  factors: number;
-  seed: number;
   batchSize: number;
   batchWaitMs: number;
   out?: string;
+  similarOut?: string;
   deadLetters?: string;
   stopAt?: number;
   httpPort?: number;
@@ -36,7 +33,7 @@ interface ReplayFlags {
 }
 
 export function replayCommand(): Command {
-  return new Command('replay')
+  return addModelOptions(new Command('replay'))
     .description('replay a MovieLens-shaped rating stream through the online models (embedded transport), showing prequential figures live')
     .addOption(new Option('--dataset <dir|synthetic>', "a MovieLens directory (ml-100k, ml-1m, ml-10m, ml-latest/ml-25m), or 'synthetic' for the generated ML-100K-shaped set").default('synthetic'))
     .addOption(new Option('--rate <events/s>', 'replay at a fixed rate').argParser(positiveNumber).conflicts('speed'))
@@ -45,13 +42,10 @@ export function replayCommand(): Command {
     .addOption(new Option('--state <dir>', 'LMDB state directory; a replay resumes from the position stored there').env('RXREC_STATE').default(DEFAULT_STATE_DIR))
     .option('--fresh', 'discard the state in --state first and start from the beginning')
     .addOption(new Option('--k <n>', 'length of each top-k list').argParser(positiveInteger).default(10))
-    .addOption(new Option('--models <list>', 'comma-separated models to run').default(DEFAULT_MODEL_SETTINGS.models.join(',')))
-    .addOption(new Option('--rank-model <name>', 'model whose scores make the lists').default('mf'))
-    .addOption(new Option('--factors <n>', 'latent factors of the mf model').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.factors))
-    .addOption(new Option('--seed <n>', 'seed of every model\'s initialisation').argParser(integer).default(DEFAULT_MODEL_SETTINGS.seed))
     .addOption(new Option('--batch-size <n>', 'micro-batch size bound (records)').argParser(positiveInteger).default(1000))
     .addOption(new Option('--batch-wait-ms <ms>', 'micro-batch time bound').argParser(nonNegativeInteger).default(50))
     .option('--out <file>', "write every refreshed list as JSON lines (recommendations contract); '-' for standard output")
+    .option('--similar-out <file>', "write every changed item neighbour list (knn-item) as JSON lines (similar-items contract); '-' for standard output")
     .option('--dead-letters <file>', 'dead-letter file (default <state>/dead-letters.jsonl)')
     .addOption(new Option('--stop-at <offset>', 'stop after this position of the stream (a later run resumes)').argParser(nonNegativeInteger))
     .addOption(new Option('--http-port <port>', 'serve the live page, /recommendations, /metrics and health on this port during the replay').argParser(nonNegativeInteger))
@@ -72,12 +66,13 @@ export function replayCommand(): Command {
         stateDir: flags.state,
         fresh: flags.fresh ?? false,
         pacing,
-        models: { models: parseModelNames(flags.models), seed: flags.seed, factors: flags.factors },
+        models: modelSettingsFrom(flags),
         rankModel: flags.rankModel,
         k: flags.k,
         batchSize: flags.batchSize,
         batchWaitMs: flags.batchWaitMs,
         out: flags.out,
+        similarOut: flags.similarOut,
         deadLetterPath: flags.deadLetters,
         stopAtOffset: flags.stopAt,
         onStart: async ({ resumedFrom, total, recommender, metrics }) => {

@@ -80,7 +80,7 @@ export function serveCommand(): Command {
         const summary = await serve({
           settings,
           stateDir: flags.state,
-          models: { models, seed: flags.seed, factors: flags.factors },
+          models: { ...DEFAULT_MODEL_SETTINGS, models, seed: flags.seed, factors: flags.factors },
           rankModel: flags.rankModel,
           k: flags.k,
           scale,

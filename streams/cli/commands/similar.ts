@@ -1,0 +1,45 @@
+/** `rxrec similar`: an item's nearest neighbours (knn-item's exact, shrunk similarities) from the state. */
+import { Command, Option } from 'commander';
+import { StateStore } from '../../../state/store.js';
+import { loadRecommender } from '../../assemble.js';
+import { DEFAULT_STATE_DIR } from '../defaults.js';
+import { UsageError } from '../errors.js';
+import { positiveInteger } from '../options.js';
+
+interface SimilarFlags {
+  item: string;
+  state: string;
+  k: number;
+  json?: boolean;
+}
+
+export function similarCommand(): Command {
+  return new Command('similar')
+    .description('print the items most similar to an item (shrunk Pearson over co-ratings, kept exact by the knn-item model)')
+    .requiredOption('--item <id>', 'item id as in the ratings')
+    .addOption(new Option('--state <dir>', 'LMDB state directory').env('RXREC_STATE').default(DEFAULT_STATE_DIR))
+    .addOption(new Option('--k <n>', 'number of neighbours').argParser(positiveInteger).default(10))
+    .option('--json', 'print one JSON object (similar-items contract)')
+    .action(async (flags: SimilarFlags) => {
+      const store = StateStore.open(flags.state);
+      try {
+        const recommender = loadRecommender(store, flags.k);
+        if (!recommender.itemSimilarity) {
+          throw new UsageError(`similarity is off in the state in '${flags.state}': replay or serve with knn-item in --models`);
+        }
+        const similar = recommender.similarItems(flags.item, flags.k);
+        if (!similar) throw new UsageError(`item '${flags.item}' is unknown in the state in '${flags.state}'`);
+        if (flags.json) {
+          process.stdout.write(JSON.stringify(similar) + '\n');
+          return;
+        }
+        const label = (itemId: string) => store.itemLabel(itemId)?.title ?? '';
+        process.stdout.write(`items most similar to ${flags.item} ${label(flags.item)}:\n`);
+        similar.neighbours.forEach((n, rank) => {
+          process.stdout.write(`${String(rank + 1).padStart(3)}. ${n.itemId.padEnd(8)} sim ${n.sim.toFixed(4)}  co-rated by ${String(n.support).padStart(4)}  ${label(n.itemId)}\n`);
+        });
+      } finally {
+        await store.close();
+      }
+    });
+}
