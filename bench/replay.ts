@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WHOLE_STARS } from '../src/events/scale.js';
 import { BiasedMF } from '../src/models/mf.js';
-import { DEFAULT_MODEL_SETTINGS } from '../src/models/registry.js';
+import { DEFAULT_MODEL_SETTINGS, type ModelSettings } from '../src/models/registry.js';
 import type { IndexedRating } from '../src/models/model.js';
 import { ML100K_SHAPE, syntheticRatingRows } from '../src/datasets/synthetic.js';
 import { resolveDataset } from '../streams/cli/dataset-spec.js';
 import { replay } from '../streams/replay-job.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const MODELS: ModelSettings = { ...DEFAULT_MODEL_SETTINGS, models: ['baseline', 'mf'] };
 
 async function endToEnd() {
   const dataset = await resolveDataset('synthetic');
@@ -25,7 +26,7 @@ async function endToEnd() {
       dataset,
       stateDir: mkdtempSync(join(tmpdir(), 'rxrec-bench-')),
       pacing: { kind: 'max' },
-      models: DEFAULT_MODEL_SETTINGS,
+      models: MODELS,
       rankModel: 'mf',
       k: 10,
       batchSize: 5000,
@@ -67,7 +68,7 @@ const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** di
 console.log(
   JSON.stringify({
     dataset: `synthetic ${ML100K_SHAPE.users} users × ${ML100K_SHAPE.items} items, ${ML100K_SHAPE.ratings} ratings, seed ${ML100K_SHAPE.seed}`,
-    models: DEFAULT_MODEL_SETTINGS.models,
+    models: MODELS.models,
     batchSize: 5000,
     runs: runs.map((r) => ({ eventsPerSecond: round(r.eventsPerSecond), seconds: round(r.seconds, 3), loadSeconds: round(r.loadSeconds, 3) })),
     prequential: Object.fromEntries(Object.entries(best.models).map(([name, f]) => [name, { rmse: round(f.rmse, 4), mae: round(f.mae, 4) }])),
