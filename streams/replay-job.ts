@@ -11,7 +11,8 @@ import type { ModelSettings } from '../src/models/registry.js';
 import type { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
 import { assembleRecommender, type BoundConfig } from './assemble.js';
-import { DeadLetterFile, discardRecommendations, RecommendationsFile, SimilarItemsFile } from './embedded/file-sinks.js';
+import { DeadLetterFile, discardRecommendations, JsonLinesFile } from './embedded/file-sinks.js';
+import type { RecommendationList, SimilarItems } from './transport.js';
 import type { Pacing } from './embedded/pacing.js';
 import { ReplayLog } from './embedded/replay-log.js';
 import { BoundedSource } from './bounded-source.js';
@@ -73,8 +74,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   if (options.fresh) StateStore.discard(options.stateDir);
   const store = StateStore.open(options.stateDir);
   const deadLetters = new DeadLetterFile(options.deadLetterPath ?? join(options.stateDir, 'dead-letters.jsonl'));
-  const recommendations = options.out === undefined ? discardRecommendations : new RecommendationsFile(options.out);
-  const similarItems = options.similarOut === undefined ? undefined : new SimilarItemsFile(options.similarOut);
+  const recommendations = options.out === undefined ? discardRecommendations : new JsonLinesFile<RecommendationList>(options.out);
+  const similarItems = options.similarOut === undefined ? undefined : new JsonLinesFile<SimilarItems>(options.similarOut);
   try {
     const log = await ReplayLog.load(options.dataset, options.pacing, { onProgress: options.onLoadProgress });
     const config: BoundConfig = { scale: options.dataset.scale.name, rankModel: options.rankModel, ...options.models };

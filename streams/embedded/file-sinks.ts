@@ -1,17 +1,18 @@
 /**
  * JSON-lines sinks for the embedded transport: the dead-letter file, the recommendations file
- * and the similar-items file (one message per line, in the topics' contracts). Appends, so a resumed replay adds
- * to what an earlier run wrote.
+ * and the similar-items file (one message per line, in the topics' contracts). Appends, so a
+ * resumed replay adds to what an earlier run wrote.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
-import type { DeadLetter, DeadLetterSink, RecommendationList, RecommendationSink, SimilarItems, SimilarItemsSink } from '../transport.js';
+import type { DeadLetter, DeadLetterSink, RecommendationSink } from '../transport.js';
 
-class JsonLinesFile {
+/** A sink of one message type into a file ('-' for standard output). */
+export class JsonLinesFile<T> {
   private readonly stream: WriteStream | NodeJS.WriteStream;
 
-  constructor(path: string) {
+  constructor(readonly path: string) {
     if (path === '-') this.stream = process.stdout;
     else {
       mkdirSync(dirname(path), { recursive: true });
@@ -19,7 +20,7 @@ class JsonLinesFile {
     }
   }
 
-  async write(values: readonly unknown[]): Promise<void> {
+  async publish(values: readonly T[]): Promise<void> {
     const text = values.map((value) => JSON.stringify(value)).join('\n') + '\n';
     if (!this.stream.write(text)) await once(this.stream, 'drain');
   }
@@ -31,42 +32,9 @@ class JsonLinesFile {
   }
 }
 
-export class DeadLetterFile implements DeadLetterSink {
-  private readonly file: JsonLinesFile;
-  constructor(readonly path: string) {
-    this.file = new JsonLinesFile(path);
-  }
+export class DeadLetterFile extends JsonLinesFile<DeadLetter> implements DeadLetterSink {
   send(letters: readonly DeadLetter[]): Promise<void> {
-    return this.file.write(letters);
-  }
-  close(): Promise<void> {
-    return this.file.close();
-  }
-}
-
-export class RecommendationsFile implements RecommendationSink {
-  private readonly file: JsonLinesFile;
-  constructor(readonly path: string) {
-    this.file = new JsonLinesFile(path);
-  }
-  publish(lists: readonly RecommendationList[]): Promise<void> {
-    return this.file.write(lists);
-  }
-  close(): Promise<void> {
-    return this.file.close();
-  }
-}
-
-export class SimilarItemsFile implements SimilarItemsSink {
-  private readonly file: JsonLinesFile;
-  constructor(readonly path: string) {
-    this.file = new JsonLinesFile(path);
-  }
-  publish(lists: readonly SimilarItems[]): Promise<void> {
-    return this.file.write(lists);
-  }
-  close(): Promise<void> {
-    return this.file.close();
+    return this.publish(letters);
   }
 }
 
