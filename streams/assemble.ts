@@ -6,7 +6,7 @@ import { scaleByName } from '../src/events/scale.js';
 import { isRankingModel } from '../src/models/model.js';
 import { createModels, type ModelSettings } from '../src/models/registry.js';
 import { Recommender } from '../src/recommender.js';
-import type { StateStore } from '../state/store.js';
+import { StateStore } from '../state/store.js';
 import { StateError } from '../state/errors.js';
 
 export interface BoundConfig extends ModelSettings {
@@ -32,4 +32,14 @@ export function loadRecommender(store: StateStore, k: number): Recommender {
   const recommender = assembleRecommender(config, k);
   recommender.restore(store.snapshot(recommender.models.map((m) => m.name)));
   return recommender;
+}
+
+/** Open the state directory, load the recommender from it, use it, and close the state again. */
+export async function withStoredRecommender<T>(stateDir: string, k: number, use: (recommender: Recommender, store: StateStore) => T | Promise<T>): Promise<T> {
+  const store = StateStore.open(stateDir);
+  try {
+    return await use(loadRecommender(store, k), store);
+  } finally {
+    await store.close();
+  }
 }

@@ -1,7 +1,6 @@
 /** `rxrec recommend`: a user's current top-k from the state directory, without a stream. */
 import { Command, Option } from 'commander';
-import { StateStore } from '../../../state/store.js';
-import { loadRecommender } from '../../assemble.js';
+import { withStoredRecommender } from '../../assemble.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { positiveInteger } from '../options.js';
 
@@ -20,9 +19,7 @@ export function recommendCommand(): Command {
     .addOption(new Option('--k <n>', 'list length').argParser(positiveInteger).default(10))
     .option('--json', 'print the list as one JSON object (recommendations contract)')
     .action(async (flags: RecommendFlags) => {
-      const store = StateStore.open(flags.state);
-      try {
-        const recommender = loadRecommender(store, flags.k);
+      await withStoredRecommender(flags.state, flags.k, (recommender, store) => {
         const user = recommender.catalog.users.lookup(flags.user);
         const items = user >= 0 ? recommender.rankFor(user) : recommender.coldStartList();
         const list = {
@@ -46,8 +43,6 @@ export function recommendCommand(): Command {
           const title = label ? `  ${label.title}${label.genres.length ? ` [${label.genres.join(', ')}]` : ''}` : '';
           process.stdout.write(`${String(rank + 1).padStart(3)}. ${item.itemId.padEnd(8)} ${item.score.toFixed(3)}${title}\n`);
         });
-      } finally {
-        await store.close();
-      }
+      });
     });
 }

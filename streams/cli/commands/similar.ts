@@ -1,7 +1,6 @@
 /** `rxrec similar`: an item's nearest neighbours (knn-item's exact, shrunk similarities) from the state. */
 import { Command, Option } from 'commander';
-import { StateStore } from '../../../state/store.js';
-import { loadRecommender } from '../../assemble.js';
+import { withStoredRecommender } from '../../assemble.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { positiveInteger } from '../options.js';
@@ -21,9 +20,7 @@ export function similarCommand(): Command {
     .addOption(new Option('--k <n>', 'number of neighbours').argParser(positiveInteger).default(10))
     .option('--json', 'print one JSON object (similar-items contract)')
     .action(async (flags: SimilarFlags) => {
-      const store = StateStore.open(flags.state);
-      try {
-        const recommender = loadRecommender(store, flags.k);
+      await withStoredRecommender(flags.state, flags.k, (recommender, store) => {
         if (!recommender.itemSimilarity) {
           throw new UsageError(`similarity is off in the state in '${flags.state}': replay or serve with knn-item in --models`);
         }
@@ -38,8 +35,6 @@ export function similarCommand(): Command {
         similar.neighbours.forEach((n, rank) => {
           process.stdout.write(`${String(rank + 1).padStart(3)}. ${n.itemId.padEnd(8)} sim ${n.sim.toFixed(4)}  co-rated by ${String(n.support).padStart(4)}  ${label(n.itemId)}\n`);
         });
-      } finally {
-        await store.close();
-      }
+      });
     });
 }
