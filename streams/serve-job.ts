@@ -88,7 +88,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     recommender.restore(store.snapshot(recommender.models.map((model) => model.name)));
     const resumeAt = [...store.positions()].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
     log(
-      `serving ${topics.ratings} → ${topics.recs} (dead letters ${topics.dlq}) as group ${settings.groupId} at ${settings.brokers.join(',')}; ` +
+      `serving ${topics.ratings} → ${topics.recs}${recommender.itemSimilarity ? ` and ${topics.similarItems}` : ''} (dead letters ${topics.dlq}) with ${config.models.join(', ')} as group ${settings.groupId} at ${settings.brokers.join(',')}; ` +
         `state ${options.stateDir}: ${recommender.catalog.users.size} users, ${recommender.catalog.items.size} items${resumeAt ? `, stored positions ${resumeAt}` : ', new'}`,
     );
     if (options.http) {
@@ -113,7 +113,15 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     const progress = progressLogger(options.progressEveryMs ?? 10_000, log, () => ({ applied, rejected, lag: source.lag() }));
     await lastValueFrom(
       runPipeline(
-        { source, recommender, store, deadLetters: transport.deadLetters, recommendations: transport.recommendations, metrics },
+        {
+          source,
+          recommender,
+          store,
+          deadLetters: transport.deadLetters,
+          recommendations: transport.recommendations,
+          similarItems: recommender.itemSimilarity ? transport.similarItems : undefined,
+          metrics,
+        },
         {
           scale: options.scale,
           batchSize: options.batchSize,

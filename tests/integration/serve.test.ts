@@ -59,6 +59,15 @@ test('a produced stream ends with a list on the recs topic for every user who ra
     assert.deepEqual(seen, [], `user ${user}'s latest list holds no item they rated`);
   }
 
+  // knn-item runs by default: the changed neighbour lists of items go to the similar-items topic.
+  const neighbourLists = await readToEnd(kafka, settings, names.similarItems);
+  assert.ok(neighbourLists.length > 0, 'neighbour lists were published');
+  for (const record of neighbourLists.slice(0, 20)) {
+    const value = JSON.parse(record.value!);
+    assert.equal(value.itemId, record.key);
+    assert.ok(Array.isArray(value.neighbours));
+  }
+
   const subscribed = await runCliOk(['subscribe', ...kafkaArgs(settings, false), '--from-beginning', '--user', '7', '--json', '--count', '1']);
   const first = JSON.parse(subscribed.stdout.trim());
   assert.equal(first.userId, '7');

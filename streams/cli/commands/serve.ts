@@ -2,21 +2,17 @@
 import { Command, Option } from 'commander';
 import { scaleByName, WHOLE_STARS } from '../../../src/events/scale.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../src/events/rating.js';
-import { DEFAULT_MODEL_SETTINGS, parseModelNames } from '../../../src/models/registry.js';
 import { DEFAULT_SESSION_TIMEOUT_MS } from '../../kafka/source.js';
 import { serve } from '../../serve-job.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { addKafkaFlags, settingsFromFlags, type KafkaFlags } from '../kafka-flags.js';
-import { integer, nonNegativeInteger, positiveInteger } from '../options.js';
+import { addModelOptions, modelSettingsFrom, type ModelFlags } from '../model-options.js';
+import { nonNegativeInteger, positiveInteger } from '../options.js';
 
-interface ServeFlags extends KafkaFlags {
+interface ServeFlags extends KafkaFlags, ModelFlags {
   state: string;
   scale: string;
-  models: string;
-  rankModel: string;
-  factors: number;
-  seed: number;
   k: number;
   batchSize: number;
   batchWaitMs: number;
@@ -35,13 +31,9 @@ export function serveCommand(): Command {
         'and bad messages to the dlq topic; state and consumer positions in one LMDB transaction per batch. Stops cleanly on SIGINT/SIGTERM',
     );
   addKafkaFlags(command, { partitions: true, group: true });
-  return command
+  return addModelOptions(command)
     .addOption(new Option('--state <dir>', 'LMDB state directory of this worker (one per worker)').env('RXREC_STATE').default(DEFAULT_STATE_DIR))
     .addOption(new Option('--scale <scale>', 'rating scale the events are validated against: 1-5 or 0.5-5').default(WHOLE_STARS.name))
-    .addOption(new Option('--models <list>', 'comma-separated models to run').default(DEFAULT_MODEL_SETTINGS.models.join(',')))
-    .addOption(new Option('--rank-model <name>', 'model whose scores make the lists').default('mf'))
-    .addOption(new Option('--factors <n>', 'latent factors of the mf model').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.factors))
-    .addOption(new Option('--seed <n>', "seed of every model's initialisation").argParser(integer).default(DEFAULT_MODEL_SETTINGS.seed))
     .addOption(new Option('--k <n>', 'length of each top-k list').argParser(positiveInteger).default(10))
     .addOption(new Option('--batch-size <n>', 'micro-batch size bound (records)').argParser(positiveInteger).default(1000))
     .addOption(new Option('--batch-wait-ms <ms>', 'micro-batch time bound').argParser(nonNegativeInteger).default(50))
@@ -57,11 +49,10 @@ export function serveCommand(): Command {
     )
     .action(async (flags: ServeFlags) => {
       const settings = settingsFromFlags(flags);
+      const models = modelSettingsFrom(flags);
       let scale;
-      let models;
       try {
         scale = scaleByName(flags.scale);
-        models = parseModelNames(flags.models);
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
@@ -80,7 +71,7 @@ export function serveCommand(): Command {
         const summary = await serve({
           settings,
           stateDir: flags.state,
-          models: { ...DEFAULT_MODEL_SETTINGS, models, seed: flags.seed, factors: flags.factors },
+          models,
           rankModel: flags.rankModel,
           k: flags.k,
           scale,
