@@ -21,14 +21,17 @@
  *
  * eventsPerSecond: the 100,000 events produced as fast as possible (batches of 5,000) while the
  * worker runs; 100,000 / (t_visible of the last event − t_produce of the first). The median of
- * BENCH_RUNS runs (default 3). workerCatchUpEventsPerSecond: a second worker (fresh state, its
- * own group) reading the same, already full, topic: events / time from its assignment to the
+ * BENCH_RUNS runs (default 3), for a worker with the default models and again for one with
+ * `--models baseline,mf`. workerCatchUpEventsPerSecond: a second worker (fresh state, its own
+ * group) reading the same, already full, topic: events / time from its assignment to the
  * group's offsets reaching the end.
  *
  * latencyMs: BENCH_LATENCY_SECONDS (default 30) at a steady 1,000 events/s (a send every 10 ms
- * of the events due), the first second left out as warm-up; p50, p99, max over the rest.
+ * of the events due), the first second left out as warm-up; p50, p99, max over the rest; the
+ * worker with the default models.
  *
- * The last line of standard output is {"eventsPerSecond", "latencyMs": {"p50", "p99", "max"}}.
+ * The last line of standard output is {"eventsPerSecond", "latencyMs": {"p50", "p99", "max"}},
+ * both for the worker with the default models.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -77,33 +80,47 @@ async function main(): Promise<void> {
   }
   try {
     const events = await syntheticEvents();
-    const runs: RunResult[] = [];
-    const catchUps: number[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      const settings = benchSettings(brokers);
-      const result = await streamThrough(settings, events, undefined);
-      runs.push(result);
-      process.stderr.write(`throughput run ${run + 1}/${RUNS}: ${Math.round(result.eventsPerSecond)} events/s end to end (produce ${result.produceSeconds.toFixed(2)} s)\n`);
-      catchUps.push(await catchUp(settings, events.length));
-      process.stderr.write(`  a second worker caught up on the full topic at ${Math.round(catchUps[catchUps.length - 1]!)} events/s\n`);
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const configurations: Array<{ name: string; flags: string[] }> = [
+      { name: 'default models', flags: [] },
+      { name: 'baseline,mf', flags: ['--models', 'baseline,mf'] },
+    ];
+    const throughput = [];
+    for (const { name, flags } of configurations) {
+      const runs: RunResult[] = [];
+      const catchUps: number[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        const settings = benchSettings(brokers);
+        const result = await streamThrough(settings, events, undefined, flags);
+        runs.push(result);
+        catchUps.push(await catchUp(settings, events.length, flags));
+        process.stderr.write(
+          `${name}, run ${run + 1}/${RUNS}: ${Math.round(result.eventsPerSecond)} events/s end to end (produce ${result.produceSeconds.toFixed(2)} s); ` +
+            `a second worker caught up at ${Math.round(catchUps[catchUps.length - 1]!)} events/s\n`,
+        );
+      }
+      throughput.push({
+        workers: name,
+        eventsPerSecond: Math.round(median(runs.map((r) => r.eventsPerSecond))),
+        runs: runs.map((r) => ({ eventsPerSecond: Math.round(r.eventsPerSecond), seconds: round(r.seconds, 3), produceSeconds: round(r.produceSeconds, 3), recsMessages: r.recsMessages })),
+        produceEventsPerSecond: Math.round(median(runs.map((r) => r.events / r.produceSeconds))),
+        workerCatchUpEventsPerSecond: Math.round(median(catchUps)),
+        latencyUnderFullLoadMs: percentiles(runs[0]!.latencies),
+      });
     }
     const steadyCount = Math.min(events.length, LATENCY_SECONDS * LATENCY_RATE);
-    const steady = await streamThrough(benchSettings(brokers), events.slice(0, steadyCount), LATENCY_RATE);
+    const steady = await streamThrough(benchSettings(brokers), events.slice(0, steadyCount), LATENCY_RATE, []);
     const warm = (values: number[]) => values.slice(LATENCY_RATE);
     const latency = percentiles(warm(steady.latencies));
-    process.stderr.write(`latency at ${LATENCY_RATE}/s for ${LATENCY_SECONDS} s: p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms\n`);
+    process.stderr.write(`default models, ${LATENCY_RATE}/s for ${LATENCY_SECONDS} s: latency p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms\n`);
 
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-    const underLoad = percentiles(runs[0]!.latencies);
     console.log(
       JSON.stringify({
         dataset: '100,000 synthetic ratings (ML-100K-shaped, seed 42), replay order, ts made unique',
         partitions: PARTITIONS,
-        throughputRuns: runs.map((r) => ({ eventsPerSecond: Math.round(r.eventsPerSecond), seconds: round(r.seconds, 3), produceSeconds: round(r.produceSeconds, 3), recsMessages: r.recsMessages })),
-        produceEventsPerSecond: Math.round(median(runs.map((r) => r.events / r.produceSeconds))),
-        workerCatchUpEventsPerSecond: Math.round(median(catchUps)),
-        latencyUnderFullLoadMs: underLoad,
+        throughput,
         steady: {
+          workers: 'default models',
           rate: LATENCY_RATE,
           seconds: LATENCY_SECONDS,
           events: steady.latencies.length,
@@ -112,7 +129,7 @@ async function main(): Promise<void> {
         },
       }),
     );
-    console.log(JSON.stringify({ eventsPerSecond: Math.round(median(runs.map((r) => r.eventsPerSecond))), latencyMs: latency }));
+    console.log(JSON.stringify({ eventsPerSecond: throughput[0]!.eventsPerSecond, latencyMs: latency }));
   } finally {
     stopBroker?.();
   }
@@ -139,9 +156,9 @@ function benchSettings(brokers: readonly string[]): KafkaSettings {
  * Produce `events` (as fast as possible, or at `rate` per second) while a worker consumes them;
  * resolves once a list reflecting every event has been seen on the recs topic.
  */
-async function streamThrough(settings: KafkaSettings, events: readonly RatingEvent[], rate: number | undefined): Promise<RunResult> {
+async function streamThrough(settings: KafkaSettings, events: readonly RatingEvent[], rate: number | undefined, workerFlags: readonly string[]): Promise<RunResult> {
   const producing = await openProduceTransport(settings, quiet);
-  const worker = await startWorker(settings, `${settings.topicPrefix}workers`);
+  const worker = await startWorker(settings, `${settings.topicPrefix}workers`, workerFlags);
   const kafka = kafkaClient(settings, quiet);
   const producedAt = new Float64Array(events.length);
   const latencies = new Array<number>(events.length);
@@ -209,9 +226,9 @@ async function streamThrough(settings: KafkaSettings, events: readonly RatingEve
 }
 
 /** A second worker, its own group and state, on the now full topic: its catch-up rate. */
-async function catchUp(settings: KafkaSettings, events: number): Promise<number> {
+async function catchUp(settings: KafkaSettings, events: number, workerFlags: readonly string[]): Promise<number> {
   const group = `${settings.topicPrefix}catch-up`;
-  const worker = await startWorker(settings, group, false);
+  const worker = await startWorker(settings, group, workerFlags, false);
   const admin = kafkaClient(settings, quiet).admin();
   await admin.connect();
   try {
@@ -238,12 +255,12 @@ interface WorkerProcess {
 }
 
 /** `rxrec serve` with a fresh state; resolves once it holds partitions (and, if asked, is ready). */
-async function startWorker(settings: KafkaSettings, group: string, waitUntilReady = true): Promise<WorkerProcess> {
+async function startWorker(settings: KafkaSettings, group: string, workerFlags: readonly string[], waitUntilReady = true): Promise<WorkerProcess> {
   const stateDir = mkdtempSync(join(tmpdir(), 'rxrec-bench-kafka-'));
   const [httpPort] = await freePorts(1);
   const child: ChildProcess = spawn(
     process.execPath,
-    [CLI, 'serve', '--brokers', settings.brokers.join(','), '--topic-prefix', settings.topicPrefix, '--group', group, '--state', stateDir, '--http-port', String(httpPort), ...extraWorkerFlags()],
+    [CLI, 'serve', '--brokers', settings.brokers.join(','), '--topic-prefix', settings.topicPrefix, '--group', group, '--state', stateDir, '--http-port', String(httpPort), ...workerFlags, ...extraWorkerFlags()],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KAFKA_BROKERS: '', KAFKA_GROUP_ID: '', RXREC_TOPIC_PREFIX: '' } },
   );
   let log = '';
