@@ -23,7 +23,7 @@ import { topicNames, type KafkaSettings } from './kafka/config.js';
 import { KafkaUnavailableError } from './kafka/errors.js';
 import { openServeTransport, type KafkaServeTransport } from './kafka/open.js';
 import { PipelineMetrics } from './metrics.js';
-import { runPipeline, type BatchReport } from './pipeline.js';
+import { runPipeline } from './pipeline.js';
 
 export interface ServeOptions {
   readonly settings: KafkaSettings;
@@ -49,7 +49,6 @@ export interface ServeOptions {
   readonly stop: AbortSignal;
   /** How often a progress line is logged while events flow (0: never). */
   readonly progressEveryMs?: number;
-  readonly onBatch?: (report: BatchReport) => void;
 }
 
 export interface ServeSummary {
@@ -136,7 +135,6 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
             updateGauges();
             progress.tick();
           }
-          options.onBatch?.(report);
         }),
       ),
       { defaultValue: undefined },
