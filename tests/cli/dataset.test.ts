@@ -1,7 +1,6 @@
 /** `rxrec dataset synth|download|info`, driven through the command object as main.ts mounts it. */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -11,6 +10,7 @@ import { openDataset } from '../../src/datasets/detect.js';
 import { datasetInfo } from '../../src/datasets/info.js';
 import { datasetCommand } from '../../streams/cli/commands/dataset.js';
 import { UsageError } from '../../streams/cli/errors.js';
+import { freePorts } from '../fixtures.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'rxrec-dataset-cli-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -32,14 +32,6 @@ async function run(...args: string[]): Promise<{ lines: string[]; help: string }
     if ((error as { code?: string }).code !== 'commander.helpDisplayed') throw error;
   }
   return { lines, help };
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('rxrec dataset synth', () => {
@@ -106,7 +98,7 @@ describe('rxrec dataset info', () => {
 
 describe('rxrec dataset download', () => {
   it('fails fast and in one line when the archive cannot be fetched', async () => {
-    const port = await closedPort();
+    const port = (await freePorts(1))[0]!;
     const cache = join(scratch, 'cache');
     await assert.rejects(run('download', 'ml-100k', '--cache', cache, '--mirror', `http://127.0.0.1:${port}`), {
       message: `cannot download ml-100k from 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port} — check your network, or put the extracted folder in ${join(cache, 'ml-100k')}`,

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { openDataset } from '../../src/datasets/detect.js';
 import { datasetInfo } from '../../src/datasets/info.js';
 import { HALF_STARS, WHOLE_STARS } from '../../src/events/scale.js';
-import { tempDir } from './temp-dir.js';
+import { tempDir } from '../fixtures.js';
 
 function folder(files: Record<string, string>, parent = tempDir(), name = ''): string {
   const dir = name ? join(parent, name) : parent;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openDataset } from '../../src/datasets/detect.js';
 import { defaultCacheDir, downloadDataset } from '../../streams/datasets/download.js';
-import { tempDir } from './temp-dir.js';
+import { tempDir } from '../fixtures.js';
 
 const RATINGS_CSV = 'userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,3,4.5,964981247\n';
 const MOVIES_CSV = 'movieId,title,genres\n1,Toy Story (1995),Comedy\n3,"Grumpier Old Men, The (1995)",Comedy|Romance\n';

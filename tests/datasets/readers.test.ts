@@ -7,7 +7,7 @@ import { readLines } from '../../src/datasets/lines.js';
 import { readMl100kItems, readMl100kRatings, readMl100kUsers } from '../../src/datasets/ml100k.js';
 import { readDatMovies, readDatRatings, readDatUsers } from '../../src/datasets/ml1m.js';
 import { readCsvMovies, readCsvRatings } from '../../src/datasets/mlcsv.js';
-import { tempDir } from './temp-dir.js';
+import { tempDir } from '../fixtures.js';
 
 async function collect<T>(rows: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

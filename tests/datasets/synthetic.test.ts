@@ -13,7 +13,7 @@ import {
 } from '../../src/datasets/synthetic.js';
 import { writeSyntheticDataset } from '../../streams/datasets/write-synthetic.js';
 import { createRng } from '../../src/random.js';
-import { tempDir } from './temp-dir.js';
+import { tempDir } from '../fixtures.js';
 
 interface Loaded {
   dir: string;

@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kafkaClient } from '../../streams/kafka/client.js';
 import { topicNames } from '../../streams/kafka/config.js';
-import { tempDir } from '../fixtures.js';
 import { collectingLog, kafkaBroker, testSettings } from './broker.js';
 import { kafkaArgs, runCliAsync, runCliOk, sleep, stateSummary, syntheticDataset, waitForGroupCaughtUp, Worker } from './cli-process.js';
-import { freePorts } from './local-broker.js';
+import { freePorts, tempDir } from '../fixtures.js';
 
 async function readiness(port: number): Promise<{ status: number; reason?: string }> {
   try {

@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { kafkaClient } from '../../streams/kafka/client.js';
 import { topicNames } from '../../streams/kafka/config.js';
-import { tempDir } from '../fixtures.js';
 import { collectingLog, kafkaBroker, testSettings } from './broker.js';
 import { kafkaArgs, ratedItems, readToEnd, runCliAsync, runCliOk, stateSummary, syntheticDataset, waitForGroupCaughtUp, Worker } from './cli-process.js';
-import { freePorts } from './local-broker.js';
+import { freePorts, tempDir } from '../fixtures.js';
 
 const SPEC = { users: 60, items: 120, ratings: 3000 };
 

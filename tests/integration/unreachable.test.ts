@@ -3,7 +3,6 @@
  * (topic check, producer, consumer), not a hang or a stream of retry logs. Needs no broker.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { kafkaClient } from '../../streams/kafka/client.js';
 import { kafkaSettings } from '../../streams/kafka/config.js';
@@ -12,15 +11,7 @@ import { openProduceTransport } from '../../streams/kafka/open.js';
 import { KafkaRatingSource } from '../../streams/kafka/source.js';
 import { ensureTopics } from '../../streams/kafka/topics.js';
 import { collectingLog } from './broker.js';
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePorts } from '../fixtures.js';
 
 const BOUND_MS = 30_000;
 
@@ -39,7 +30,7 @@ async function assertUnavailable(attempt: () => Promise<unknown>, address: strin
 }
 
 test('a wrong broker address: the topic check, the producer and the consumer each fail clearly in bounded time', async () => {
-  const address = `127.0.0.1:${await closedPort()}`;
+  const address = `127.0.0.1:${(await freePorts(1))[0]!}`;
   const settings = kafkaSettings({ brokers: address, topicPrefix: 'it-unreachable.' }, {});
   const { lines, log } = collectingLog();
 
