@@ -25,12 +25,22 @@ export function assembleRecommender(config: BoundConfig, k: number): Recommender
   return new Recommender(models, ranker, { scale, k, relevanceThreshold: scale.max - 1 });
 }
 
+/** The recommender for a stream: bound to `streamId` and `config` in the store, and restored from it. */
+export function resumeRecommender(store: StateStore, streamId: string, config: BoundConfig, k: number): Recommender {
+  const recommender = assembleRecommender(config, k);
+  store.bind(streamId, config);
+  return restored(recommender, store);
+}
+
 /** The recommender as the state directory holds it (for serving lists without a stream). */
 export function loadRecommender(store: StateStore, k: number): Recommender {
   const config = store.boundConfig() as BoundConfig | undefined;
   if (!config) throw new StateError(`the state in '${store.dir}' is empty: run 'rxrec replay' or 'rxrec serve' with --state ${store.dir} first`);
-  const recommender = assembleRecommender(config, k);
-  recommender.restore(store.snapshot(recommender.models.map((m) => m.name)));
+  return restored(assembleRecommender(config, k), store);
+}
+
+function restored(recommender: Recommender, store: StateStore): Recommender {
+  recommender.restore(store.snapshot(recommender.models.map((model) => model.name)));
   return recommender;
 }
 

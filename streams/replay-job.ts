@@ -10,7 +10,7 @@ import type { ModelFigures } from '../src/eval/prequential.js';
 import type { ModelSettings } from '../src/models/registry.js';
 import type { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
-import { assembleRecommender, type BoundConfig } from './assemble.js';
+import { resumeRecommender, type BoundConfig } from './assemble.js';
 import { DeadLetterFile, discardRecommendations, JsonLinesFile } from './embedded/file-sinks.js';
 import type { RecommendationList, SimilarItems } from './transport.js';
 import type { Pacing } from './embedded/pacing.js';
@@ -79,10 +79,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   try {
     const log = await ReplayLog.load(options.dataset, options.pacing, { onProgress: options.onLoadProgress });
     const config: BoundConfig = { scale: options.dataset.scale.name, rankModel: options.rankModel, ...options.models };
-    const recommender = assembleRecommender(config, options.k);
-    store.bind(log.streamId, config);
+    const recommender = resumeRecommender(store, log.streamId, config, options.k);
     if (store.position(0) === undefined) await storeItemLabels(store, options.dataset);
-    recommender.restore(store.snapshot(recommender.models.map((m) => m.name)));
 
     const source = options.stopAtOffset === undefined ? log : new BoundedSource(log, options.stopAtOffset);
     await source.start((partition) => store.position(partition));

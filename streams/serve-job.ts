@@ -16,7 +16,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/events/rating.js';
 import type { RatingScale } from '../src/events/scale.js';
 import type { ModelSettings } from '../src/models/registry.js';
 import { StateStore } from '../state/store.js';
-import { assembleRecommender, type BoundConfig } from './assemble.js';
+import { resumeRecommender, type BoundConfig } from './assemble.js';
 import { startHttpApi, type Readiness } from './http/server.js';
 import type { KafkaLog } from './kafka/client.js';
 import { topicNames, type KafkaSettings } from './kafka/config.js';
@@ -65,7 +65,6 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const topics = topicNames(settings.topicPrefix);
   const streamId = `kafka:${topics.ratings}`;
   const config: BoundConfig = { scale: options.scale.name, rankModel: options.rankModel, ...options.models };
-  const recommender = assembleRecommender(config, options.k);
   const store = StateStore.open(options.stateDir);
   const metrics = new PipelineMetrics({ processMetrics: true });
   const assignedGauge = new Gauge({ name: 'rxrec_consumer_assigned_partitions', help: 'Partitions of the ratings topic this worker holds', registers: [metrics.registry] });
@@ -83,8 +82,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     metrics.lmdbSize.set(store.sizeBytes());
   };
   try {
-    store.bind(streamId, config);
-    recommender.restore(store.snapshot(recommender.models.map((model) => model.name)));
+    const recommender = resumeRecommender(store, streamId, config, options.k);
     const resumeAt = [...store.positions()].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
     log(
       `serving ${topics.ratings} → ${topics.recs}${recommender.itemSimilarity ? ` and ${topics.similarItems}` : ''} (dead letters ${topics.dlq}) with ${config.models.join(', ')} as group ${settings.groupId} at ${settings.brokers.join(',')}; ` +
