@@ -24,7 +24,7 @@
  */
 import { clampToScale } from '../events/scale.js';
 import { DirtyRows } from './dirty.js';
-import { grow } from './packed.js';
+import { withIndex } from '../typed-arrays.js';
 import type { IndexedRating, ModelContext, RankingModel, StateValue } from './model.js';
 import { RunningMean } from './running-mean.js';
 
@@ -67,8 +67,8 @@ export class Baseline implements RankingModel {
     const { learningRate: lr, regularization: reg } = this.options;
     for (const { user, item, rating } of batch) {
       this.mean.add(rating);
-      this.userBias = grow(this.userBias, user);
-      this.itemBias = grow(this.itemBias, item);
+      this.userBias = withIndex(this.userBias, user);
+      this.itemBias = withIndex(this.itemBias, item);
       const error = rating - this.estimate(user, item);
       const bu = this.userBias[user]!;
       const bi = this.itemBias[item]!;
@@ -98,11 +98,11 @@ export class Baseline implements RankingModel {
       if (key === 'mean') this.mean.restore(value);
       else if (key.startsWith('u')) {
         const user = Number(key.slice(1));
-        this.userBias = grow(this.userBias, user);
+        this.userBias = withIndex(this.userBias, user);
         this.userBias[user] = value as number;
       } else if (key.startsWith('i')) {
         const item = Number(key.slice(1));
-        this.itemBias = grow(this.itemBias, item);
+        this.itemBias = withIndex(this.itemBias, item);
         this.itemBias[item] = value as number;
       } else throw new Error(`baseline: unknown state key '${key}'`);
     }

@@ -1,3 +1,5 @@
+import { resized } from '../typed-arrays.js';
+
 /** Packing of parameter rows into bytes for the state store: exact float64, no text round trip. */
 export function packFloat64(values: ArrayLike<number>): Uint8Array {
   const row = Float64Array.from(values);
@@ -28,11 +30,7 @@ export class GrowableRows {
   ensure(index: number, init: (row: Float64Array, index: number) => void): void {
     if (index < this.rows) return;
     const needed = (index + 1) * this.width;
-    if (needed > this.data.length) {
-      const grown = new Float64Array(Math.max(needed, this.data.length * 2));
-      grown.set(this.data);
-      this.data = grown;
-    }
+    if (needed > this.data.length) this.data = resized(this.data, Math.max(needed, this.data.length * 2));
     for (let r = this.rows; r <= index; r++) init(this.row(r), r);
     this.rows = index + 1;
   }
@@ -46,12 +44,4 @@ export class GrowableRows {
   get raw(): Float64Array {
     return this.data;
   }
-}
-
-/** A copy of `array` long enough to hold `index` (doubling), or `array` itself. */
-export function grow(array: Float64Array, index: number): Float64Array {
-  if (index < array.length) return array;
-  const grown = new Float64Array(Math.max(index + 1, array.length * 2));
-  grown.set(array);
-  return grown;
 }

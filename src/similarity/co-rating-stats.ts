@@ -13,6 +13,7 @@
  * Memory per pair: (32 + 8) / load (0.35–0.7) in the table + 8 for two adjacency entries =
  * 65–122 bytes, plus the adjacency lists' doubling slack.
  */
+import { resized, withIndex } from '../typed-arrays.js';
 import { cosine, pearson, shrink } from './measures.js';
 import { PairTable } from './pair-table.js';
 import type { TopNHeaps } from './top-n.js';
@@ -226,19 +227,11 @@ export class CoRatingStats {
   }
 
   private attach(entity: number, partner: number): void {
-    if (entity >= this.degrees.length) {
-      const grown = new Int32Array(Math.max(entity + 1, this.degrees.length * 2));
-      grown.set(this.degrees);
-      this.degrees = grown;
-    }
+    this.degrees = withIndex(this.degrees, entity);
     for (let e = this.adjacency.length; e <= entity; e++) this.adjacency[e] = EMPTY;
     const degree = this.degrees[entity];
     let list = this.adjacency[entity];
-    if (degree === list.length) {
-      const grown = new Int32Array(Math.max(8, list.length * 2));
-      grown.set(list);
-      this.adjacency[entity] = list = grown;
-    }
+    if (degree === list.length) this.adjacency[entity] = list = resized(list, Math.max(8, list.length * 2));
     list[degree] = partner;
     this.degrees[entity] = degree + 1;
   }

@@ -4,6 +4,7 @@
  * later (when read, or in a refresh), and a recomputed list that differs from the one last
  * reported is queued as changed, for publishing.
  */
+import { withIndex } from '../typed-arrays.js';
 import type { Neighbour } from './top-n.js';
 
 export class NeighbourLists {
@@ -17,11 +18,7 @@ export class NeighbourLists {
   }
 
   markDirty(entity: number): void {
-    if (entity >= this.dirty.length) {
-      const grown = new Uint8Array(Math.max(entity + 1, this.dirty.length * 2));
-      grown.set(this.dirty);
-      this.dirty = grown;
-    }
+    this.dirty = withIndex(this.dirty, entity);
     if (this.dirty[entity] === 1) return;
     this.dirty[entity] = 1;
     this.dirtyQueue.push(entity);
