@@ -63,7 +63,7 @@ const runs = await endToEnd();
 const kernel = mfKernel();
 const best = runs.reduce((a, b) => (b.eventsPerSecond > a.eventsPerSecond ? b : a));
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
-const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits;
+const round = (x: number | undefined, digits = 0) => x === undefined ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 
 console.log(
   JSON.stringify({

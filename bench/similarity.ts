@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDataset } from '../src/datasets/detect.js';
 import { DEFAULT_MODEL_SETTINGS } from '../src/models/registry.js';
+import type { KnnBaseline } from '../src/models/knn-baseline.js';
 import type { Recommender } from '../src/recommender.js';
 import { writeSyntheticDataset } from '../streams/datasets/write-synthetic.js';
 import { replay } from '../streams/replay-job.js';
@@ -36,9 +37,10 @@ const summary = await replay({
     recommender = info.recommender;
   },
 });
-const footprint = recommender!.itemSimilarity!.footprint();
+const knnItem = recommender!.models.find((model) => model.name === 'knn-item') as KnnBaseline;
+const footprint = knnItem.similarity.footprint();
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
-const round = (x: number, digits = 0) => Math.round(x * 10 ** digits) / 10 ** digits;
+const round = (x: number | undefined, digits = 0) => x === undefined ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 console.log(
   JSON.stringify({
     dataset: 'synthetic ML-1M-shaped: 6040 users × 3706 items, 1000209 ratings, seed 42',

@@ -9,9 +9,20 @@ import { PrequentialEvaluator } from './eval/prequential.js';
 import type { RatingEvent } from './events/rating.js';
 import type { RatingScale } from './events/scale.js';
 import { UserHistories } from './history.js';
-import { KnnBaseline } from './models/knn-baseline.js';
-import type { IndexedRating, OnlineModel, RankingModel, StateValue } from './models/model.js';
-import type { SimilarityIndex } from './similarity/similarity-index.js';
+import { eventShare } from './models/event-share.js';
+import {
+  isRankingModel,
+  isRatingModel,
+  itemNeighboursOf,
+  type Explanation,
+  type IndexedRating,
+  type ItemNeighbours,
+  type OnlineModel,
+  type RankingModel,
+  type RatingModel,
+  type StateValue,
+} from './models/model.js';
+import { learningOrder } from './models/learning-order.js';
 import { topK, type ScoredIndex } from './ranking/top-k.js';
 
 export interface RecommenderOptions {
@@ -20,12 +31,22 @@ export interface RecommenderOptions {
   readonly k: number;
   /** Ratings at or above this count as relevant for hit@k / NDCG@k (4 on the 1–5 scale). */
   readonly relevanceThreshold: number;
+  /**
+   * Share of the relevant events on which every ranking model's fresh list is scored before the
+   * event is learned (prequential hit@k per model); 1 scores every relevant event.
+   */
+  readonly rankingShare: number;
+}
+
+/** A list entry: the item, its score and what put it there. */
+export interface ListEntry extends ScoredIndex {
+  readonly why: Explanation;
 }
 
 /** A refreshed list: item indices with their scores, best first. */
 export interface UserList {
   readonly user: number;
-  readonly items: readonly ScoredIndex[];
+  readonly items: readonly ListEntry[];
   /** ts of the user's newest event in the batch. */
   readonly eventTs: number;
 }
@@ -64,8 +85,14 @@ export class Recommender {
   private readonly currentLists = new Map<number, Int32Array>();
   private changedLists = new Set<number>();
   private scores = new Float64Array(1024);
-  /** Item-item similarity of the knn-item model, when it runs: the similar-items lists. */
-  readonly itemSimilarity: SimilarityIndex | undefined;
+  /** Item-item neighbour lists of the first model that keeps them (knn-item): the similar-items lists. */
+  readonly itemSimilarity: ItemNeighbours | undefined;
+  private readonly raters: readonly RatingModel[];
+  private readonly rankers: readonly RankingModel[];
+  private readonly perEvent: readonly OnlineModel[];
+  private readonly perBatch: readonly OnlineModel[];
+  private readonly rankersInputsFirst: readonly RankingModel[];
+  private readonly rankingBuffers = new Map<OnlineModel, Float64Array>();
 
   constructor(
     readonly models: readonly OnlineModel[],
@@ -73,12 +100,30 @@ export class Recommender {
     readonly options: RecommenderOptions,
   ) {
     if (!models.includes(ranker)) throw new Error(`the ranking model '${ranker.name}' must be one of the pipeline's models`);
-    this.itemSimilarity = models.find((m): m is KnnBaseline => m instanceof KnnBaseline && m.similarity.options.kind === 'item')?.similarity;
+    if (!(options.rankingShare >= 0 && options.rankingShare <= 1)) throw new RangeError(`the ranking sample share must be in [0, 1], got ${options.rankingShare}`);
+    this.itemSimilarity = models.map(itemNeighboursOf).find((lists) => lists !== undefined);
+    this.raters = models.filter(isRatingModel);
+    this.rankers = models.filter(isRankingModel);
+    const ordered = learningOrder(models);
+    this.rankersInputsFirst = [...ordered].reverse().filter(isRankingModel);
+    this.perEvent = ordered.filter((m) => m.learning === 'per-event');
+    this.perBatch = ordered.filter((m) => m.learning === 'per-batch');
     this.evaluator = new PrequentialEvaluator(
-      models.map((m) => m.name),
+      this.raters.map((m) => m.name),
+      this.rankers.map((m) => m.name),
       options.k,
       options.relevanceThreshold,
     );
+  }
+
+  /** The models that predict ratings (the RMSE/MAE table). */
+  get ratingModels(): readonly RatingModel[] {
+    return this.raters;
+  }
+
+  /** The models that rank (a fresh list of each is scored prequentially). */
+  get rankingModels(): readonly RankingModel[] {
+    return this.rankers;
   }
 
   /** Intern ids (new users and items become rows) and keep event order. */
@@ -92,10 +137,12 @@ export class Recommender {
   }
 
   /**
-   * Test, then train, event by event (every model predicts an event before any model learns
-   * it, and learns it before the next event is predicted), then refresh the lists of the users
-   * the batch touched. Per-event interleaving keeps the figures independent of where batch
-   * boundaries fall; lists are refreshed per batch, so hit@k checks the list as published.
+   * Test, then train. Event by event: every rating model predicts the event, ranking models'
+   * fresh lists are checked for it (on the sampled share), then the per-event learners learn
+   * it, a model learning before the models it reads. Then the per-batch learners learn the
+   * whole batch, each of whose events they predicted before. Then the lists of the users the
+   * batch touched are refreshed (the published lists). Per-event interleaving keeps the
+   * per-event learners' figures independent of where batch boundaries fall.
    */
   applyBatch(batch: readonly IndexedRating[]): UserList[] {
     const single: IndexedRating[] = [];
@@ -103,43 +150,76 @@ export class Recommender {
     for (const event of batch) {
       this.evaluate(event);
       single[0] = event;
-      for (const model of this.models) model.learn(single);
+      for (const model of this.perEvent) model.learn(single);
       this.histories.add(event.user, event.item);
       newestTs.set(event.user, Math.max(event.ts, newestTs.get(event.user) ?? -Infinity));
     }
+    for (const model of this.perBatch) model.learn(batch);
     return [...newestTs].map(([user, eventTs]) => ({ user, items: this.refresh(user), eventTs }));
   }
 
   private evaluate({ user, item, rating }: IndexedRating): void {
-    for (const model of this.models) this.evaluator.recordPrediction(model.name, model.predict(user, item), rating);
-    const list = this.currentLists.get(user);
-    this.evaluator.recordRanking(rating, list ? list.indexOf(item) + 1 : 0);
+    for (const model of this.raters) this.evaluator.recordPrediction(model.name, model.predict(user, item), rating);
+    if (!this.evaluator.isRelevant(rating)) return;
+    const published = this.currentLists.get(user);
+    this.evaluator.recordPublished(published ? published.indexOf(item) + 1 : 0);
+    if (eventShare(user, item) >= this.options.rankingShare) return;
+    const seen = this.histories.itemsOf(user);
+    const itemCount = this.catalog.items.size;
+    const computed = new Map<OnlineModel, Float64Array>();
+    // Inputs before the models that read them, which are handed the inputs' scores.
+    for (const model of this.rankersInputsFirst) {
+      const scores = this.buffer(model, itemCount);
+      model.scoreAll(user, itemCount, scores, seen, computed);
+      computed.set(model, scores);
+      const list = topK(scores, itemCount, this.options.k, (candidate) => seen.has(candidate));
+      this.evaluator.recordRanking(model.name, list.findIndex((entry) => entry.index === item) + 1);
+    }
+  }
+
+  /** A scores array of its own for each ranking model, so that one model's scores can feed another's. */
+  private buffer(model: OnlineModel, itemCount: number): Float64Array {
+    let scores = this.rankingBuffers.get(model);
+    if (!scores || scores.length < itemCount) {
+      scores = new Float64Array(Math.max(itemCount, 2 * (scores?.length ?? 512)));
+      this.rankingBuffers.set(model, scores);
+    }
+    return scores;
   }
 
   /** Recompute `user`'s top-k from the ranking model, leaving out what they have rated. */
-  refresh(user: number): ScoredIndex[] {
+  refresh(user: number): ListEntry[] {
     const items = this.rankFor(user);
     this.currentLists.set(user, Int32Array.from(items, (s) => s.index));
     this.changedLists.add(user);
     return items;
   }
 
-  /** A known user's top `k` now, without changing their current list. */
-  rankFor(user: number, k = this.options.k): ScoredIndex[] {
-    const seen = this.histories.itemsOf(user);
-    return this.rank(user, k, (item) => seen.has(item));
+  /** A known user's top `k` now, with what put each item there, without changing their current list. */
+  rankFor(user: number, k = this.options.k): ListEntry[] {
+    return this.explained(user, this.rank(this.ranker, user, k, this.histories.itemsOf(user)));
   }
 
-  /** The list for a user never seen: the ranking model's scores without a user part. */
-  coldStartList(k = this.options.k): ScoredIndex[] {
-    return this.rank(this.catalog.users.size, k, () => false);
+  /** `model`'s top `k` for `user` now (a user index not yet known gets its cold-start order), leaving out what they rated. */
+  listOf(model: RankingModel, user: number, k = this.options.k): ScoredIndex[] {
+    return this.rank(model, user, k, this.histories.itemsOf(user));
   }
 
-  private rank(user: number, k: number, excluded: (item: number) => boolean): ScoredIndex[] {
+  /** The list for a user never seen: the ranking model's cold-start order. */
+  coldStartList(k = this.options.k): ListEntry[] {
+    const user = this.catalog.users.size;
+    return this.explained(user, this.rank(this.ranker, user, k, NOTHING_SEEN));
+  }
+
+  private explained(user: number, items: ScoredIndex[]): ListEntry[] {
+    return items.map((entry) => ({ ...entry, why: this.ranker.explain?.(user, entry.index) ?? { reason: `${this.ranker.name} scores it ${entry.score.toFixed(2)}` } }));
+  }
+
+  private rank(model: RankingModel, user: number, k: number, seen: ReadonlySet<number>): ScoredIndex[] {
     const itemCount = this.catalog.items.size;
     if (this.scores.length < itemCount) this.scores = new Float64Array(Math.max(itemCount, this.scores.length * 2));
-    this.ranker.scoreAll(user, itemCount, this.scores);
-    return topK(this.scores, itemCount, k, excluded);
+    model.scoreAll(user, itemCount, this.scores, seen);
+    return topK(this.scores, itemCount, k, (item) => seen.has(item));
   }
 
   /**
@@ -158,7 +238,7 @@ export class Recommender {
     return this.itemSimilarity && item >= 0 ? this.similarItemsAt(this.itemSimilarity, item, k) : undefined;
   }
 
-  private similarItemsAt(similarity: SimilarityIndex, item: number, k: number): SimilarItemsList {
+  private similarItemsAt(similarity: ItemNeighbours, item: number, k: number): SimilarItemsList {
     const { items } = this.catalog;
     return {
       itemId: items.idAt(item),
@@ -198,3 +278,5 @@ export class Recommender {
     for (const [user, list] of snapshot.lists) this.currentLists.set(user, list);
   }
 }
+
+const NOTHING_SEEN: ReadonlySet<number> = new Set();

@@ -4,7 +4,7 @@
  */
 import { scaleByName } from '../src/events/scale.js';
 import { isRankingModel } from '../src/models/model.js';
-import { createModels, type ModelSettings } from '../src/models/registry.js';
+import { createModels, DEFAULT_RANKING_SHARE, type ModelSettings } from '../src/models/registry.js';
 import { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
 import { StateError } from '../state/errors.js';
@@ -22,7 +22,7 @@ export function assembleRecommender(config: BoundConfig, k: number): Recommender
     const rankers = models.filter(isRankingModel).map((m) => m.name);
     throw new Error(`rank model '${config.rankModel}' must be one of the running models that can rank: ${rankers.join(', ')}`);
   }
-  return new Recommender(models, ranker, { scale, k, relevanceThreshold: scale.max - 1 });
+  return new Recommender(models, ranker, { scale, k, relevanceThreshold: scale.max - 1, rankingShare: config.rankingShare ?? DEFAULT_RANKING_SHARE });
 }
 
 /** The recommender for a stream: bound to `streamId` and `config` in the store, and restored from it. */

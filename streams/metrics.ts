@@ -36,8 +36,24 @@ export class PipelineMetrics {
   });
   readonly rmse = new Gauge({ name: 'rxrec_prequential_rmse', help: 'Prequential RMSE per model', labelNames: ['model'] as const, registers: [this.registry] });
   readonly mae = new Gauge({ name: 'rxrec_prequential_mae', help: 'Prequential MAE per model', labelNames: ['model'] as const, registers: [this.registry] });
-  readonly hitRate = new Gauge({ name: 'rxrec_prequential_hit_rate', help: 'Prequential hit@k of the current lists', registers: [this.registry] });
-  readonly ndcg = new Gauge({ name: 'rxrec_prequential_ndcg', help: 'Prequential NDCG@k of the current lists', registers: [this.registry] });
+  readonly hitRate = new Gauge({
+    name: 'rxrec_prequential_hit_rate',
+    help: "Prequential hit@k per ranking model: the model's list computed fresh before each sampled relevant event",
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly ndcg = new Gauge({
+    name: 'rxrec_prequential_ndcg',
+    help: "Prequential NDCG@k per ranking model: the model's list computed fresh before each sampled relevant event",
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly publishedHitRate = new Gauge({
+    name: 'rxrec_published_hit_rate',
+    help: 'hit@k of the lists as last published (list staleness: depends on batch size and replay speed)',
+    registers: [this.registry],
+  });
+  readonly publishedNdcg = new Gauge({ name: 'rxrec_published_ndcg', help: 'NDCG@k of the lists as last published', registers: [this.registry] });
   readonly lmdbSize = new Gauge({ name: 'rxrec_lmdb_size_bytes', help: 'Size of the LMDB state file', registers: [this.registry] });
   readonly consumerLag = new Gauge({
     name: 'rxrec_consumer_lag_records',

@@ -17,6 +17,7 @@ import { decodeRating, validateRating, type RatingEvent, type RejectionKind } fr
 import type { RatingScale } from '../src/events/scale.js';
 import type { Recommender, UserList } from '../src/recommender.js';
 import type { StateStore } from '../state/store.js';
+import { listItems, type TitleOf } from './list-entries.js';
 import type { PipelineMetrics } from './metrics.js';
 import { pullBatches } from './pull.js';
 import type {
@@ -132,7 +133,8 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     const end = metrics.stageDuration.startTimer({ stage: 'publish' });
     const publishedAt = now();
     const sourceOffset = lastOffset(batch.records);
-    const lists = batch.lists.map((list) => toRecommendationList(recommender, list, sourceOffset, publishedAt));
+    const titleOf: TitleOf = (itemId) => store.itemLabel(itemId)?.title;
+    const lists = batch.lists.map((list) => toRecommendationList(recommender, list, sourceOffset, publishedAt, titleOf));
     if (lists.length > 0) await recommendations.publish(lists);
     if (parts.similarItems) {
       const changed = recommender.changedSimilarItems(settings.similarK ?? DEFAULT_SIMILAR_K);
@@ -189,16 +191,11 @@ function rawText(value: RawRecord['value']): string {
   return JSON.stringify(value);
 }
 
-function toRecommendationList(recommender: Recommender, list: UserList, sourceOffset: string, publishedAt: number): RecommendationList {
-  const { catalog, ranker } = recommender;
+function toRecommendationList(recommender: Recommender, list: UserList, sourceOffset: string, publishedAt: number, titleOf: TitleOf): RecommendationList {
   return {
-    userId: catalog.users.idAt(list.user),
-    items: list.items.map(({ index, score }) => ({
-      itemId: catalog.items.idAt(index),
-      score: Math.round(score * 1e4) / 1e4,
-      why: `${ranker.name} predicts ${score.toFixed(2)}`,
-    })),
-    model: ranker.name,
+    userId: recommender.catalog.users.idAt(list.user),
+    items: listItems(recommender, list.items, titleOf),
+    model: recommender.ranker.name,
     sourceOffset,
     eventTs: list.eventTs,
     publishedAt,
@@ -213,10 +210,15 @@ function observeLatency(metrics: PipelineMetrics, records: readonly RawRecord[],
 
 function updateQualityGauges(metrics: PipelineMetrics, recommender: Recommender): void {
   const figures = recommender.evaluator.figures();
-  for (const [model, { rmse, mae }] of Object.entries(figures.models)) {
-    if (!Number.isNaN(rmse)) metrics.rmse.set({ model }, rmse);
-    if (!Number.isNaN(mae)) metrics.mae.set({ model }, mae);
+  const set = (gauge: { set(labels: { model: string }, value: number): void }, model: string, value: number | undefined) => {
+    if (value !== undefined && Number.isFinite(value)) gauge.set({ model }, value);
+  };
+  for (const [model, f] of Object.entries(figures.models)) {
+    set(metrics.rmse, model, f.rmse);
+    set(metrics.mae, model, f.mae);
+    set(metrics.hitRate, model, f.hitAt10);
+    set(metrics.ndcg, model, f.ndcgAt10);
   }
-  if (!Number.isNaN(figures.hitAtK)) metrics.hitRate.set(figures.hitAtK);
-  if (!Number.isNaN(figures.ndcgAtK)) metrics.ndcg.set(figures.ndcgAtK);
+  if (Number.isFinite(figures.published.hitAtK)) metrics.publishedHitRate.set(figures.published.hitAtK);
+  if (Number.isFinite(figures.published.ndcgAtK)) metrics.publishedNdcg.set(figures.published.ndcgAtK);
 }

@@ -16,6 +16,7 @@ import type { RecommendationList, SimilarItems } from './transport.js';
 import type { Pacing } from './embedded/pacing.js';
 import { ReplayLog } from './embedded/replay-log.js';
 import { BoundedSource } from './bounded-source.js';
+import type { TitleOf } from './list-entries.js';
 import { PipelineMetrics } from './metrics.js';
 import { runPipeline, type BatchReport } from './pipeline.js';
 
@@ -43,7 +44,7 @@ export interface ReplayOptions {
   readonly metrics?: PipelineMetrics;
   readonly onLoadProgress?: (rowsRead: number) => void;
   /** Called once the state is loaded, before the first batch (e.g. to start the HTTP API). */
-  readonly onStart?: (info: { resumedFrom: number; total: number; streamId: string; recommender: Recommender; metrics: PipelineMetrics }) => void | Promise<void>;
+  readonly onStart?: (info: { resumedFrom: number; total: number; streamId: string; recommender: Recommender; metrics: PipelineMetrics; titleOf: TitleOf }) => void | Promise<void>;
   readonly onBatch?: (report: BatchReport, progress: ReplayProgress) => void;
 }
 
@@ -60,8 +61,13 @@ export interface ReplaySummary {
   readonly seconds: number;
   readonly eventsPerSecond: number;
   readonly models: Record<string, ModelFigures>;
+  /** The serving model's prequential hit@k / NDCG@k (fresh lists). */
+  readonly rankModel: string;
   readonly hitAt10: number;
   readonly ndcgAt10: number;
+  /** Against the lists as published: list staleness. */
+  readonly publishedHitAt10: number;
+  readonly publishedNdcgAt10: number;
   readonly loadSeconds: number;
   readonly resumedFrom: number;
   readonly position: number;
@@ -86,7 +92,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     await source.start((partition) => store.position(partition));
     const resumedFrom = store.position(0) ?? 0;
     const metrics = options.metrics ?? new PipelineMetrics();
-    await options.onStart?.({ resumedFrom, total: log.length, streamId: log.streamId, recommender, metrics });
+    await options.onStart?.({ resumedFrom, total: log.length, streamId: log.streamId, recommender, metrics, titleOf: (itemId) => store.itemLabel(itemId)?.title });
     const loadSeconds = (performance.now() - loadStart) / 1000;
 
     let events = 0;
@@ -116,8 +122,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       seconds,
       eventsPerSecond: seconds > 0 ? (events + rejected) / seconds : 0,
       models: figures.models,
-      hitAt10: figures.hitAtK,
-      ndcgAt10: figures.ndcgAtK,
+      rankModel: recommender.ranker.name,
+      hitAt10: figures.models[recommender.ranker.name]?.hitAt10 ?? NaN,
+      ndcgAt10: figures.models[recommender.ranker.name]?.ndcgAt10 ?? NaN,
+      publishedHitAt10: figures.published.hitAtK,
+      publishedNdcgAt10: figures.published.ndcgAtK,
       loadSeconds,
       resumedFrom,
       position,

@@ -25,7 +25,7 @@
 import { clampToScale } from '../events/scale.js';
 import { DirtyRows } from './dirty.js';
 import { withIndex } from '../typed-arrays.js';
-import type { IndexedRating, ModelContext, RankingModel, StateValue } from './model.js';
+import type { IndexedRating, ModelContext, RankingModel, RatingModel, StateValue } from './model.js';
 import { RunningMean } from './running-mean.js';
 
 export interface BaselineOptions {
@@ -35,8 +35,9 @@ export interface BaselineOptions {
 
 export const BASELINE_DEFAULTS: BaselineOptions = { learningRate: 0.05, regularization: 0.02 };
 
-export class Baseline implements RankingModel {
+export class Baseline implements RatingModel, RankingModel {
   readonly name = 'baseline' as const;
+  readonly learning = 'per-event' as const;
   private readonly options: BaselineOptions;
   private readonly mean = new RunningMean();
   private userBias: Float64Array = new Float64Array(1024);

@@ -37,7 +37,7 @@ import { clampToScale } from '../events/scale.js';
 import { SimilarityIndex, type SimilarityOptions } from '../similarity/similarity-index.js';
 import { TopNHeaps } from '../similarity/top-n.js';
 import { Baseline, type BaselineOptions } from './baseline.js';
-import type { IndexedRating, ModelContext, OnlineModel, StateValue } from './model.js';
+import type { IndexedRating, ItemNeighbours, ModelContext, RatingModel, StateValue } from './model.js';
 
 export interface KnnBaselineOptions {
   /** 'item': neighbours are items (knn-item); 'user': neighbours are users (knn-user). */
@@ -61,8 +61,9 @@ export const KNN_BASELINE_DEFAULTS: Omit<KnnBaselineOptions, 'kind'> = {
   baseline: {},
 };
 
-export class KnnBaseline implements OnlineModel {
+export class KnnBaseline implements RatingModel {
   readonly name: 'knn-item' | 'knn-user';
+  readonly learning = 'per-event' as const;
   readonly options: KnnBaselineOptions;
   readonly similarity: SimilarityIndex;
   readonly baseline: Baseline;
@@ -85,6 +86,11 @@ export class KnnBaseline implements OnlineModel {
     this.similarity = new SimilarityIndex(context.scale, { ...this.options.similarity, kind });
     this.baseline = new Baseline(context, this.options.baseline);
     this.neighbourhood = new TopNHeaps(k);
+  }
+
+  /** Item-based: the similarity index's neighbour lists (the similar-items topic). */
+  get itemNeighbours(): ItemNeighbours | undefined {
+    return this.options.kind === 'item' ? this.similarity : undefined;
   }
 
   predict(user: number, item: number): number {

@@ -29,7 +29,7 @@
  */
 import { clampToScale } from '../events/scale.js';
 import { DirtyRows } from './dirty.js';
-import type { IndexedRating, ModelContext, RankingModel, StateValue } from './model.js';
+import type { IndexedRating, ModelContext, RankingModel, RatingModel, StateValue } from './model.js';
 import { GrowableRows, packFloat64, unpackFloat64 } from './packed.js';
 import { RunningMean } from './running-mean.js';
 import { seededNormal } from './seeded-init.js';
@@ -55,8 +55,9 @@ export const MF_DEFAULTS: BiasedMFOptions = {
 const USER_TABLE = 1;
 const ITEM_TABLE = 2;
 
-export class BiasedMF implements RankingModel {
+export class BiasedMF implements RatingModel, RankingModel {
   readonly name = 'mf' as const;
+  readonly learning = 'per-event' as const;
   readonly options: BiasedMFOptions;
   private readonly mean = new RunningMean();
   /** Row layout: [bias, factor_1 … factor_f]. */

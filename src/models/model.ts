@@ -1,12 +1,23 @@
 /**
  * The one interface every online model implements, in the spirit of River's learn_one /
- * predict_one, but batch-wise: the pipeline hands each model a micro-batch in event order.
+ * predict_one, extended to two kinds of learner:
+ *
+ * - `per-event` learners (SGD models, counts, similarity statistics) get `learn([event])` for
+ *   each event in stream order, right after every model predicted it. Their parameters do not
+ *   depend on where batch boundaries fall, so a resumed run equals an uninterrupted one whatever
+ *   the batching.
+ * - `per-batch` learners (ALS fold-in, tfjs steps, blenders) get `learn(batch)` once per
+ *   micro-batch, after every event of the batch was predicted and scored. Test-then-train stays
+ *   honest: each of their predictions of an event is made before they learn it. Their state
+ *   depends on the batches they were given, and a resumed run continues from exactly the state
+ *   committed with the last batch.
+ *
+ * A model that reads other models (`inputs`, for instance the ensemble) learns each event before
+ * them, so it learns from the same pre-event state it predicted from.
  *
  * Contract:
- * - `predict` never changes the model (prequential evaluation calls it before `learn`).
- * - `learn` applies the batch in order. Models whose parameters must not depend on where batch
- *   boundaries fall (all SGD models) learn event by event, so a resumed run equals an
- *   uninterrupted one whatever the batching.
+ * - `predict` and `scoreAll` never change the model's parameters (prequential evaluation calls
+ *   them before `learn`). A model may memoise what it computed there.
  * - `drainChanges` returns the parameters changed since its last call as (key, value) pairs and
  *   forgets them; the state store writes them in the batch's transaction. `restore` takes back
  *   every pair ever drained (latest value per key) and must rebuild an identical model.
@@ -30,27 +41,59 @@ export type ModelName =
   | 'impute-soft'
   | 'impute-hard'
   | 'two-tower'
-  | 'ensemble'
-  | 'popularity';
+  | 'popularity'
+  | 'cooccurrence'
+  | 'ensemble';
 
 export type StateValue = number | string | Uint8Array | readonly StateValue[] | { readonly [key: string]: StateValue };
 
+export type Learning = 'per-event' | 'per-batch';
+
 export interface OnlineModel {
   readonly name: ModelName;
-  /** Predicted rating on the model's scale (clamped to it). Unknown ids fall back gracefully. */
-  predict(user: number, item: number): number;
+  readonly learning: Learning;
+  /** Models this one reads when it predicts or scores; it learns each event before them. */
+  readonly inputs?: readonly OnlineModel[];
   learn(batch: readonly IndexedRating[]): void;
   drainChanges(): Array<[key: string, value: StateValue]>;
   restore(entries: Iterable<[key: string, value: StateValue]>): void;
 }
 
-/** A model that can score every known item for a user, for top-k lists. */
+/** A model that predicts ratings: it appears in the RMSE/MAE figures. */
+export interface RatingModel extends OnlineModel {
+  /** Predicted rating on the model's scale (clamped to it). Unknown ids fall back gracefully. */
+  predict(user: number, item: number): number;
+}
+
+/** What put an item on a list: a short reason, and the item that led to it when there is one. */
+export interface Explanation {
+  readonly reason: string;
+  /** An item the user rated that this one is close to (rendered with its title downstream). */
+  readonly becauseOf?: number;
+}
+
+/** A model that can score every known item for a user: a source of top-k lists. */
 export interface RankingModel extends OnlineModel {
   /**
    * Scores for items 0..itemCount-1 for `user`, written into `scores` (length >= itemCount).
-   * Higher is better; scores are comparable within one user.
+   * Higher is better; scores are comparable within one user. `seen` is what the user has
+   * rated (never listed), for models that pick candidates. A user index the model has never
+   * seen asks for the cold-start order. A model that reads other ranking models may be handed
+   * their scores for this same user and state (`inputScores`), so that they are not computed twice.
    */
-  scoreAll(user: number, itemCount: number, scores: Float64Array): void;
+  scoreAll(user: number, itemCount: number, scores: Float64Array, seen: ReadonlySet<number>, inputScores?: InputScores): void;
+  /** Why `item` is on `user`'s list, from this model's point of view. */
+  explain?(user: number, item: number): Explanation;
+}
+
+/** Scores already computed for the same user and state, by model. */
+export type InputScores = ReadonlyMap<OnlineModel, Float64Array>;
+
+/** Item-item neighbour lists a model keeps (the similar-items topic). */
+export interface ItemNeighbours {
+  neighbours(item: number, k: number): ReadonlyArray<{ readonly id: number; readonly sim: number; readonly support: number }>;
+  /** Items whose neighbour list changed since the last call. */
+  refreshNeighbours(): number[];
 }
 
 export interface ModelContext {
@@ -58,6 +101,15 @@ export interface ModelContext {
   readonly seed: number;
 }
 
+export function isRatingModel(model: OnlineModel): model is RatingModel {
+  return typeof (model as Partial<RatingModel>).predict === 'function';
+}
+
 export function isRankingModel(model: OnlineModel): model is RankingModel {
   return typeof (model as Partial<RankingModel>).scoreAll === 'function';
+}
+
+/** The model's item-item neighbour lists, when it keeps them. */
+export function itemNeighboursOf(model: OnlineModel): ItemNeighbours | undefined {
+  return (model as { readonly itemNeighbours?: ItemNeighbours }).itemNeighbours;
 }

@@ -1,8 +1,8 @@
 /** The flags that choose and shape the models, shared by `replay` and `serve`. */
 import { Option, type Command } from 'commander';
-import { AVAILABLE_MODELS, DEFAULT_MODEL_SETTINGS, parseModelNames, type ModelSettings } from '../../src/models/registry.js';
+import { AVAILABLE_MODELS, DEFAULT_MODEL_SETTINGS, DEFAULT_RANK_MODEL, parseModelNames, type ModelSettings } from '../../src/models/registry.js';
 import { UsageError } from './errors.js';
-import { integer, positiveInteger } from './options.js';
+import { halfLife, integer, positiveInteger, share } from './options.js';
 
 export interface ModelFlags {
   models: string;
@@ -10,23 +10,47 @@ export interface ModelFlags {
   factors: number;
   neighbours: number;
   historyCap: number;
+  popularityHalfLife: number;
+  window: number;
+  rankingShare: number;
   seed: number;
 }
 
 export function addModelOptions(command: Command): Command {
   return command
     .addOption(new Option('--models <list>', `comma-separated models to run, of ${AVAILABLE_MODELS.join(', ')}`).default(DEFAULT_MODEL_SETTINGS.models.join(',')))
-    .addOption(new Option('--rank-model <name>', 'model whose scores make the lists').default('mf'))
+    .addOption(new Option('--rank-model <name>', 'model whose scores make the published lists').default(DEFAULT_RANK_MODEL))
     .addOption(new Option('--factors <n>', 'latent factors of the mf model').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.factors))
     .addOption(new Option('--neighbours <n>', 'neighbours per knn-item / knn-user prediction').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.neighbours))
     .addOption(new Option('--history-cap <n>', "similarity: a new rating is paired with the user's (item's) most recent H ratings").argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.historyCap))
+    .addOption(
+      new Option('--popularity-half-life <events>', "popularity: half-life of a pick's weight in events ('Infinity' for all-time counts)")
+        .argParser(halfLife)
+        .default(DEFAULT_MODEL_SETTINGS.popularityHalfLife),
+    )
+    .addOption(new Option('--window <picks>', "cooccurrence: a pick is linked to the user's W previous picks").argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.cooccurrenceWindow))
+    .addOption(
+      new Option('--ranking-share <share>', "share of the relevant events on which every ranking model's fresh list is scored (and the ensemble's ranker learns); 1: all")
+        .argParser(share)
+        .default(DEFAULT_MODEL_SETTINGS.rankingShare),
+    )
     .addOption(new Option('--seed <n>', "seed of every model's initialisation").argParser(integer).default(DEFAULT_MODEL_SETTINGS.seed));
 }
 
 export function modelSettingsFrom(flags: ModelFlags): ModelSettings {
   try {
-    return { models: parseModelNames(flags.models), seed: flags.seed, factors: flags.factors, neighbours: flags.neighbours, historyCap: flags.historyCap };
+    return {
+      models: parseModelNames(flags.models),
+      seed: flags.seed,
+      factors: flags.factors,
+      neighbours: flags.neighbours,
+      historyCap: flags.historyCap,
+      popularityHalfLife: flags.popularityHalfLife,
+      cooccurrenceWindow: flags.window,
+      rankingShare: flags.rankingShare,
+    };
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
 }
+

@@ -24,3 +24,17 @@ export function integer(value: string): number {
   if (!Number.isInteger(parsed)) throw new InvalidArgumentError(`'${value}' is not an integer`);
   return parsed;
 }
+
+/** A positive number of events, or 'Infinity'. */
+export function halfLife(value: string): number {
+  const parsed = value === 'Infinity' ? Infinity : Number(value);
+  if (!(parsed > 0)) throw new InvalidArgumentError(`'${value}' is not a positive number of events or 'Infinity'`);
+  return parsed;
+}
+
+/** A share in [0, 1]. */
+export function share(value: string): number {
+  const parsed = Number(value);
+  if (!(parsed >= 0 && parsed <= 1)) throw new InvalidArgumentError(`'${value}' is not a share between 0 and 1`);
+  return parsed;
+}

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Recommender } from '../../src/recommender.js';
+import { listItems, type TitleOf } from '../list-entries.js';
 import { LIVE_PAGE } from './live-page.js';
 
 export interface Readiness {
@@ -19,6 +20,8 @@ export interface HttpApiParts {
   readonly registry: Registry;
   readonly readiness: Readiness;
   readonly maxK?: number;
+  /** Titles for the `why` of list entries. */
+  readonly titleOf?: TitleOf;
 }
 
 export async function startHttpApi(parts: HttpApiParts, port: number, host = '127.0.0.1'): Promise<{ server: Server; port: number }> {
@@ -56,7 +59,7 @@ async function handle(parts: HttpApiParts, request: IncomingMessage, response: S
     }
     case 'recommendations':
       if (!id) return send(response, 400, { error: 'missing user id: /recommendations/:userId' });
-      return send(response, 200, recommendationsFor(parts.recommender, id, k));
+      return send(response, 200, recommendationsFor(parts.recommender, id, k, parts.titleOf));
     case 'similar': {
       if (!id) return send(response, 400, { error: 'missing item id: /similar/:itemId' });
       if (!parts.recommender.itemSimilarity) return send(response, 404, { error: 'similarity is off: run with knn-item in --models' });
@@ -70,14 +73,10 @@ async function handle(parts: HttpApiParts, request: IncomingMessage, response: S
   }
 }
 
-function recommendationsFor(recommender: Recommender, userId: string, k: number) {
+function recommendationsFor(recommender: Recommender, userId: string, k: number, titleOf?: TitleOf) {
   const user = recommender.catalog.users.lookup(userId);
-  const items = (user >= 0 ? recommender.rankFor(user, k) : recommender.coldStartList(k)).map(({ index, score }) => ({
-    itemId: recommender.catalog.items.idAt(index),
-    score: Math.round(score * 1e4) / 1e4,
-    why: `${recommender.ranker.name} predicts ${score.toFixed(2)}`,
-  }));
-  return { userId, items, model: recommender.ranker.name, known: user >= 0 };
+  const entries = user >= 0 ? recommender.rankFor(user, k) : recommender.coldStartList(k);
+  return { userId, items: listItems(recommender, entries, titleOf), model: recommender.ranker.name, known: user >= 0 };
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {

@@ -4,7 +4,7 @@ import { createSyntheticMovieLens } from '../../src/datasets/synthetic.js';
 import { clampToScale, WHOLE_STARS } from '../../src/events/scale.js';
 import { Baseline } from '../../src/models/baseline.js';
 import { KnnBaseline, type KnnBaselineOptions } from '../../src/models/knn-baseline.js';
-import type { IndexedRating, OnlineModel, StateValue } from '../../src/models/model.js';
+import type { IndexedRating, RatingModel as OnlineModel, StateValue } from '../../src/models/model.js';
 import { cappedSimilarities, pairKey, randomStream } from '../similarity/reference.js';
 
 const USERS = 14;

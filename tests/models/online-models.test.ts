@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { WHOLE_STARS } from '../../src/events/scale.js';
 import { Baseline } from '../../src/models/baseline.js';
 import { BiasedMF } from '../../src/models/mf.js';
-import type { OnlineModel, StateValue } from '../../src/models/model.js';
+import type { RatingModel as OnlineModel, StateValue } from '../../src/models/model.js';
 import { randomRatings } from '../fixtures.js';
 
 const context = { scale: WHOLE_STARS, seed: 7 };

@@ -6,7 +6,7 @@ import { open } from 'lmdb';
 import { StateStore, FORMAT_VERSION } from '../../state/store.js';
 import { tempDir } from '../fixtures.js';
 
-const emptyDelta = { users: [], items: [], history: [], models: [], evaluation: { errors: {}, ranking: { relevant: 0, hits: 0, ndcg: 0 } }, lists: [] };
+const emptyDelta = { users: [], items: [], history: [], models: [], evaluation: { errors: {}, ranking: {}, published: { relevant: 0, hits: 0, ndcg: 0 } }, lists: [] };
 
 test('a batch and its positions commit together and read back', async () => {
   const dir = tempDir();

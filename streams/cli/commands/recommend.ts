@@ -1,6 +1,7 @@
 /** `rxrec recommend`: a user's current top-k from the state directory, without a stream. */
 import { Command, Option } from 'commander';
 import { withStoredRecommender } from '../../assemble.js';
+import { listItems } from '../../list-entries.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { positiveInteger } from '../options.js';
 
@@ -24,7 +25,7 @@ export function recommendCommand(): Command {
         const items = user >= 0 ? recommender.rankFor(user) : recommender.coldStartList();
         const list = {
           userId: flags.user,
-          items: items.map(({ index, score }) => ({ itemId: recommender.catalog.items.idAt(index), score: Math.round(score * 1e4) / 1e4, why: `${recommender.ranker.name} predicts ${score.toFixed(2)}` })),
+          items: listItems(recommender, items, (itemId) => store.itemLabel(itemId)?.title),
           model: recommender.ranker.name,
           known: user >= 0,
         };
@@ -41,7 +42,7 @@ export function recommendCommand(): Command {
         list.items.forEach((item, rank) => {
           const label = store.itemLabel(item.itemId);
           const title = label ? `  ${label.title}${label.genres.length ? ` [${label.genres.join(', ')}]` : ''}` : '';
-          process.stdout.write(`${String(rank + 1).padStart(3)}. ${item.itemId.padEnd(8)} ${item.score.toFixed(3)}${title}\n`);
+          process.stdout.write(`${String(rank + 1).padStart(3)}. ${item.itemId.padEnd(8)} ${item.score.toFixed(3)}${title}  — ${item.why}\n`);
         });
       });
     });

@@ -75,11 +75,11 @@ export function replayCommand(): Command {
         similarOut: flags.similarOut,
         deadLetterPath: flags.deadLetters,
         stopAtOffset: flags.stopAt,
-        onStart: async ({ resumedFrom, total, recommender, metrics }) => {
+        onStart: async ({ resumedFrom, total, recommender, metrics, titleOf }) => {
           const where = resumedFrom > 0 ? `resuming at ${resumedFrom}/${total} (--fresh starts over)` : `${total} records`;
           process.stderr.write(`replaying ${dataset.format} from ${dataset.dir}: ${where}, ${describePacing(pacing)}\n`);
           if (flags.httpPort !== undefined) {
-            const api = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined } }, flags.httpPort);
+            const api = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined }, titleOf }, flags.httpPort);
             http = api.server;
             process.stderr.write(`live page and metrics on http://127.0.0.1:${api.port}/\n`);
           }
@@ -89,12 +89,11 @@ export function replayCommand(): Command {
         },
         onBatch: (report, { position, total, recommender }) => {
           latestList = report.lists[report.lists.length - 1] ?? latestList;
-          const figures = recommender.evaluator.figures();
-          const errors = Object.entries(figures.models)
-            .map(([name, f]) => `${name} ${f.rmse.toFixed(3)}`)
-            .join(' ');
+          const { models } = recommender.evaluator.figures();
+          const errors = recommender.ratingModels.map((m) => `${m.name} ${fixed(models[m.name]?.rmse, 3)}`).join(' ');
+          const hits = recommender.rankingModels.map((m) => `${m.name} ${fixed(models[m.name]?.hitAt10, 3)}`).join(' ');
           const elapsed = (performance.now() - started) / 1000;
-          view?.update({ position, total, eventsPerSecond: (position - startPosition) / Math.max(elapsed, 1e-3), text: `RMSE ${errors} | hit@${flags.k} ${figures.hitAtK.toFixed(3)}` });
+          view?.update({ position, total, eventsPerSecond: (position - startPosition) / Math.max(elapsed, 1e-3), text: `RMSE ${errors} | hit@${flags.k} ${hits}` });
         },
       });
       view?.stop();
@@ -104,28 +103,47 @@ export function replayCommand(): Command {
     });
 }
 
-/** The `--json` contract: {events, rejected, seconds, eventsPerSecond, models, hitAt10, ndcgAt10}. */
+/**
+ * The `--json` contract: {events, rejected, seconds, eventsPerSecond, models, rankModel, hitAt10,
+ * ndcgAt10, publishedHitAt10, publishedNdcgAt10}; each entry of `models` has rmse and mae
+ * (rating models) and hitAt10, ndcgAt10 and rankedEvents (ranking models).
+ */
 function jsonSummary(s: ReplaySummary): object {
   return {
     events: s.events,
     rejected: s.rejected,
     seconds: round(s.seconds, 3),
     eventsPerSecond: Math.round(s.eventsPerSecond),
-    models: Object.fromEntries(Object.entries(s.models).map(([name, f]) => [name, { rmse: round(f.rmse, 4), mae: round(f.mae, 4) }])),
+    models: Object.fromEntries(
+      Object.entries(s.models).map(([name, f]) => [name, Object.fromEntries(Object.entries(f).map(([figure, value]) => [figure, figure === 'rankedEvents' ? value : round(value, 4)]))]),
+    ),
+    rankModel: s.rankModel,
     hitAt10: round(s.hitAt10, 4),
     ndcgAt10: round(s.ndcgAt10, 4),
+    publishedHitAt10: round(s.publishedHitAt10, 4),
+    publishedNdcgAt10: round(s.publishedNdcgAt10, 4),
   };
 }
 
 function textSummary(s: ReplaySummary, k: number): string {
+  const rows = Object.entries(s.models).map(([name, f]) => {
+    const rating = f.rmse === undefined ? ''.padEnd(28) : `RMSE ${fixed(f.rmse, 4)}  MAE ${fixed(f.mae, 4)}  `;
+    const ranking = f.hitAt10 === undefined ? '' : `hit@${k} ${fixed(f.hitAt10, 4)}  NDCG@${k} ${fixed(f.ndcgAt10, 4)}`;
+    return `  ${name.padEnd(13)}${rating}${ranking}${name === s.rankModel ? '  ← serves the lists' : ''}`;
+  });
+  const ranked = Object.values(s.models).find((f) => f.rankedEvents !== undefined)?.rankedEvents ?? 0;
   const lines = [
     `applied ${s.events} events, rejected ${s.rejected} (dead letters: ${s.deadLetterPath}) in ${s.seconds.toFixed(2)} s: ${Math.round(s.eventsPerSecond)} events/s (loading took ${s.loadSeconds.toFixed(2)} s)`,
     `stream position ${s.position}/${s.total}${s.resumedFrom > 0 ? ` (resumed at ${s.resumedFrom})` : ''}`,
-    'prequential (test, then train) over the whole stream:',
-    ...Object.entries(s.models).map(([name, f]) => `  ${name.padEnd(10)} RMSE ${f.rmse.toFixed(4)}  MAE ${f.mae.toFixed(4)}`),
-    `  lists      hit@${k} ${s.hitAt10.toFixed(4)}  NDCG@${k} ${s.ndcgAt10.toFixed(4)}  (ratings >= 4)`,
+    `prequential (test, then train) over the whole stream; hit@${k} and NDCG@${k} of each model's fresh list on ${ranked} sampled events rated >= 4:`,
+    ...rows,
+    `  as published  hit@${k} ${fixed(s.publishedHitAt10, 4)}  NDCG@${k} ${fixed(s.publishedNdcgAt10, 4)}  (the lists as last published: staleness depends on --batch-size)`,
   ];
   return lines.join('\n') + '\n';
+}
+
+function fixed(value: number | undefined, digits: number): string {
+  return value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
 }
 
 function latestListText(list: RecommendationList): string {
@@ -133,8 +151,8 @@ function latestListText(list: RecommendationList): string {
   return `latest list published: user ${list.userId} → ${items.join(', ')}${list.items.length > 5 ? ', …' : ''}\n  (rxrec recommend --user ${list.userId} shows it with titles)\n`;
 }
 
-function round(value: number, digits: number): number | null {
-  if (!Number.isFinite(value)) return null;
+function round(value: number | undefined, digits: number): number | null {
+  if (value === undefined || !Number.isFinite(value)) return null;
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
 }
