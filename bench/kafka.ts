@@ -46,8 +46,8 @@ import { kafkaClient } from '../streams/kafka/client.js';
 import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/config.js';
 import { openProduceTransport } from '../streams/kafka/open.js';
 import { TopicSubscription } from '../streams/kafka/subscriber.js';
-import { missingBrokerTools, startLocalBroker } from '../tests/integration/local-broker.js';
-import { freePorts } from '../tests/fixtures.js';
+import { freePorts } from '../deploy/kafka/free-ports.js';
+import { missingBrokerTools, startLocalBroker } from '../deploy/kafka/local-broker.js';
 
 const CLI = fileURLToPath(new URL('../streams/cli/main.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

@@ -93,6 +93,12 @@ export class Recommender {
   private readonly perBatch: readonly OnlineModel[];
   private readonly rankersInputsFirst: readonly RankingModel[];
   private readonly rankingBuffers = new Map<OnlineModel, Float64Array>();
+  /**
+   * Items 0..learnedItems-1 have been learned. A batch's ids are interned before it is applied,
+   * so items later in the batch already have indices: they must not be ranked before their
+   * first event (that would make lists depend on where batch boundaries fall).
+   */
+  private learnedItems = 0;
 
   constructor(
     readonly models: readonly OnlineModel[],
@@ -152,6 +158,7 @@ export class Recommender {
       single[0] = event;
       for (const model of this.perEvent) model.learn(single);
       this.histories.add(event.user, event.item);
+      this.learnedItems = Math.max(this.learnedItems, event.item + 1);
       newestTs.set(event.user, Math.max(event.ts, newestTs.get(event.user) ?? -Infinity));
     }
     for (const model of this.perBatch) model.learn(batch);
@@ -165,7 +172,7 @@ export class Recommender {
     this.evaluator.recordPublished(published ? published.indexOf(item) + 1 : 0);
     if (eventShare(user, item) >= this.options.rankingShare) return;
     const seen = this.histories.itemsOf(user);
-    const itemCount = this.catalog.items.size;
+    const itemCount = this.learnedItems;
     const computed = new Map<OnlineModel, Float64Array>();
     // Inputs before the models that read them, which are handed the inputs' scores.
     for (const model of this.rankersInputsFirst) {
@@ -216,7 +223,7 @@ export class Recommender {
   }
 
   private rank(model: RankingModel, user: number, k: number, seen: ReadonlySet<number>): ScoredIndex[] {
-    const itemCount = this.catalog.items.size;
+    const itemCount = this.learnedItems;
     if (this.scores.length < itemCount) this.scores = new Float64Array(Math.max(itemCount, this.scores.length * 2));
     model.scoreAll(user, itemCount, this.scores, seen);
     return topK(this.scores, itemCount, k, (item) => seen.has(item));
@@ -272,6 +279,7 @@ export class Recommender {
   restore(snapshot: RecommenderSnapshot): void {
     this.catalog.users.restore(snapshot.users);
     this.catalog.items.restore(snapshot.items);
+    this.learnedItems = this.catalog.items.size;
     this.histories.restore(snapshot.history);
     for (const model of this.models) model.restore(snapshot.models.get(model.name) ?? []);
     if (snapshot.evaluation) this.evaluator.restore(snapshot.evaluation);

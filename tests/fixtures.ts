@@ -1,6 +1,5 @@
 /** Small MovieLens-format directories written by tests (never MovieLens itself). */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng } from '../src/random.js';
@@ -18,19 +17,7 @@ export function tempDir(prefix = 'rxrec-test-'): string {
   return dir;
 }
 
-/** Ports free on 127.0.0.1 a moment ago: bound together, then released (nothing listens there now). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolvePromise, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolvePromise(server));
-    })),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolvePromise) => server.close(resolvePromise))));
-  return ports;
-}
+export { freePorts } from '../deploy/kafka/free-ports.js';
 
 /** A random rating stream from biases plus a rank-2 interaction plus noise, on the 1–5 scale. */
 export function randomRatings(count: number, users: number, items: number, seed: number): IndexedRating[] {

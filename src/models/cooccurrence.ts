@@ -9,8 +9,9 @@
  *   a_uj  = 2^{−age_uj / h}                            age = picks of u made after j
  *   score(u, i) = Σ_{j ∈ last W picks of u} a_uj · s_ji
  *
- * A pick is a rating of an item that is not among the user's last W picks (MovieLens has no
- * re-ratings; a re-rating inside the window changes nothing). Counting pairs within W picks,
+ * A pick is a user's first rating of an item; a re-rating changes nothing (a user counts once
+ * for n_i, and once for c_ij: the pair is linked when the later of the two is picked). Counting
+ * pairs within W picks,
  * rather than over the whole history, bounds the work of an event at O(W) pair updates and
  * weights what a user picks together in one period of taste; the recency decay h follows
  * their current interest, which is what predicts the next pick.
@@ -65,6 +66,8 @@ export class CoOccurrence implements RankingModel {
   /** Per user, the first chunk not yet drained in full. */
   private drainedChunks = new Int32Array(1024);
   private readonly changedUsers = new Set<number>();
+  /** Per user, every item picked. */
+  private readonly picked: Array<Set<number> | undefined> = [];
   private readonly decay: Float64Array;
 
   constructor(options: Partial<CoOccurrenceOptions> = {}) {
@@ -82,15 +85,15 @@ export class CoOccurrence implements RankingModel {
     }
   }
 
-  /** Record a pick; false when the item is already among the user's last W picks. */
+  /** Record a pick; false for a re-rating. */
   private pick(user: number, item: number): boolean {
+    const picked = (this.picked[user] ??= new Set());
+    if (picked.has(item)) return false;
+    picked.add(item);
     this.pickCounts = withIndex(this.pickCounts, user);
     const count = this.pickCounts[user]!;
-    let history = this.picks[user];
     const from = Math.max(0, count - this.options.window);
-    if (history) {
-      for (let p = from; p < count; p++) if (history[p] === item) return false;
-    } else history = this.picks[user] = new Int32Array(CHUNK);
+    let history = (this.picks[user] ??= new Int32Array(CHUNK));
     if (count === history.length) history = this.picks[user] = resized(history, count * 2);
     this.itemCounts = withIndex(this.itemCounts, item);
     this.itemCounts[item]! += 1;

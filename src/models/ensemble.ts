@@ -45,6 +45,7 @@ import { Matrix, solve } from 'ml-matrix';
 import { clampToScale } from '../events/scale.js';
 import { topK } from '../ranking/top-k.js';
 import { withIndex } from '../typed-arrays.js';
+import { eventShare } from './event-share.js';
 import {
   isRankingModel,
   isRatingModel,
@@ -67,18 +68,20 @@ export interface EnsembleOptions {
   readonly regularization: number;
   /** Ratings at or above this are positives for the ranker (4 on the 1–5 scale). */
   readonly relevanceThreshold: number;
-  /** Length of the list whose other items are the negatives. */
-  readonly listLength: number;
+  /**
+   * Share of the relevant events the ranker learns from (by eventShare): the Recommender's
+   * prequential ranking share, on whose events it scores the ensemble's candidates fresh.
+   */
+  readonly trainShare: number;
 }
 
-export const ENSEMBLE_DEFAULTS: Omit<EnsembleOptions, 'relevanceThreshold'> = {
+export const ENSEMBLE_DEFAULTS: Omit<EnsembleOptions, 'relevanceThreshold' | 'trainShare'> = {
   forgetting: 0.9999,
   priorStrength: 10,
   solveEvery: 100,
   candidatesPerSource: 50,
   learningRate: 0.05,
   regularization: 1e-4,
-  listLength: 10,
 };
 
 /** Features per ranking input: percentile, z-score, in its top-N. */
@@ -140,7 +143,7 @@ export class Ensemble implements RatingModel, RankingModel {
   constructor(
     private readonly context: ModelContext,
     inputs: readonly OnlineModel[],
-    options: Partial<EnsembleOptions> & Pick<EnsembleOptions, 'relevanceThreshold'>,
+    options: Partial<EnsembleOptions> & Pick<EnsembleOptions, 'relevanceThreshold' | 'trainShare'>,
   ) {
     this.options = { ...ENSEMBLE_DEFAULTS, ...options };
     const { forgetting, candidatesPerSource } = this.options;
@@ -200,10 +203,15 @@ export class Ensemble implements RatingModel, RankingModel {
     for (const event of batch) {
       if (this.raters.length > 0) this.learnBlend(event);
       const served = this.memo;
-      if (served && served.user === event.user && served.events === this.events && event.rating >= this.options.relevanceThreshold) this.learnRanking(served, event.item);
+      if (served && served.user === event.user && served.events === this.events && this.teaches(event)) this.learnRanking(served, event.item);
       this.events += 1;
       if (this.raters.length > 0 && this.events % this.options.solveEvery === 0) this.solveBlend();
     }
+  }
+
+  /** The ranker learns from the sampled relevant events only, so what it learns never depends on batching. */
+  private teaches({ user, item, rating }: IndexedRating): boolean {
+    return rating >= this.options.relevanceThreshold && eventShare(user, item) < this.options.trainShare;
   }
 
   private learnBlend({ user, item, rating }: IndexedRating): void {

@@ -49,6 +49,8 @@ export class Popularity implements RankingModel {
   private origin = 0;
   private readonly changed = new Set<number>();
   private rescaled = false;
+  /** Items 0..itemsSeen-1 may hold a weight. */
+  private itemsSeen = 0;
 
   constructor(options: Partial<PopularityOptions> = {}) {
     this.options = { ...POPULARITY_DEFAULTS, ...options };
@@ -72,6 +74,7 @@ export class Popularity implements RankingModel {
       if ((this.events - this.origin) / this.options.halfLife > RESCALE_EXPONENT) this.rescale();
       this.weights = withIndex(this.weights, item);
       this.weights[item]! += this.unit;
+      this.itemsSeen = Math.max(this.itemsSeen, item + 1);
       this.changed.add(item);
     }
   }
@@ -97,7 +100,8 @@ export class Popularity implements RankingModel {
   }
 
   drainChanges(): Array<[string, StateValue]> {
-    const items = this.rescaled ? [...this.weights.keys()].filter((item) => this.weights[item]! > 0) : [...this.changed];
+    // After a rescale every stored weight changed (some to exactly 0): all of them are written.
+    const items = this.rescaled ? Array.from({ length: this.itemsSeen }, (_, item) => item) : [...this.changed];
     const changes: Array<[string, StateValue]> = [['clock', [this.events, this.origin]]];
     for (const item of items) changes.push([`i${item}`, this.weights[item]!]);
     this.changed.clear();
@@ -113,6 +117,7 @@ export class Popularity implements RankingModel {
         const item = Number(key.slice(1));
         this.weights = withIndex(this.weights, item);
         this.weights[item] = value as number;
+        this.itemsSeen = Math.max(this.itemsSeen, item + 1);
       } else throw new Error(`popularity: unknown state key '${key}'`);
     }
   }

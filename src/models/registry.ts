@@ -55,6 +55,9 @@ export const DEFAULT_MODEL_SETTINGS: ModelSettings = {
   rankingShare: DEFAULT_RANKING_SHARE,
 };
 
+/** The models that can rank (make top-k lists), in order of preference as the serving model. */
+export const RANKING_MODELS: readonly AvailableModel[] = ['ensemble', 'cooccurrence', 'mf', 'popularity', 'baseline'];
+
 /** The ranking model lists are made from by default. */
 export const DEFAULT_RANK_MODEL = 'ensemble';
 
@@ -74,7 +77,7 @@ export function createModels(settings: ModelSettings, scale: RatingScale): Onlin
   const context = { scale, seed: settings.seed };
   const models = settings.models.filter((name) => name !== 'ensemble').map((name) => createModel(name, settings, context));
   if (!settings.models.includes('ensemble')) return models;
-  const ensemble = new Ensemble(context, models, { relevanceThreshold: scale.max - 1 });
+  const ensemble = new Ensemble(context, models, { relevanceThreshold: scale.max - 1, trainShare: settings.rankingShare });
   return settings.models.map((name) => (name === 'ensemble' ? ensemble : models.find((model) => model.name === name)!));
 }
 

@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { datasetCommand } from './commands/dataset.js';
+import { evalCommand } from './commands/eval.js';
 import { produceCommand } from './commands/produce.js';
 import { recommendCommand } from './commands/recommend.js';
 import { replayCommand } from './commands/replay.js';
@@ -21,7 +22,7 @@ const program = new Command('rxrec')
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxrec: ')) })
   .showHelpAfterError('(add --help for usage)');
 
-for (const command of [replayCommand(), recommendCommand(), similarCommand(), datasetCommand(), serveCommand(), produceCommand(), subscribeCommand()]) {
+for (const command of [replayCommand(), evalCommand(), recommendCommand(), similarCommand(), datasetCommand(), serveCommand(), produceCommand(), subscribeCommand()]) {
   program.addCommand(command.exitOverride().configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxrec: ')) }));
 }
 

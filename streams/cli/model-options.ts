@@ -1,12 +1,12 @@
 /** The flags that choose and shape the models, shared by `replay` and `serve`. */
 import { Option, type Command } from 'commander';
-import { AVAILABLE_MODELS, DEFAULT_MODEL_SETTINGS, DEFAULT_RANK_MODEL, parseModelNames, type ModelSettings } from '../../src/models/registry.js';
+import { AVAILABLE_MODELS, DEFAULT_MODEL_SETTINGS, DEFAULT_RANK_MODEL, parseModelNames, RANKING_MODELS, type ModelSettings } from '../../src/models/registry.js';
 import { UsageError } from './errors.js';
 import { halfLife, integer, positiveInteger, share } from './options.js';
 
 export interface ModelFlags {
   models: string;
-  rankModel: string;
+  rankModel?: string;
   factors: number;
   neighbours: number;
   historyCap: number;
@@ -19,7 +19,7 @@ export interface ModelFlags {
 export function addModelOptions(command: Command): Command {
   return command
     .addOption(new Option('--models <list>', `comma-separated models to run, of ${AVAILABLE_MODELS.join(', ')}`).default(DEFAULT_MODEL_SETTINGS.models.join(',')))
-    .addOption(new Option('--rank-model <name>', 'model whose scores make the published lists').default(DEFAULT_RANK_MODEL))
+    .addOption(new Option('--rank-model <name>', `model whose scores make the published lists (default: ${DEFAULT_RANK_MODEL} when it runs, else the first of --models that ranks)`))
     .addOption(new Option('--factors <n>', 'latent factors of the mf model').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.factors))
     .addOption(new Option('--neighbours <n>', 'neighbours per knn-item / knn-user prediction').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.neighbours))
     .addOption(new Option('--history-cap <n>', "similarity: a new rating is paired with the user's (item's) most recent H ratings").argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.historyCap))
@@ -54,3 +54,10 @@ export function modelSettingsFrom(flags: ModelFlags): ModelSettings {
   }
 }
 
+
+/** --rank-model, or the ensemble when it runs, or the first model given that can rank. */
+export function rankModelFrom(flags: ModelFlags, settings: ModelSettings): string {
+  if (flags.rankModel !== undefined) return flags.rankModel;
+  if (settings.models.includes(DEFAULT_RANK_MODEL)) return DEFAULT_RANK_MODEL;
+  return settings.models.find((name) => RANKING_MODELS.includes(name)) ?? DEFAULT_RANK_MODEL;
+}

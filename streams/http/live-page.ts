@@ -5,24 +5,25 @@ export const LIVE_PAGE = `<!doctype html>
 </head><body>
 <h1>rxrec</h1>
 <p>Prequential figures (test, then train), refreshed every second.</p>
-<table id="models"><thead><tr><th>model</th><th>RMSE</th><th>MAE</th></tr></thead><tbody></tbody></table>
+<table id="models"><thead><tr><th>model</th><th>RMSE</th><th>MAE</th><th>hit@k</th><th>NDCG@k</th></tr></thead><tbody></tbody></table>
 <p id="ranking"></p>
 <h2>Recommendations</h2>
 <form id="lookup">user <input name="user" value="1"> <button>show</button></form>
 <ol id="list"></ol>
 <script>
-const fmt = (x) => (x === null || Number.isNaN(x) ? '–' : x.toFixed(4));
+const fmt = (x) => (typeof x !== 'number' || Number.isNaN(x) ? '–' : x.toFixed(4));
+// Text nodes only: ids and titles come from the stream and must never become markup.
+const row = (cells, tag = 'td') => { const tr = document.createElement('tr'); for (const c of cells) { const td = document.createElement(tag); td.textContent = c; tr.append(td); } return tr; };
 async function refresh() {
   const s = await (await fetch('/summary')).json();
-  document.querySelector('#models tbody').innerHTML = Object.entries(s.models)
-    .map(([m, f]) => '<tr><td>' + m + '</td><td>' + fmt(f.rmse) + '</td><td>' + fmt(f.mae) + '</td></tr>').join('');
-  document.querySelector('#ranking').textContent = 'hit@k ' + fmt(s.hitAtK) + ', NDCG@k ' + fmt(s.ndcgAtK);
+  document.querySelector('#models tbody').replaceChildren(...Object.entries(s.models).map(([m, f]) => row([m, fmt(f.rmse), fmt(f.mae), fmt(f.hitAt10), fmt(f.ndcgAt10)])));
+  document.querySelector('#ranking').textContent = 'lists as published: hit@k ' + fmt(s.published.hitAtK) + ', NDCG@k ' + fmt(s.published.ndcgAtK);
 }
 document.querySelector('#lookup').addEventListener('submit', async (e) => {
   e.preventDefault();
   const user = new FormData(e.target).get('user');
   const r = await (await fetch('/recommendations/' + encodeURIComponent(user))).json();
-  document.querySelector('#list').innerHTML = r.items.map((i) => '<li>' + i.itemId + ' (' + i.score.toFixed(3) + ')</li>').join('');
+  document.querySelector('#list').replaceChildren(...r.items.map((i) => { const li = document.createElement('li'); li.textContent = i.itemId + ' (' + i.score.toFixed(3) + ') — ' + i.why; return li; }));
 });
 refresh(); setInterval(refresh, 1000);
 </script></body></html>

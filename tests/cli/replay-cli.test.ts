@@ -16,14 +16,30 @@ test('replay --json prints the summary contract as the last line of standard out
   assert.equal(status, 0, stderr);
   const lines = stdout.trim().split('\n');
   const summary = JSON.parse(lines[lines.length - 1]!);
-  assert.deepEqual(Object.keys(summary).sort(), ['events', 'eventsPerSecond', 'hitAt10', 'models', 'ndcgAt10', 'rejected', 'seconds']);
+  assert.deepEqual(Object.keys(summary).sort(), [
+    'events',
+    'eventsPerSecond',
+    'hitAt10',
+    'models',
+    'ndcgAt10',
+    'publishedHitAt10',
+    'publishedNdcgAt10',
+    'rankModel',
+    'rejected',
+    'seconds',
+  ]);
   assert.equal(summary.events, ratings.length);
   assert.equal(summary.rejected, 1);
-  assert.deepEqual(Object.keys(summary.models).sort(), ['baseline', 'knn-item', 'mf']);
-  for (const figures of Object.values(summary.models) as Array<{ rmse: number; mae: number }>) {
-    assert.ok(figures.rmse > 0 && figures.rmse < 2 && figures.mae > 0 && figures.mae <= figures.rmse);
+  assert.equal(summary.rankModel, 'ensemble');
+  assert.deepEqual(Object.keys(summary.models).sort(), ['baseline', 'cooccurrence', 'ensemble', 'mf', 'popularity']);
+  const { baseline, cooccurrence, ensemble, mf, popularity } = summary.models;
+  for (const figures of [baseline, mf, ensemble]) assert.ok(figures.rmse > 0 && figures.rmse < 2 && figures.mae > 0 && figures.mae <= figures.rmse);
+  for (const figures of [popularity, cooccurrence]) assert.equal(figures.rmse, undefined, 'ranking-only models have no RMSE');
+  for (const figures of [baseline, mf, ensemble, popularity, cooccurrence]) {
+    assert.ok(figures.hitAt10 >= 0 && figures.hitAt10 <= 1 && figures.ndcgAt10 <= figures.hitAt10 && figures.rankedEvents > 0);
   }
-  assert.ok(summary.hitAt10 >= 0 && summary.hitAt10 <= 1);
+  assert.equal(summary.hitAt10, ensemble.hitAt10, 'the headline hit@10 is the serving model\'s');
+  assert.ok(summary.publishedHitAt10 >= 0 && summary.publishedHitAt10 <= 1);
   assert.match(stderr, /replaying ml-100k from .*: 6001 records, as fast as possible/);
 });
 
@@ -37,14 +53,15 @@ test('recommend prints a known user\'s list without items they rated, and the co
   const rated = new Set(ratings.filter((r) => r.user === 2).map((r) => String(r.item + 1)));
   for (const item of list.items) assert.ok(!rated.has(item.itemId));
   const human = runCli(['recommend', '--user', '3', '--state', state]);
-  assert.match(human.stdout, /top 10 for user 3 \(rated \d+ items\) by mf:\n\s+1\. \d+\s+\d\.\d{3}\s+Film \d+ \(1995\) \[/);
-  assert.match(runCli(['recommend', '--user', 'nobody', '--state', state]).stdout, /user nobody is unknown: the cold-start list by mf/);
+  assert.match(human.stdout, /top 10 for user 3 \(rated \d+ items\) by ensemble:\n\s+1\. \d+\s+-?\d\.\d{3}\s+Film \d+ \(1995\) \[[^\]]+\]  — \S/);
+  for (const item of list.items) assert.ok(typeof item.why === 'string' && item.why.length > 0);
+  assert.match(runCli(['recommend', '--user', 'nobody', '--state', state]).stdout, /user nobody is unknown: the cold-start list by ensemble/);
 });
 
 test('similar prints an item\'s neighbours from the state, and --similar-out streams the changed lists', () => {
   const state = tempDir();
   const similarOut = `${tempDir()}/similar.jsonl`;
-  assert.equal(runCli(['replay', '--dataset', datasetDir, '--state', state, '--similar-out', similarOut]).status, 0);
+  assert.equal(runCli(['replay', '--dataset', datasetDir, '--state', state, '--models', 'baseline,mf,knn-item', '--rank-model', 'mf', '--similar-out', similarOut]).status, 0);
   const published = readFileSync(similarOut, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
   assert.ok(published.length > 0);
   for (const list of published) {

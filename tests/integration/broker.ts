@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { after, type TestContext } from 'node:test';
 import { kafkaSettings, type KafkaOptions, type KafkaSettings } from '../../streams/kafka/config.js';
-import { missingBrokerTools, startLocalBroker, type LocalBroker, type SaslUser } from './local-broker.js';
+import { missingBrokerTools, startLocalBroker, type LocalBroker, type SaslUser } from '../../deploy/kafka/local-broker.js';
 
 export type { SaslUser };
 

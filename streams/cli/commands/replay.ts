@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import type { Pacing } from '../../embedded/pacing.js';
 import { describePacing } from '../../embedded/pacing.js';
-import { addModelOptions, modelSettingsFrom, type ModelFlags } from '../model-options.js';
+import { addModelOptions, modelSettingsFrom, rankModelFrom, type ModelFlags } from '../model-options.js';
 import { replay, type ReplaySummary } from '../../replay-job.js';
 import { resolveDataset } from '../dataset-spec.js';
 import { scaleByName } from '../../../src/events/scale.js';
@@ -54,6 +54,7 @@ export function replayCommand(): Command {
       const pacing: Pacing = flags.rate ? { kind: 'rate', eventsPerSecond: flags.rate } : flags.speed ? { kind: 'speed', factor: flags.speed } : { kind: 'max' };
       if (flags.out === '-' && flags.json) throw new UsageError("--out - and --json both write to standard output: give --out a file");
       const scale = flags.scale === undefined ? undefined : scaleByName(flags.scale);
+      const models = modelSettingsFrom(flags);
       const detected = await resolveDataset(flags.dataset);
       const dataset = scale ? { ...detected, scale } : detected;
       let view: ReturnType<typeof progressView> | undefined;
@@ -66,8 +67,8 @@ export function replayCommand(): Command {
         stateDir: flags.state,
         fresh: flags.fresh ?? false,
         pacing,
-        models: modelSettingsFrom(flags),
-        rankModel: flags.rankModel,
+        models,
+        rankModel: rankModelFrom(flags, models),
         k: flags.k,
         batchSize: flags.batchSize,
         batchWaitMs: flags.batchWaitMs,

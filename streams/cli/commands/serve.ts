@@ -7,7 +7,7 @@ import { serve } from '../../serve-job.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { addKafkaFlags, settingsFromFlags, type KafkaFlags } from '../kafka-flags.js';
-import { addModelOptions, modelSettingsFrom, type ModelFlags } from '../model-options.js';
+import { addModelOptions, modelSettingsFrom, rankModelFrom, type ModelFlags } from '../model-options.js';
 import { nonNegativeInteger, positiveInteger } from '../options.js';
 
 interface ServeFlags extends KafkaFlags, ModelFlags {
@@ -72,7 +72,7 @@ export function serveCommand(): Command {
           settings,
           stateDir: flags.state,
           models,
-          rankModel: flags.rankModel,
+          rankModel: rankModelFrom(flags, models),
           k: flags.k,
           scale,
           batchSize: flags.batchSize,

@@ -1,14 +1,15 @@
 /**
  * A throwaway local Kafka broker: deploy/kafka/broker.sh on free ports with its own data
  * directory, with a SASL/PLAIN listener (ACLs enforced) beside the plaintext one. Used by the
- * integration tests (broker.ts) and by bench/kafka.ts; nothing here depends on the test runner.
+ * integration tests (tests/integration/broker.ts) and by bench/kafka.ts; nothing here depends on
+ * the test runner.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts } from '../fixtures.js';
+import { freePorts } from './free-ports.js';
 
 export interface SaslUser {
   readonly username: string;
@@ -31,7 +32,7 @@ export interface LocalBroker {
   destroy(): void;
 }
 
-/** dist/tests/integration → the repository root. */
+/** dist/deploy/kafka → the repository root. */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BROKER_SCRIPT = join(REPO_ROOT, 'deploy/kafka/broker.sh');
 
