@@ -69,7 +69,9 @@ interface RunResult {
 }
 
 async function main(): Promise<void> {
-  let brokers = process.env.KAFKA_BROKERS?.split(',').map((broker) => broker.trim()).filter(Boolean);
+  let brokers = process.env.KAFKA_BROKERS?.split(',')
+    .map((broker) => broker.trim())
+    .filter(Boolean);
   let stopBroker: (() => void) | undefined;
   if (!brokers?.length) {
     const missing = missingBrokerTools();
@@ -103,7 +105,12 @@ async function main(): Promise<void> {
       throughput.push({
         workers: name,
         eventsPerSecond: Math.round(median(runs.map((r) => r.eventsPerSecond))),
-        runs: runs.map((r) => ({ eventsPerSecond: Math.round(r.eventsPerSecond), seconds: round(r.seconds, 3), produceSeconds: round(r.produceSeconds, 3), recsMessages: r.recsMessages })),
+        runs: runs.map((r) => ({
+          eventsPerSecond: Math.round(r.eventsPerSecond),
+          seconds: round(r.seconds, 3),
+          produceSeconds: round(r.produceSeconds, 3),
+          recsMessages: r.recsMessages,
+        })),
         produceEventsPerSecond: Math.round(median(runs.map((r) => r.events / r.produceSeconds))),
         workerCatchUpEventsPerSecond: Math.round(median(catchUps)),
         latencyUnderFullLoadMs: percentiles(runs[0]!.latencies),
@@ -113,7 +120,9 @@ async function main(): Promise<void> {
     const steady = await streamThrough(benchSettings(brokers), events.slice(0, steadyCount), LATENCY_RATE, []);
     const warm = (values: number[]) => values.slice(LATENCY_RATE);
     const latency = percentiles(warm(steady.latencies));
-    process.stderr.write(`default models, ${LATENCY_RATE}/s for ${LATENCY_SECONDS} s: latency p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms\n`);
+    process.stderr.write(
+      `default models, ${LATENCY_RATE}/s for ${LATENCY_SECONDS} s: latency p50 ${latency.p50} ms, p99 ${latency.p99} ms, max ${latency.max} ms\n`,
+    );
 
     console.log(
       JSON.stringify({
@@ -157,7 +166,12 @@ function benchSettings(brokers: readonly string[]): KafkaSettings {
  * Produce `events` (as fast as possible, or at `rate` per second) while a worker consumes them;
  * resolves once a list reflecting every event has been seen on the recs topic.
  */
-async function streamThrough(settings: KafkaSettings, events: readonly RatingEvent[], rate: number | undefined, workerFlags: readonly string[]): Promise<RunResult> {
+async function streamThrough(
+  settings: KafkaSettings,
+  events: readonly RatingEvent[],
+  rate: number | undefined,
+  workerFlags: readonly string[],
+): Promise<RunResult> {
   const producing = await openProduceTransport(settings, quiet);
   const worker = await startWorker(settings, `${settings.topicPrefix}workers`, workerFlags);
   const kafka = kafkaClient(settings, quiet);
@@ -218,7 +232,16 @@ async function streamThrough(settings: KafkaSettings, events: readonly RatingEve
     const produceSeconds = (performance.now() + performance.timeOrigin - started) / 1000;
     await withTimeout(done, 180_000, () => `saw ${seen} of ${events.length} events on the recs topic; the worker said:\n${worker.log()}`);
     const seconds = (lastSeenAt - started) / 1000;
-    return { events: events.length, seconds, eventsPerSecond: events.length / seconds, produceSeconds, latencies, publishLatencies, recsMessages, workerLog: worker.log() };
+    return {
+      events: events.length,
+      seconds,
+      eventsPerSecond: events.length / seconds,
+      produceSeconds,
+      latencies,
+      publishLatencies,
+      recsMessages,
+      workerLog: worker.log(),
+    };
   } finally {
     await subscription.close();
     await producing.close();
@@ -261,7 +284,22 @@ async function startWorker(settings: KafkaSettings, group: string, workerFlags: 
   const [httpPort] = await freePorts(1);
   const child: ChildProcess = spawn(
     process.execPath,
-    [CLI, 'serve', '--brokers', settings.brokers.join(','), '--topic-prefix', settings.topicPrefix, '--group', group, '--state', stateDir, '--http-port', String(httpPort), ...workerFlags, ...extraWorkerFlags()],
+    [
+      CLI,
+      'serve',
+      '--brokers',
+      settings.brokers.join(','),
+      '--topic-prefix',
+      settings.topicPrefix,
+      '--group',
+      group,
+      '--state',
+      stateDir,
+      '--http-port',
+      String(httpPort),
+      ...workerFlags,
+      ...extraWorkerFlags(),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KAFKA_BROKERS: '', KAFKA_GROUP_ID: '', RXREC_TOPIC_PREFIX: '' } },
   );
   let log = '';
@@ -285,7 +323,10 @@ async function startWorker(settings: KafkaSettings, group: string, workerFlags: 
     await withTimeout(
       (async () => {
         for (;;) {
-          const status = await fetch(`http://127.0.0.1:${httpPort}/health/ready`).then((response) => response.status, () => 0);
+          const status = await fetch(`http://127.0.0.1:${httpPort}/health/ready`).then(
+            (response) => response.status,
+            () => 0,
+          );
           if (status === 200) return;
           await new Promise((resolve) => setTimeout(resolve, 100));
         }

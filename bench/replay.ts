@@ -79,7 +79,10 @@ console.log(
     runs: runs.map((r) => ({ eventsPerSecond: round(r.eventsPerSecond), seconds: round(r.seconds, 3), loadSeconds: round(r.loadSeconds, 3) })),
     baselineMfRuns: rates(baselineMf),
     prequential: Object.fromEntries(
-      Object.entries(best.models).map(([name, f]) => [name, { rmse: round(f.rmse, 4), mae: round(f.mae, 4), hitAt10: round(f.hitAt10, 4), ndcgAt10: round(f.ndcgAt10, 4) }]),
+      Object.entries(best.models).map(([name, f]) => [
+        name,
+        { rmse: round(f.rmse, 4), mae: round(f.mae, 4), hitAt10: round(f.hitAt10, 4), ndcgAt10: round(f.ndcgAt10, 4) },
+      ]),
     ),
     publishedHitAt10: round(best.publishedHitAt10, 4),
     mfKernelEvents: kernel.events,

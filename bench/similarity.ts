@@ -40,7 +40,7 @@ const summary = await replay({
 const knnItem = recommender!.models.find((model) => model.name === 'knn-item') as KnnBaseline;
 const footprint = knnItem.similarity.footprint();
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
-const round = (x: number | undefined, digits = 0) => x === undefined ? null : Math.round(x * 10 ** digits) / 10 ** digits;
+const round = (x: number | undefined, digits = 0) => (x === undefined ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 console.log(
   JSON.stringify({
     dataset: 'synthetic ML-1M-shaped: 6040 users × 3706 items, 1000209 ratings, seed 42',

@@ -106,7 +106,8 @@ export class Recommender {
     readonly options: RecommenderOptions,
   ) {
     if (!models.includes(ranker)) throw new Error(`the ranking model '${ranker.name}' must be one of the pipeline's models`);
-    if (!(options.rankingShare >= 0 && options.rankingShare <= 1)) throw new RangeError(`the ranking sample share must be in [0, 1], got ${options.rankingShare}`);
+    if (!(options.rankingShare >= 0 && options.rankingShare <= 1))
+      throw new RangeError(`the ranking sample share must be in [0, 1], got ${options.rankingShare}`);
     this.itemSimilarity = models.map(itemNeighboursOf).find((lists) => lists !== undefined);
     this.raters = models.filter(isRatingModel);
     this.rankers = models.filter(isRankingModel);
@@ -197,7 +198,10 @@ export class Recommender {
   /** Recompute `user`'s top-k from the ranking model, leaving out what they have rated. */
   refresh(user: number): ListEntry[] {
     const items = this.rankFor(user);
-    this.currentLists.set(user, Int32Array.from(items, (s) => s.index));
+    this.currentLists.set(
+      user,
+      Int32Array.from(items, (s) => s.index),
+    );
     this.changedLists.add(user);
     return items;
   }
@@ -219,7 +223,10 @@ export class Recommender {
   }
 
   private explained(user: number, items: ScoredIndex[]): ListEntry[] {
-    return items.map((entry) => ({ ...entry, why: this.ranker.explain?.(user, entry.index) ?? { reason: `${this.ranker.name} scores it ${entry.score.toFixed(2)}` } }));
+    return items.map((entry) => ({
+      ...entry,
+      why: this.ranker.explain?.(user, entry.index) ?? { reason: `${this.ranker.name} scores it ${entry.score.toFixed(2)}` },
+    }));
   }
 
   private rank(model: RankingModel, user: number, k: number, seen: ReadonlySet<number>): ScoredIndex[] {

@@ -69,7 +69,9 @@ export class StateStore {
       mkdirSync(dir, { recursive: true });
       accessSync(dir, constants.W_OK);
     } catch (error) {
-      throw new StateError(`state directory '${dir}' is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): choose another with --state`);
+      throw new StateError(
+        `state directory '${dir}' is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): choose another with --state`,
+      );
     }
     const isNew = !existsSync(join(dir, DATA_FILE));
     let root: RootDatabase;
@@ -107,7 +109,9 @@ export class StateStore {
       return;
     }
     if (storedStream !== streamId) {
-      throw new StateError(`the state in '${this.dir}' belongs to stream '${storedStream}', not '${streamId}': use another --state directory, or --fresh to discard it`);
+      throw new StateError(
+        `the state in '${this.dir}' belongs to stream '${storedStream}', not '${streamId}': use another --state directory, or --fresh to discard it`,
+      );
     }
     if (JSON.stringify(storedConfig) !== JSON.stringify(config)) {
       throw new StateError(

@@ -20,15 +20,7 @@ import type { StateStore } from '../state/store.js';
 import { listItems, type TitleOf } from './list-entries.js';
 import type { PipelineMetrics } from './metrics.js';
 import { pullBatches } from './pull.js';
-import type {
-  DeadLetter,
-  DeadLetterSink,
-  RawRecord,
-  RatingSource,
-  RecommendationList,
-  RecommendationSink,
-  SimilarItemsSink,
-} from './transport.js';
+import type { DeadLetter, DeadLetterSink, RawRecord, RatingSource, RecommendationList, RecommendationSink, SimilarItemsSink } from './transport.js';
 
 export interface PipelineSettings {
   readonly scale: RatingScale;

@@ -44,7 +44,14 @@ export interface ReplayOptions {
   readonly metrics?: PipelineMetrics;
   readonly onLoadProgress?: (rowsRead: number) => void;
   /** Called once the state is loaded, before the first batch (e.g. to start the HTTP API). */
-  readonly onStart?: (info: { resumedFrom: number; total: number; streamId: string; recommender: Recommender; metrics: PipelineMetrics; titleOf: TitleOf }) => void | Promise<void>;
+  readonly onStart?: (info: {
+    resumedFrom: number;
+    total: number;
+    streamId: string;
+    recommender: Recommender;
+    metrics: PipelineMetrics;
+    titleOf: TitleOf;
+  }) => void | Promise<void>;
   readonly onBatch?: (report: BatchReport, progress: ReplayProgress) => void;
 }
 
@@ -92,7 +99,14 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     await source.start((partition) => store.position(partition));
     const resumedFrom = store.position(0) ?? 0;
     const metrics = options.metrics ?? new PipelineMetrics();
-    await options.onStart?.({ resumedFrom, total: log.length, streamId: log.streamId, recommender, metrics, titleOf: (itemId) => store.itemLabel(itemId)?.title });
+    await options.onStart?.({
+      resumedFrom,
+      total: log.length,
+      streamId: log.streamId,
+      recommender,
+      metrics,
+      titleOf: (itemId) => store.itemLabel(itemId)?.title,
+    });
     const loadSeconds = (performance.now() - loadStart) / 1000;
 
     let events = 0;
@@ -102,7 +116,12 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     await lastValueFrom(
       runPipeline(
         { source, recommender, store, deadLetters, recommendations, similarItems, metrics },
-        { scale: options.dataset.scale, batchSize: options.batchSize, batchWaitMs: options.batchWaitMs, maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES },
+        {
+          scale: options.dataset.scale,
+          batchSize: options.batchSize,
+          batchWaitMs: options.batchWaitMs,
+          maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+        },
       ).pipe(
         tap((report) => {
           events += report.applied;

@@ -67,7 +67,11 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const config: BoundConfig = { scale: options.scale.name, rankModel: options.rankModel, ...options.models };
   const store = StateStore.open(options.stateDir);
   const metrics = new PipelineMetrics({ processMetrics: true });
-  const assignedGauge = new Gauge({ name: 'rxrec_consumer_assigned_partitions', help: 'Partitions of the ratings topic this worker holds', registers: [metrics.registry] });
+  const assignedGauge = new Gauge({
+    name: 'rxrec_consumer_assigned_partitions',
+    help: 'Partitions of the ratings topic this worker holds',
+    registers: [metrics.registry],
+  });
   const readiness = new WorkerReadiness(settings, options.readyLag);
   let http: Server | undefined;
   let transport: KafkaServeTransport | undefined;
@@ -173,7 +177,9 @@ async function connect(
       if (!(error instanceof KafkaUnavailableError) || Date.now() >= deadline || options.stop.aborted) throw error;
       readiness.failed(error.message);
       const delayMs = Math.min(15_000, 1000 * 2 ** (attempt - 1), Math.max(0, deadline - Date.now()));
-      options.log(`${error.message}; retrying in ${Math.round(delayMs / 1000)} s (attempt ${attempt}; gives up ${Math.round((deadline - Date.now()) / 1000)} s from now, see --connect-timeout)`);
+      options.log(
+        `${error.message}; retrying in ${Math.round(delayMs / 1000)} s (attempt ${attempt}; gives up ${Math.round((deadline - Date.now()) / 1000)} s from now, see --connect-timeout)`,
+      );
       try {
         await sleep(delayMs, undefined, { signal: options.stop });
       } catch {

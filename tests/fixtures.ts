@@ -45,7 +45,11 @@ export function writeMl100k(ratings: readonly IndexedRating[], options: { extraL
   const items = Math.max(...ratings.map((r) => r.item)) + 1;
   const users = Math.max(...ratings.map((r) => r.user)) + 1;
   const flags = (i: number) => Array.from({ length: 19 }, (_, g) => (g === 1 + (i % 18) ? '1' : '0')).join('|');
-  writeFileSync(join(dir, 'u.item'), Array.from({ length: items }, (_, i) => `${i + 1}|Film ${i + 1} (1995)|01-Jan-1995||http://example.org/${i + 1}|${flags(i)}`).join('\n') + '\n', 'latin1');
+  writeFileSync(
+    join(dir, 'u.item'),
+    Array.from({ length: items }, (_, i) => `${i + 1}|Film ${i + 1} (1995)|01-Jan-1995||http://example.org/${i + 1}|${flags(i)}`).join('\n') + '\n',
+    'latin1',
+  );
   writeFileSync(join(dir, 'u.user'), Array.from({ length: users }, (_, u) => `${u + 1}|${20 + (u % 40)}|${u % 2 ? 'M' : 'F'}|other|0${u}`).join('\n') + '\n');
   return dir;
 }

@@ -65,7 +65,10 @@ test('recommender: a per-batch learner predicts every event of a batch before it
     // Per batch: one predict per event in order, then a single learn of the whole batch, last.
     const batchEntries = mine('mf');
     assert.equal(batchEntries.length, indexed.length + 1);
-    assert.deepEqual(batchEntries.slice(0, -1).map((e) => e.what === 'predict' && [e.user, e.item]), indexed.map((e) => [e.user, e.item]));
+    assert.deepEqual(
+      batchEntries.slice(0, -1).map((e) => e.what === 'predict' && [e.user, e.item]),
+      indexed.map((e) => [e.user, e.item]),
+    );
     const last = batchEntries.at(-1)!;
     assert.ok(last.what === 'learn');
     assert.deepEqual(last.events, indexed);
@@ -80,7 +83,9 @@ test('recommender: a per-batch learner predicts every event of a batch before it
       assert.ok(learned.what === 'learn');
       assert.deepEqual(learned.events, [event]);
       // The per-batch learner predicted this event before the per-event learner learned it.
-      assert.ok(entries.findIndex((e) => e.model === 'mf' && e.what === 'predict' && e.user === event.user && e.item === event.item) < entries.indexOf(learned));
+      assert.ok(
+        entries.findIndex((e) => e.model === 'mf' && e.what === 'predict' && e.user === event.user && e.item === event.item) < entries.indexOf(learned),
+      );
     });
   }
 });
@@ -92,7 +97,11 @@ test('recommender: per-event learners see the same events whatever the batching'
     const cooccurrence = new CoOccurrence({ window: 5 });
     const recommender = new Recommender([popularity, cooccurrence], cooccurrence, OPTIONS);
     for (const batch of batches(all, sizes)) recommender.applyBatch(recommender.index(batch));
-    return { figures: recommender.evaluator.figures().models, list: recommender.listOf(popularity, 3), lists: [0, 1, 2, 3].map((u) => recommender.listOf(cooccurrence, u)) };
+    return {
+      figures: recommender.evaluator.figures().models,
+      list: recommender.listOf(popularity, 3),
+      lists: [0, 1, 2, 3].map((u) => recommender.listOf(cooccurrence, u)),
+    };
   };
   assert.deepEqual(run([1]), run([13, 64]));
 });
@@ -136,7 +145,10 @@ test('recommender: hit@10 of a ranking model is its fresh list checked before ea
     if (event.rating >= 4) {
       relevant += 1;
       // Items in order of first sight break ties, as item indices do.
-      const ranked = firstSeen.filter((i) => !mine.has(i)).sort((a, b) => counts.get(b)! - counts.get(a)! || firstSeen.indexOf(a) - firstSeen.indexOf(b)).slice(0, 10);
+      const ranked = firstSeen
+        .filter((i) => !mine.has(i))
+        .sort((a, b) => counts.get(b)! - counts.get(a)! || firstSeen.indexOf(a) - firstSeen.indexOf(b))
+        .slice(0, 10);
       const rank = ranked.indexOf(event.itemId) + 1;
       if (rank > 0) {
         hits += 1;
@@ -232,7 +244,11 @@ test('recommender: published hit@k is recorded for every relevant event, against
     const lists = recommender.applyBatch(indexed);
     // Every user of the batch got a fresh list, which is now their current list.
     assert.deepEqual(new Set(lists.map((l) => l.user)), new Set(indexed.map((e) => e.user)));
-    for (const list of lists) assert.deepEqual([...recommender.currentList(list.user)], list.items.map((entry) => entry.index));
+    for (const list of lists)
+      assert.deepEqual(
+        [...recommender.currentList(list.user)],
+        list.items.map((entry) => entry.index),
+      );
   }
   const { published } = recommender.evaluator.figures();
   assert.equal(published.relevant, relevant);
@@ -252,15 +268,30 @@ test('recommender: a user never seen gets the cold-start list', () => {
     const item = recommender.catalog.items.lookup(e.itemId);
     counts.set(item, (counts.get(item) ?? 0) + 1);
   }
-  const expected = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 10).map(([item]) => item);
+  const expected = [...counts]
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, 10)
+    .map(([item]) => item);
   const cold = recommender.coldStartList();
-  assert.deepEqual(cold.map((entry) => entry.index), expected);
-  assert.deepEqual(cold.map((entry) => entry.score), expected.map((item) => counts.get(item)));
+  assert.deepEqual(
+    cold.map((entry) => entry.index),
+    expected,
+  );
+  assert.deepEqual(
+    cold.map((entry) => entry.score),
+    expected.map((item) => counts.get(item)),
+  );
   for (const entry of cold) assert.equal(entry.why.reason, 'most rated');
   // A user index not yet known ranks the same way; a known user's list leaves out what they rated.
   const unknown = recommender.catalog.users.size + 3;
-  assert.deepEqual(recommender.rankFor(unknown).map((entry) => entry.index), expected);
-  assert.deepEqual(recommender.listOf(popularity, unknown).map((entry) => entry.index), expected);
+  assert.deepEqual(
+    recommender.rankFor(unknown).map((entry) => entry.index),
+    expected,
+  );
+  assert.deepEqual(
+    recommender.listOf(popularity, unknown).map((entry) => entry.index),
+    expected,
+  );
   const known = recommender.catalog.users.lookup('u0');
   const rated = recommender.histories.itemsOf(known);
   assert.ok(recommender.rankFor(known).every((entry) => !rated.has(entry.index)));

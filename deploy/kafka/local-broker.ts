@@ -104,4 +104,3 @@ function onPath(tool: string): boolean {
     return false;
   }
 }
-

@@ -51,7 +51,10 @@ async function bindDataset(dir: string, format: MovieLensFormat, names: Readonly
   switch (format) {
     case 'ml-100k':
       dataset = {
-        dir, format, scale: WHOLE_STARS, ratingsFile: path('u.data'),
+        dir,
+        format,
+        scale: WHOLE_STARS,
+        ratingsFile: path('u.data'),
         ratings: () => readMl100kRatings(path('u.data')),
         items: optional<ItemRow | MalformedRow>('u.item', readMl100kItems),
         users: optional<UserRow | MalformedRow>('u.user', readMl100kUsers),
@@ -60,17 +63,21 @@ async function bindDataset(dir: string, format: MovieLensFormat, names: Readonly
     case 'ml-1m':
     case 'ml-10m':
       dataset = {
-        dir, format, scale: format === 'ml-1m' ? WHOLE_STARS : HALF_STARS, ratingsFile: path('ratings.dat'),
+        dir,
+        format,
+        scale: format === 'ml-1m' ? WHOLE_STARS : HALF_STARS,
+        ratingsFile: path('ratings.dat'),
         ratings: () => readDatRatings(path('ratings.dat')),
-        items: optional<ItemRow | MalformedRow>('movies.dat', (file) =>
-          readDatMovies(file, format === 'ml-1m' ? 'latin1' : 'utf8'),
-        ),
+        items: optional<ItemRow | MalformedRow>('movies.dat', (file) => readDatMovies(file, format === 'ml-1m' ? 'latin1' : 'utf8')),
         users: optional<UserRow | MalformedRow>('users.dat', readDatUsers),
       };
       break;
     case 'ml-csv':
       dataset = {
-        dir, format, scale: HALF_STARS, ratingsFile: path('ratings.csv'),
+        dir,
+        format,
+        scale: HALF_STARS,
+        ratingsFile: path('ratings.csv'),
         ratings: () => readCsvRatings(path('ratings.csv')),
         items: optional<ItemRow | MalformedRow>('movies.csv', readCsvMovies),
         users: () => noRows<UserRow | MalformedRow>(),

@@ -17,11 +17,7 @@ export interface TextLine {
 const CHUNK_BYTES = 1 << 20;
 
 /** Parse every line of a file with `parse`; a line it maps to undefined (a header) is skipped. */
-export async function* readRows<Row>(
-  path: string,
-  encoding: TextEncoding,
-  parse: (text: string, line: number) => Row | undefined,
-): AsyncGenerator<Row> {
+export async function* readRows<Row>(path: string, encoding: TextEncoding, parse: (text: string, line: number) => Row | undefined): AsyncGenerator<Row> {
   const stream = createReadStream(path, { encoding, highWaterMark: CHUNK_BYTES });
   let carry = '';
   let lineNumber = 0;

@@ -6,14 +6,7 @@
  */
 import type { MalformedRow, RatingRow } from './rows.js';
 
-export function ratingFromFields(
-  userId: string,
-  itemId: string,
-  ratingText: string,
-  secondsText: string,
-  raw: string,
-  line: number,
-): RatingRow | MalformedRow {
+export function ratingFromFields(userId: string, itemId: string, ratingText: string, secondsText: string, raw: string, line: number): RatingRow | MalformedRow {
   if (userId.length === 0) return { malformed: 'empty user id', raw, line };
   if (itemId.length === 0) return { malformed: 'empty item id', raw, line };
   const rating = parseNumber(ratingText);

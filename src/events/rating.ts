@@ -22,8 +22,7 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
 export type RejectionKind = 'not_json' | 'oversized' | 'schema' | 'timestamp' | 'scale' | 'malformed_line';
 
 export type ValidationResult =
-  | { readonly ok: true; readonly event: RatingEvent }
-  | { readonly ok: false; readonly kind: RejectionKind; readonly reason: string };
+  { readonly ok: true; readonly event: RatingEvent } | { readonly ok: false; readonly kind: RejectionKind; readonly reason: string };
 
 const ajv = new Ajv2020({ allErrors: false, strict: true });
 const matchesSchema = ajv.compile<RatingEvent>(ratingSchema);
@@ -34,9 +33,7 @@ function describeSchemaError(error: ErrorObject): string {
     case 'required':
       return `missing field '${(error.params as { missingProperty: string }).missingProperty}'`;
     case 'type':
-      return field === ''
-        ? 'event is not a JSON object'
-        : `field '${field}' must be ${(error.params as { type: string }).type}`;
+      return field === '' ? 'event is not a JSON object' : `field '${field}' must be ${(error.params as { type: string }).type}`;
     case 'minLength':
       return `field '${field}' is empty`;
     default:
@@ -59,11 +56,7 @@ export function validateRating(candidate: unknown, scale: RatingScale): Validati
 }
 
 /** Decode wire bytes (JSON) and validate them. */
-export function decodeRating(
-  raw: string | Uint8Array,
-  scale: RatingScale,
-  maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES,
-): ValidationResult {
+export function decodeRating(raw: string | Uint8Array, scale: RatingScale, maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES): ValidationResult {
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
   if (size > maxBytes) return { ok: false, kind: 'oversized', reason: `oversized message: ${size} bytes > ${maxBytes}` };
   const text = typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');

@@ -75,7 +75,8 @@ export class CoOccurrence implements RankingModel {
     const { window, halfLife, similarity } = this.options;
     if (!(Number.isInteger(window) && window >= 1)) throw new RangeError(`cooccurrence: window must be a whole number of picks ≥ 1, got ${window}`);
     if (!(halfLife > 0)) throw new RangeError(`cooccurrence: halfLife must be a positive number of picks (Infinity: no decay), got ${halfLife}`);
-    if (!['jaccard', 'cosine', 'lift'].includes(similarity)) throw new RangeError(`cooccurrence: unknown similarity '${similarity}': use jaccard, cosine or lift`);
+    if (!['jaccard', 'cosine', 'lift'].includes(similarity))
+      throw new RangeError(`cooccurrence: unknown similarity '${similarity}': use jaccard, cosine or lift`);
     this.decay = Float64Array.from({ length: window }, (_, age) => 2 ** (-age / halfLife));
   }
 

@@ -195,7 +195,10 @@ export class Ensemble implements RatingModel, RankingModel {
   /** Ranker weights by input and feature, for reports. */
   rankingWeights(): Record<string, { percentile: number; z: number; source: number }> {
     return Object.fromEntries(
-      this.rankers.map((m, i) => [m.name, { percentile: this.ranking[i * PER_SOURCE]!, z: this.ranking[i * PER_SOURCE + 1]!, source: this.ranking[i * PER_SOURCE + 2]! }]),
+      this.rankers.map((m, i) => [
+        m.name,
+        { percentile: this.ranking[i * PER_SOURCE]!, z: this.ranking[i * PER_SOURCE + 1]!, source: this.ranking[i * PER_SOURCE + 2]! },
+      ]),
     );
   }
 
@@ -380,7 +383,8 @@ export class Ensemble implements RatingModel, RankingModel {
         case 'ranking': {
           const target = key === 'gram' ? this.gram : key === 'moments' ? this.moments : key === 'blend' ? this.blend : this.ranking;
           const values = value as readonly number[];
-          if (values.length !== target.length) throw new Error(`ensemble: stored '${key}' has ${values.length} values, this ensemble has ${target.length}: were its input models changed?`);
+          if (values.length !== target.length)
+            throw new Error(`ensemble: stored '${key}' has ${values.length} values, this ensemble has ${target.length}: were its input models changed?`);
           target.set(values);
           break;
         }

@@ -75,12 +75,21 @@ export class KnnBaseline implements RatingModel {
   ) {
     this.options = { ...KNN_BASELINE_DEFAULTS, ...options };
     const { kind, k, minK, candidates, damping } = this.options;
-    if (!(Number.isInteger(k) && k >= 1 && Number.isInteger(minK) && minK >= 0 && candidates >= 1 && (Number.isInteger(candidates) || candidates === Infinity))) {
+    if (!(
+      Number.isInteger(k) &&
+      k >= 1 &&
+      Number.isInteger(minK) &&
+      minK >= 0 &&
+      candidates >= 1 &&
+      (Number.isInteger(candidates) || candidates === Infinity)
+    )) {
       throw new RangeError(`knn-${kind}: k and candidates must be whole numbers ≥ 1 (candidates may be Infinity) and minK a whole number ≥ 0`);
     }
     if (!(damping >= 0 && Number.isFinite(damping))) throw new RangeError(`knn-${kind}: damping must be a finite number ≥ 0`);
     if (this.options.similarity.measure === 'adjusted-cosine') {
-      throw new Error(`knn-${kind}: adjusted cosine is summed at read time (O(raters) per pair); use 'pearson' or 'cosine' for a model that predicts every event`);
+      throw new Error(
+        `knn-${kind}: adjusted cosine is summed at read time (O(raters) per pair); use 'pearson' or 'cosine' for a model that predicts every event`,
+      );
     }
     this.name = kind === 'item' ? 'knn-item' : 'knn-user';
     this.similarity = new SimilarityIndex(context.scale, { ...this.options.similarity, kind });

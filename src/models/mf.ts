@@ -151,7 +151,10 @@ export class BiasedMF implements RatingModel, RankingModel {
       // Four partial sums: independent chains the CPU can overlap (the refresh hot loop).
       for (let item = 0; item < known; item++) {
         const qi = item * width;
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        let s0 = 0,
+          s1 = 0,
+          s2 = 0,
+          s3 = 0;
         let f = 1;
         for (; f + 3 < width; f += 4) {
           s0 += factors[f]! * items[qi + f]!;

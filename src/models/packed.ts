@@ -18,7 +18,10 @@ export class GrowableRows {
   private data: Float64Array;
   private rows = 0;
 
-  constructor(readonly width: number, initialRows = 1024) {
+  constructor(
+    readonly width: number,
+    initialRows = 1024,
+  ) {
     this.data = new Float64Array(Math.max(1, initialRows) * width);
   }
 

@@ -62,7 +62,10 @@ export const RANKING_MODELS: readonly AvailableModel[] = ['ensemble', 'cooccurre
 export const DEFAULT_RANK_MODEL = 'ensemble';
 
 export function parseModelNames(list: string): AvailableModel[] {
-  const names = list.split(',').map((name) => name.trim()).filter((name) => name.length > 0);
+  const names = list
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
   if (names.length === 0) throw new Error('--models needs at least one model name');
   for (const name of names) {
     if (!(AVAILABLE_MODELS as readonly string[]).includes(name)) {
@@ -83,20 +86,20 @@ export function createModels(settings: ModelSettings, scale: RatingScale): Onlin
 
 function createModel(name: Exclude<AvailableModel, 'ensemble'>, settings: ModelSettings, context: ModelContext): OnlineModel {
   switch (name) {
-      case 'baseline':
-        return new Baseline(context, BASELINE_DEFAULTS);
-      case 'mf':
-        return new BiasedMF(context, { factors: settings.factors });
-      case 'knn-item':
-      case 'knn-user':
-        return new KnnBaseline(context, {
-          kind: name === 'knn-item' ? 'item' : 'user',
-          k: settings.neighbours,
-          similarity: { historyCap: settings.historyCap },
-        });
-      case 'popularity':
-        return new Popularity({ halfLife: settings.popularityHalfLife });
-      case 'cooccurrence':
-        return new CoOccurrence({ window: settings.cooccurrenceWindow });
+    case 'baseline':
+      return new Baseline(context, BASELINE_DEFAULTS);
+    case 'mf':
+      return new BiasedMF(context, { factors: settings.factors });
+    case 'knn-item':
+    case 'knn-user':
+      return new KnnBaseline(context, {
+        kind: name === 'knn-item' ? 'item' : 'user',
+        k: settings.neighbours,
+        similarity: { historyCap: settings.historyCap },
+      });
+    case 'popularity':
+      return new Popularity({ halfLife: settings.popularityHalfLife });
+    case 'cooccurrence':
+      return new CoOccurrence({ window: settings.cooccurrenceWindow });
   }
 }

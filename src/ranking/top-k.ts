@@ -8,12 +8,7 @@ export interface ScoredIndex {
   readonly score: number;
 }
 
-export function topK(
-  scores: Float64Array,
-  count: number,
-  k: number,
-  excluded: (index: number) => boolean,
-): ScoredIndex[] {
+export function topK(scores: Float64Array, count: number, k: number, excluded: (index: number) => boolean): ScoredIndex[] {
   const heapIndex = new Int32Array(k);
   const heapScore = new Float64Array(k);
   let size = 0;

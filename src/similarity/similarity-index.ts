@@ -113,8 +113,10 @@ export class SimilarityIndex {
   constructor(scale: RatingScale, options: Partial<SimilarityOptions> & Pick<SimilarityOptions, 'kind'>) {
     this.options = { ...SIMILARITY_DEFAULTS, ...options };
     const { historyCap, minSupport, pruneAfter, neighbourCount, shrinkage } = this.options;
-    if (!(historyCap >= 1 && countOrInfinity(historyCap))) throw new RangeError(`historyCap must be a whole number ≥ 1 (Infinity for no cap), got ${historyCap}`);
-    if (!(pruneAfter >= 1 && countOrInfinity(pruneAfter))) throw new RangeError(`pruneAfter must be a whole number of events ≥ 1 (Infinity never prunes), got ${pruneAfter}`);
+    if (!(historyCap >= 1 && countOrInfinity(historyCap)))
+      throw new RangeError(`historyCap must be a whole number ≥ 1 (Infinity for no cap), got ${historyCap}`);
+    if (!(pruneAfter >= 1 && countOrInfinity(pruneAfter)))
+      throw new RangeError(`pruneAfter must be a whole number of events ≥ 1 (Infinity never prunes), got ${pruneAfter}`);
     if (!(neighbourCount >= 1)) throw new RangeError(`neighbourCount must be at least 1, got ${neighbourCount}`);
     if (!(shrinkage >= 0) || !(minSupport >= 0)) throw new RangeError('shrinkage and minSupport must be non-negative');
     if (scale.max / scale.step > 255) throw new RangeError(`scale ${scale.name} has more than 255 steps: ratings are kept as one byte each`);
@@ -147,7 +149,18 @@ export class SimilarityIndex {
       const from = Math.max(0, position - cap);
       const to = Math.min(histories.length(context), position + cap + 1);
       const entities = histories.entitiesOf(context);
-      stats.relink(entity, old, value, histories.seqsOf(context)[position], entities, histories.valuesOf(context), histories.seqsOf(context), from, to, position);
+      stats.relink(
+        entity,
+        old,
+        value,
+        histories.seqsOf(context)[position],
+        entities,
+        histories.valuesOf(context),
+        histories.seqsOf(context),
+        from,
+        to,
+        position,
+      );
       this.markChanged(context, entity, from, to);
     }
     if (seq % this.options.pruneAfter === 0) this.prune(seq);
@@ -421,7 +434,13 @@ export class SimilarityIndex {
   private scratch(): CentredSums {
     if (!this.scratchArrays || this.scratchArrays.birth.length < this.entityCount) {
       const size = Math.max(1024, this.entityCount * 2);
-      this.scratchArrays = { birth: new Float64Array(size).fill(-1), support: new Float64Array(size), xy: new Float64Array(size), xx: new Float64Array(size), yy: new Float64Array(size) };
+      this.scratchArrays = {
+        birth: new Float64Array(size).fill(-1),
+        support: new Float64Array(size),
+        xy: new Float64Array(size),
+        xx: new Float64Array(size),
+        yy: new Float64Array(size),
+      };
     }
     return this.scratchArrays;
   }

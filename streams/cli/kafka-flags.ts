@@ -30,8 +30,12 @@ export function addKafkaFlags(command: Command, extra: { partitions?: boolean; g
     .option('--sasl-username <user>', 'SASL user (env KAFKA_SASL_USERNAME)')
     .option('--sasl-password <password>', 'SASL password; prefer env KAFKA_SASL_PASSWORD (argv is visible to other users)')
     .option('--ssl', 'connect with TLS (env KAFKA_SSL=1)')
-    .option('--ssl-ca <file>', 'PEM file of the CA that signed the brokers\' certificates; implies --ssl (env KAFKA_SSL_CA)');
-  if (extra.partitions) command.option('--partitions <n>', 'partitions of the ratings and recs topics when rxrec creates them (default 6: at most that many workers share the stream)');
+    .option('--ssl-ca <file>', "PEM file of the CA that signed the brokers' certificates; implies --ssl (env KAFKA_SSL_CA)");
+  if (extra.partitions)
+    command.option(
+      '--partitions <n>',
+      'partitions of the ratings and recs topics when rxrec creates them (default 6: at most that many workers share the stream)',
+    );
   if (extra.group) command.option('--group <id>', "consumer group of the workers (env KAFKA_GROUP_ID; default '<prefix>workers')");
   return command;
 }

@@ -22,7 +22,16 @@ const program = new Command('rxrec')
   .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxrec: ')) })
   .showHelpAfterError('(add --help for usage)');
 
-for (const command of [replayCommand(), evalCommand(), recommendCommand(), similarCommand(), datasetCommand(), serveCommand(), produceCommand(), subscribeCommand()]) {
+for (const command of [
+  replayCommand(),
+  evalCommand(),
+  recommendCommand(),
+  similarCommand(),
+  datasetCommand(),
+  serveCommand(),
+  produceCommand(),
+  subscribeCommand(),
+]) {
   program.addCommand(command.exitOverride().configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxrec: ')) }));
 }
 

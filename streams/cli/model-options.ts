@@ -1,6 +1,13 @@
 /** The flags that choose and shape the models, shared by `replay` and `serve`. */
 import { Option, type Command } from 'commander';
-import { AVAILABLE_MODELS, DEFAULT_MODEL_SETTINGS, DEFAULT_RANK_MODEL, parseModelNames, RANKING_MODELS, type ModelSettings } from '../../src/models/registry.js';
+import {
+  AVAILABLE_MODELS,
+  DEFAULT_MODEL_SETTINGS,
+  DEFAULT_RANK_MODEL,
+  parseModelNames,
+  RANKING_MODELS,
+  type ModelSettings,
+} from '../../src/models/registry.js';
 import { UsageError } from './errors.js';
 import { halfLife, integer, positiveInteger, share } from './options.js';
 
@@ -18,19 +25,39 @@ export interface ModelFlags {
 
 export function addModelOptions(command: Command): Command {
   return command
-    .addOption(new Option('--models <list>', `comma-separated models to run, of ${AVAILABLE_MODELS.join(', ')}`).default(DEFAULT_MODEL_SETTINGS.models.join(',')))
-    .addOption(new Option('--rank-model <name>', `model whose scores make the published lists (default: ${DEFAULT_RANK_MODEL} when it runs, else the first of --models that ranks)`))
+    .addOption(
+      new Option('--models <list>', `comma-separated models to run, of ${AVAILABLE_MODELS.join(', ')}`).default(DEFAULT_MODEL_SETTINGS.models.join(',')),
+    )
+    .addOption(
+      new Option(
+        '--rank-model <name>',
+        `model whose scores make the published lists (default: ${DEFAULT_RANK_MODEL} when it runs, else the first of --models that ranks)`,
+      ),
+    )
     .addOption(new Option('--factors <n>', 'latent factors of the mf model').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.factors))
-    .addOption(new Option('--neighbours <n>', 'neighbours per knn-item / knn-user prediction').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.neighbours))
-    .addOption(new Option('--history-cap <n>', "similarity: a new rating is paired with the user's (item's) most recent H ratings").argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.historyCap))
+    .addOption(
+      new Option('--neighbours <n>', 'neighbours per knn-item / knn-user prediction').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.neighbours),
+    )
+    .addOption(
+      new Option('--history-cap <n>', "similarity: a new rating is paired with the user's (item's) most recent H ratings")
+        .argParser(positiveInteger)
+        .default(DEFAULT_MODEL_SETTINGS.historyCap),
+    )
     .addOption(
       new Option('--popularity-half-life <events>', "popularity: half-life of a pick's weight in events ('Infinity' for all-time counts)")
         .argParser(halfLife)
         .default(DEFAULT_MODEL_SETTINGS.popularityHalfLife),
     )
-    .addOption(new Option('--window <picks>', "cooccurrence: a pick is linked to the user's W previous picks").argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.cooccurrenceWindow))
     .addOption(
-      new Option('--ranking-share <share>', "share of the relevant events on which every ranking model's fresh list is scored (and the ensemble's ranker learns); 1: all")
+      new Option('--window <picks>', "cooccurrence: a pick is linked to the user's W previous picks")
+        .argParser(positiveInteger)
+        .default(DEFAULT_MODEL_SETTINGS.cooccurrenceWindow),
+    )
+    .addOption(
+      new Option(
+        '--ranking-share <share>',
+        "share of the relevant events on which every ranking model's fresh list is scored (and the ensemble's ranker learns); 1: all",
+      )
         .argParser(share)
         .default(DEFAULT_MODEL_SETTINGS.rankingShare),
     )
@@ -53,7 +80,6 @@ export function modelSettingsFrom(flags: ModelFlags): ModelSettings {
     throw new UsageError((error as Error).message);
   }
 }
-
 
 /** --rank-model, or the ensemble when it runs, or the first model given that can rank. */
 export function rankModelFrom(flags: ModelFlags, settings: ModelSettings): string {

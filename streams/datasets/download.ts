@@ -55,11 +55,7 @@ export function isDownloadable(name: string): name is DownloadableDataset {
   return (DOWNLOADABLE_DATASETS as readonly string[]).includes(name);
 }
 
-export async function downloadDataset(
-  name: string,
-  cacheDir: string = defaultCacheDir(),
-  options: DownloadOptions = {},
-): Promise<DownloadResult> {
+export async function downloadDataset(name: string, cacheDir: string = defaultCacheDir(), options: DownloadOptions = {}): Promise<DownloadResult> {
   if (!isDownloadable(name)) {
     throw new Error(`unknown dataset '${name}': choose one of ${DOWNLOADABLE_DATASETS.join(', ')}`);
   }
@@ -72,9 +68,7 @@ export async function downloadDataset(
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const archiveUrl = `${baseUrl}/${name}.zip`;
   const failure = (reason: string): Error =>
-    new Error(
-      `cannot download ${name} from ${new URL(archiveUrl).host}: ${reason} — check your network, or put the extracted folder in ${target}`,
-    );
+    new Error(`cannot download ${name} from ${new URL(archiveUrl).host}: ${reason} — check your network, or put the extracted folder in ${target}`);
 
   await mkdir(cacheDir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
     throw new Error(`cannot create the dataset cache ${cacheDir}: ${error.code ?? error.message} — set RXREC_CACHE or --cache to a writable folder`);

@@ -79,8 +79,6 @@ async function prepareDirectory(dir: string): Promise<void> {
   });
   const names = await readdir(dir);
   if (names.length > 0 && !names.includes(SYNTHETIC_MARKER_FILE)) {
-    throw new Error(
-      `refusing to write into ${dir}: it is not empty and was not made by the synthetic generator — choose a new or empty --out directory`,
-    );
+    throw new Error(`refusing to write into ${dir}: it is not empty and was not made by the synthetic generator — choose a new or empty --out directory`);
   }
 }

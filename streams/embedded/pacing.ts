@@ -3,9 +3,7 @@
  * real time (following the gaps between the events' own timestamps).
  */
 export type Pacing =
-  | { readonly kind: 'max' }
-  | { readonly kind: 'rate'; readonly eventsPerSecond: number }
-  | { readonly kind: 'speed'; readonly factor: number };
+  { readonly kind: 'max' } | { readonly kind: 'rate'; readonly eventsPerSecond: number } | { readonly kind: 'speed'; readonly factor: number };
 
 export function describePacing(pacing: Pacing): string {
   switch (pacing.kind) {

@@ -32,7 +32,11 @@ export async function startHttpApi(parts: HttpApiParts, port: number, host = '12
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new Error(error.code === 'EADDRINUSE' ? `HTTP port ${port} is in use: choose another with --http-port` : `cannot listen on ${host}:${port}: ${error.message}`)),
+      reject(
+        new Error(
+          error.code === 'EADDRINUSE' ? `HTTP port ${port} is in use: choose another with --http-port` : `cannot listen on ${host}:${port}: ${error.message}`,
+        ),
+      ),
     );
   });
   return { server, port: (server.address() as AddressInfo).port };

@@ -110,7 +110,11 @@ export function kafkaSettings(options: KafkaOptions = {}, env: NodeJS.ProcessEnv
   return {
     brokers,
     clientId: pick(options.clientId, 'KAFKA_CLIENT_ID') ?? DEFAULT_CLIENT_ID,
-    sasl: saslSettings(pick(options.saslMechanism, 'KAFKA_SASL_MECHANISM'), pick(options.saslUsername, 'KAFKA_SASL_USERNAME'), options.saslPassword ?? env.KAFKA_SASL_PASSWORD),
+    sasl: saslSettings(
+      pick(options.saslMechanism, 'KAFKA_SASL_MECHANISM'),
+      pick(options.saslUsername, 'KAFKA_SASL_USERNAME'),
+      options.saslPassword ?? env.KAFKA_SASL_PASSWORD,
+    ),
     ssl: ssl || sslCa !== undefined,
     sslCa,
     topicPrefix,

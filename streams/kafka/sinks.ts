@@ -3,14 +3,7 @@
  * neighbour lists (key itemId) on compacted topics, so a re-published list simply replaces the
  * older one, and dead letters (key = the rejected record's key) on the delete-policy dlq.
  */
-import type {
-  DeadLetter,
-  DeadLetterSink,
-  RecommendationList,
-  RecommendationSink,
-  SimilarItems,
-  SimilarItemsSink,
-} from '../transport.js';
+import type { DeadLetter, DeadLetterSink, RecommendationList, RecommendationSink, SimilarItems, SimilarItemsSink } from '../transport.js';
 import { TopicWriter, type SharedProducer } from './producer.js';
 
 export class KafkaRecommendationSink extends TopicWriter<RecommendationList> implements RecommendationSink {

@@ -26,7 +26,12 @@ export interface SubscribeOptions {
 export class TopicSubscription {
   private constructor(private readonly consumer: Consumer) {}
 
-  static async open(kafka: Kafka, settings: KafkaSettings, options: SubscribeOptions, onRecord: (record: SubscribedRecord) => void): Promise<TopicSubscription> {
+  static async open(
+    kafka: Kafka,
+    settings: KafkaSettings,
+    options: SubscribeOptions,
+    onRecord: (record: SubscribedRecord) => void,
+  ): Promise<TopicSubscription> {
     await assertTopicsExist(kafka, settings, options.topics);
     const groupId = `${settings.topicPrefix}subscriber-${randomUUID()}`;
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });

@@ -62,16 +62,17 @@ export async function ensureTopics(admin: Admin, settings: KafkaSettings, specs:
 
   let found: Map<string, string>;
   try {
-    found = await cleanupPolicies(admin, specs.map((spec) => spec.name));
+    found = await cleanupPolicies(
+      admin,
+      specs.map((spec) => spec.name),
+    );
   } catch (error) {
     throw explainKafkaError(error, context('reading topic configs'));
   }
   const wrong = specs.filter((spec) => normalisePolicy(found.get(spec.name) ?? '') !== spec.cleanupPolicy);
   if (wrong.length > 0) {
     throw new TopicPolicyError(
-      wrong
-        .map((spec) => `topic '${spec.name}' has cleanup.policy=${found.get(spec.name) || '(none)'} but rxrec needs ${spec.cleanupPolicy}`)
-        .join('; ') +
+      wrong.map((spec) => `topic '${spec.name}' has cleanup.policy=${found.get(spec.name) || '(none)'} but rxrec needs ${spec.cleanupPolicy}`).join('; ') +
         `; change it (kafka-configs.sh --alter --entity-type topics --entity-name <topic> --add-config cleanup.policy=<policy>) or use another --topic-prefix`,
     );
   }

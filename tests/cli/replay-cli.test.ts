@@ -38,12 +38,12 @@ test('replay --json prints the summary contract as the last line of standard out
   for (const figures of [baseline, mf, ensemble, popularity, cooccurrence]) {
     assert.ok(figures.hitAt10 >= 0 && figures.hitAt10 <= 1 && figures.ndcgAt10 <= figures.hitAt10 && figures.rankedEvents > 0);
   }
-  assert.equal(summary.hitAt10, ensemble.hitAt10, 'the headline hit@10 is the serving model\'s');
+  assert.equal(summary.hitAt10, ensemble.hitAt10, "the headline hit@10 is the serving model's");
   assert.ok(summary.publishedHitAt10 >= 0 && summary.publishedHitAt10 <= 1);
   assert.match(stderr, /replaying ml-100k from .*: 6001 records, as fast as possible/);
 });
 
-test('recommend prints a known user\'s list without items they rated, and the cold-start list for a new one', () => {
+test("recommend prints a known user's list without items they rated, and the cold-start list for a new one", () => {
   const state = tempDir();
   assert.equal(runCli(['replay', '--dataset', datasetDir, '--state', state]).status, 0);
   const { status, stdout } = runCli(['recommend', '--user', '3', '--state', state, '--json']);
@@ -53,16 +53,22 @@ test('recommend prints a known user\'s list without items they rated, and the co
   const rated = new Set(ratings.filter((r) => r.user === 2).map((r) => String(r.item + 1)));
   for (const item of list.items) assert.ok(!rated.has(item.itemId));
   const human = runCli(['recommend', '--user', '3', '--state', state]);
-  assert.match(human.stdout, /top 10 for user 3 \(rated \d+ items\) by ensemble:\n\s+1\. \d+\s+-?\d\.\d{3}\s+Film \d+ \(1995\) \[[^\]]+\]  — \S/);
+  assert.match(human.stdout, /top 10 for user 3 \(rated \d+ items\) by ensemble:\n\s+1\. \d+\s+-?\d\.\d{3}\s+Film \d+ \(1995\) \[[^\]]+\] {2}— \S/);
   for (const item of list.items) assert.ok(typeof item.why === 'string' && item.why.length > 0);
   assert.match(runCli(['recommend', '--user', 'nobody', '--state', state]).stdout, /user nobody is unknown: the cold-start list by ensemble/);
 });
 
-test('similar prints an item\'s neighbours from the state, and --similar-out streams the changed lists', () => {
+test("similar prints an item's neighbours from the state, and --similar-out streams the changed lists", () => {
   const state = tempDir();
   const similarOut = `${tempDir()}/similar.jsonl`;
-  assert.equal(runCli(['replay', '--dataset', datasetDir, '--state', state, '--models', 'baseline,mf,knn-item', '--rank-model', 'mf', '--similar-out', similarOut]).status, 0);
-  const published = readFileSync(similarOut, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  assert.equal(
+    runCli(['replay', '--dataset', datasetDir, '--state', state, '--models', 'baseline,mf,knn-item', '--rank-model', 'mf', '--similar-out', similarOut]).status,
+    0,
+  );
+  const published = readFileSync(similarOut, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   assert.ok(published.length > 0);
   for (const list of published) {
     assert.equal(typeof list.itemId, 'string');
@@ -74,12 +80,21 @@ test('similar prints an item\'s neighbours from the state, and --similar-out str
   assert.equal(similar.itemId, '1');
   assert.ok(similar.neighbours.length > 0 && similar.neighbours.length <= 5);
   const sims = similar.neighbours.map((n: { sim: number }) => n.sim);
-  assert.deepEqual(sims, [...sims].sort((a, b) => b - a));
-  assert.match(runCli(['similar', '--item', '1', '--state', state]).stdout, /items most similar to 1 Film 1 \(1995\):\n\s+1\. \d+\s+sim 0\.\d{4}\s+co-rated by\s+\d+\s+Film/);
+  assert.deepEqual(
+    sims,
+    [...sims].sort((a, b) => b - a),
+  );
+  assert.match(
+    runCli(['similar', '--item', '1', '--state', state]).stdout,
+    /items most similar to 1 Film 1 \(1995\):\n\s+1\. \d+\s+sim 0\.\d{4}\s+co-rated by\s+\d+\s+Film/,
+  );
   assert.match(runCli(['similar', '--item', 'nope', '--state', state]).stderr, /^rxrec: item 'nope' is unknown in the state/);
   const noKnn = tempDir();
   runCli(['replay', '--dataset', datasetDir, '--state', noKnn, '--models', 'baseline,mf']);
-  assert.match(runCli(['similar', '--item', '1', '--state', noKnn]).stderr, /^rxrec: similarity is off in the state in .*: replay or serve with knn-item in --models/);
+  assert.match(
+    runCli(['similar', '--item', '1', '--state', noKnn]).stderr,
+    /^rxrec: similarity is off in the state in .*: replay or serve with knn-item in --models/,
+  );
 });
 
 test('errors are one line with a non-zero exit code, and --verbose adds the stack', () => {
@@ -102,7 +117,16 @@ test('errors are one line with a non-zero exit code, and --verbose adds the stac
 });
 
 test('every command has --help', () => {
-  for (const args of [['--help'], ['replay', '--help'], ['recommend', '--help'], ['similar', '--help'], ['dataset', '--help'], ['dataset', 'synth', '--help'], ['dataset', 'download', '--help'], ['dataset', 'info', '--help']]) {
+  for (const args of [
+    ['--help'],
+    ['replay', '--help'],
+    ['recommend', '--help'],
+    ['similar', '--help'],
+    ['dataset', '--help'],
+    ['dataset', 'synth', '--help'],
+    ['dataset', 'download', '--help'],
+    ['dataset', 'info', '--help'],
+  ]) {
     const { status, stdout } = runCli(args);
     assert.equal(status, 0, args.join(' '));
     assert.match(stdout, /Usage: rxrec/);
@@ -125,7 +149,10 @@ test('SIGKILL at several points mid-stream, then resume: parameters equal an uni
     positions.push(store.position(0) ?? 0);
     await store.close();
   }
-  assert.ok(positions.some((p) => p > 0 && p < ratings.length), `killed mid-stream at ${positions.join(', ')}`);
+  assert.ok(
+    positions.some((p) => p > 0 && p < ratings.length),
+    `killed mid-stream at ${positions.join(', ')}`,
+  );
   const finish = runCli(['replay', '--dataset', datasetDir, '--state', killed, '--batch-size', '100', '--json']);
   assert.equal(finish.status, 0, finish.stderr);
   assert.deepEqual(await storedParameters(killed), await storedParameters(uninterrupted));

@@ -39,7 +39,9 @@ describe('openDataset', () => {
   });
 
   it('tells ml-1m (users.dat beside ratings.dat) from ml-10m (half stars, no users)', async () => {
-    const oneM = await openDataset(folder({ 'ratings.dat': '1::1::5::978300760\n', 'users.dat': '1::F::1::10::48067\n', 'movies.dat': '1::Toy Story (1995)::Comedy\n' }));
+    const oneM = await openDataset(
+      folder({ 'ratings.dat': '1::1::5::978300760\n', 'users.dat': '1::F::1::10::48067\n', 'movies.dat': '1::Toy Story (1995)::Comedy\n' }),
+    );
     assert.equal(oneM.format, 'ml-1m');
     assert.equal(oneM.scale, WHOLE_STARS);
     assert.equal(await count(oneM.users()), 1);
@@ -80,7 +82,9 @@ describe('openDataset', () => {
     const parent = tempDir();
     folder({ 'u.data': '' }, parent, 'a');
     folder({ 'ratings.csv': '' }, parent, 'b');
-    await assert.rejects(openDataset(parent), { message: `${parent} holds several MovieLens folders (${join(parent, 'a')}, ${join(parent, 'b')}): give one of them` });
+    await assert.rejects(openDataset(parent), {
+      message: `${parent} holds several MovieLens folders (${join(parent, 'a')}, ${join(parent, 'b')}): give one of them`,
+    });
 
     const file = join(folder({ 'u.data': '' }), 'u.data');
     await assert.rejects(openDataset(file), { message: `${file} is not a directory: give the folder that holds the MovieLens files` });

@@ -107,11 +107,7 @@ describe('ml-1m and ml-10m readers', () => {
   });
 
   it('reads latin-1 movies.dat (ml-1m) with the year from the title', async () => {
-    const path = write(
-      'movies.dat',
-      "1::Toy Story (1995)::Animation|Children's|Comedy\n73::Misérables, Les (1995)::Drama|Musical\n3::No Genres\n",
-      'latin1',
-    );
+    const path = write('movies.dat', "1::Toy Story (1995)::Animation|Children's|Comedy\n73::Misérables, Les (1995)::Drama|Musical\n3::No Genres\n", 'latin1');
     assert.deepEqual(await collect(readDatMovies(path, 'latin1')), [
       { itemId: '1', title: 'Toy Story (1995)', genres: ['Animation', "Children's", 'Comedy'], year: 1995 },
       { itemId: '73', title: 'Misérables, Les (1995)', genres: ['Drama', 'Musical'], year: 1995 },
@@ -121,9 +117,7 @@ describe('ml-1m and ml-10m readers', () => {
 
   it('reads UTF-8 movies.dat (ml-10m)', async () => {
     const path = write('movies.dat', '5::Amélie (2001)::Comedy|Romance\n');
-    assert.deepEqual(await collect(readDatMovies(path, 'utf8')), [
-      { itemId: '5', title: 'Amélie (2001)', genres: ['Comedy', 'Romance'], year: 2001 },
-    ]);
+    assert.deepEqual(await collect(readDatMovies(path, 'utf8')), [{ itemId: '5', title: 'Amélie (2001)', genres: ['Comedy', 'Romance'], year: 2001 }]);
   });
 
   it('reads users.dat, mapping occupation codes to the README names', async () => {

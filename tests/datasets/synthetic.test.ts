@@ -5,12 +5,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { openDataset } from '../../src/datasets/detect.js';
 import { isMalformed, type ItemRow, type RatingRow, type UserRow } from '../../src/datasets/rows.js';
-import {
-  ML100K_SHAPE,
-  createSyntheticMovieLens,
-  syntheticRatingRows,
-  syntheticSpecProblem,
-} from '../../src/datasets/synthetic.js';
+import { ML100K_SHAPE, createSyntheticMovieLens, syntheticRatingRows, syntheticSpecProblem } from '../../src/datasets/synthetic.js';
 import { writeSyntheticDataset } from '../../streams/datasets/write-synthetic.js';
 import { createRng } from '../../src/random.js';
 import { tempDir } from '../fixtures.js';
@@ -71,9 +66,13 @@ describe('synthetic MovieLens (ML-100K shape, seed 42)', () => {
   it('writes u.item in latin-1 so accented titles read back intact', () => {
     const synthetic = createSyntheticMovieLens(ML100K_SHAPE);
     const titles = [...synthetic.items()].map((item) => item.title);
+    // eslint-disable-next-line no-control-regex -- the ASCII range is the point
     const accented = titles.filter((title) => /[^\x00-\x7f]/.test(title));
     assert.ok(accented.length > 0);
-    assert.deepEqual([...data.items.values()].map((item) => item.title), titles);
+    assert.deepEqual(
+      [...data.items.values()].map((item) => item.title),
+      titles,
+    );
     assert.ok(!readFileSync(join(data.dir, 'u.item')).includes(Buffer.from('é', 'utf8')), 'u.item must not hold UTF-8');
   });
 
@@ -118,7 +117,10 @@ describe('synthetic MovieLens (ML-100K shape, seed 42)', () => {
     }
     const byTime = [...data.ratings].sort((a, b) => a.ts - b.ts);
     assert.ok(byTime[0]!.ts >= Date.UTC(1997, 8, 20) && byTime.at(-1)!.ts <= Date.UTC(1998, 4, 1));
-    assert.ok(data.ratings.every((row) => Number.isInteger(row.ts / 1000)), 'whole seconds');
+    assert.ok(
+      data.ratings.every((row) => Number.isInteger(row.ts / 1000)),
+      'whole seconds',
+    );
     let switches = 0;
     for (let j = 1; j < byTime.length; j++) if (byTime[j]!.userId !== byTime[j - 1]!.userId) switches++;
     assert.ok(switches > 3 * 943, `only ${switches} user switches in time order`);
@@ -161,7 +163,10 @@ describe('synthetic MovieLens (ML-100K shape, seed 42)', () => {
     };
     const byGender = (user: UserRow) => user.gender!;
     const byAge = (user: UserRow) => (user.age! < 25 ? 'young' : user.age! < 45 ? 'middle' : 'older');
-    for (const [name, groupOf] of [['gender', byGender], ['age', byAge]] as const) {
+    for (const [name, groupOf] of [
+      ['gender', byGender],
+      ['age', byAge],
+    ] as const) {
       const real = effect(groupOf);
       const chance = effect(shuffled(groupOf));
       assert.ok(real > 0.2 && real > 1.5 * chance, `${name}: largest genre gap ${real.toFixed(3)} vs ${chance.toFixed(3)} by chance`);
@@ -170,6 +175,62 @@ describe('synthetic MovieLens (ML-100K shape, seed 42)', () => {
 
   it('yields in memory exactly the rows a reader gets from the written u.data', () => {
     assert.deepEqual([...syntheticRatingRows(ML100K_SHAPE)], data.ratings);
+  });
+});
+
+describe('synthetic choice model (ML-100K shape, seed 42)', () => {
+  const synthetic = createSyntheticMovieLens(ML100K_SHAPE);
+  const items = ML100K_SHAPE.items;
+  // Each user's first 75% of ratings in time order is what they rated before; the rest, what they rate next.
+  const history: number[][] = [];
+  const next: Set<number>[] = [];
+  for (const user of synthetic.ratingsByUser()) {
+    const itemIndices = Array.from(user.itemIds, (id) => id - 1);
+    const cut = Math.round(0.75 * itemIndices.length);
+    history.push(itemIndices.slice(0, cut));
+    next.push(new Set(itemIndices.slice(cut)));
+  }
+  const popularity = new Float64Array(items);
+  for (const rated of history) for (const item of rated) popularity[item]!++;
+
+  /** Mean over users of the share of the top 10 unrated items by `score` that the user rates next. */
+  const precisionAt10 = (score: (user: number) => Float64Array): number => {
+    let sum = 0;
+    for (let user = 0; user < history.length; user++) {
+      const scores = score(user);
+      for (const item of history[user]!) scores[item] = -Infinity;
+      const top = Array.from(scores.keys())
+        .sort((a, b) => scores[b]! - scores[a]! || a - b)
+        .slice(0, 10);
+      sum += top.filter((item) => next[user]!.has(item)).length / 10;
+    }
+    return sum / history.length;
+  };
+  const mostPopular = precisionAt10(() => Float64Array.from(popularity));
+
+  it('makes what a user rates next depend on their taste: knowing the factors beats popularity by far', () => {
+    const oracle = precisionAt10((user) => Float64Array.from({ length: items }, (_, item) => synthetic.logChoiceWeight(user + 1, item + 1)));
+    assert.ok(mostPopular > 0.1, `most-popular P@10 ${mostPopular.toFixed(3)}`);
+    assert.ok(oracle > 1.5 * mostPopular, `oracle P@10 ${oracle.toFixed(3)} vs most-popular ${mostPopular.toFixed(3)}`);
+  });
+
+  it('makes it learnable from what the user rated before: item co-occurrence beats popularity', () => {
+    const cooccurrence = new Float64Array(items * items);
+    for (const rated of history) for (const i of rated) for (const j of rated) if (i !== j) cooccurrence[i * items + j]!++;
+    for (let i = 0; i < items; i++) {
+      for (let j = 0; j < items; j++) cooccurrence[i * items + j]! /= Math.sqrt(popularity[i]! * popularity[j]!) || 1;
+    }
+    const itemKnn = precisionAt10((user) => {
+      const scores = new Float64Array(items);
+      for (const j of history[user]!) for (let i = 0; i < items; i++) scores[i]! += cooccurrence[j * items + i]!;
+      return scores;
+    });
+    assert.ok(itemKnn > 1.2 * mostPopular, `item-kNN P@10 ${itemKnn.toFixed(3)} vs most-popular ${mostPopular.toFixed(3)}`);
+  });
+
+  it('replays the same ratings for the same seed', () => {
+    const again = [...createSyntheticMovieLens(ML100K_SHAPE).ratingsByUser()];
+    assert.deepEqual(again, [...synthetic.ratingsByUser()]);
   });
 });
 
@@ -198,7 +259,11 @@ describe('synthetic generator determinism and limits', () => {
 
   it('fills a dense spec where every user rates every item', () => {
     const synthetic = createSyntheticMovieLens({ users: 30, items: 25, ratings: 750, seed: 3 });
-    for (const user of synthetic.ratingsByUser()) assert.deepEqual([...user.itemIds].sort((x, y) => x - y), Array.from({ length: 25 }, (_, i) => i + 1));
+    for (const user of synthetic.ratingsByUser())
+      assert.deepEqual(
+        [...user.itemIds].sort((x, y) => x - y),
+        Array.from({ length: 25 }, (_, i) => i + 1),
+      );
   });
 
   it('explains a spec it cannot generate', () => {
@@ -206,10 +271,7 @@ describe('synthetic generator determinism and limits', () => {
     assert.equal(syntheticSpecProblem({ ...small, users: 0 }), 'users must be a positive integer, got 0');
     assert.equal(syntheticSpecProblem({ ...small, items: 2.5 }), 'items must be a positive integer, got 2.5');
     assert.equal(syntheticSpecProblem({ ...small, ratings: 100 }), 'ratings (100) must be at least 20 per user (1200 for 60 users)');
-    assert.equal(
-      syntheticSpecProblem({ ...small, ratings: 12_001 }),
-      'ratings (12001) cannot exceed users × items (12000): a user rates an item at most once',
-    );
+    assert.equal(syntheticSpecProblem({ ...small, ratings: 12_001 }), 'ratings (12001) cannot exceed users × items (12000): a user rates an item at most once');
     assert.throws(() => createSyntheticMovieLens({ ...small, ratings: 100 }), /^Error: cannot generate synthetic data: ratings \(100\)/);
   });
 

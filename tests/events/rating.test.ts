@@ -27,7 +27,10 @@ test('each problem is named exactly', () => {
   assert.match(reasonOf('{"userId":"1","itemId":"2","rating":3}'), /missing field 'ts'/);
   assert.match(reasonOf('{"userId":"1",'), /^not_json: not JSON: /);
   assert.match(reasonOf('[1,2]'), /^schema: event is not a JSON object$/);
-  assert.match(reasonOf('{"userId":"1","itemId":"2","rating":3,"ts":1,"pad":"' + 'x'.repeat(200) + '"}', WHOLE_STARS, 100), /^oversized: oversized message: \d+ bytes > 100$/);
+  assert.match(
+    reasonOf('{"userId":"1","itemId":"2","rating":3,"ts":1,"pad":"' + 'x'.repeat(200) + '"}', WHOLE_STARS, 100),
+    /^oversized: oversized message: \d+ bytes > 100$/,
+  );
 });
 
 test('half-star scale accepts 0.5 steps and rejects others', () => {

@@ -160,13 +160,21 @@ export async function groupProgress(kafka: Kafka, groupId: string, topic: string
 }
 
 /** Wait until the group has committed every partition's end: every record applied somewhere. */
-export async function waitForGroupCaughtUp(kafka: Kafka, groupId: string, topic: string, workers: readonly Worker[], timeoutMs = 90_000): Promise<Map<number, number>> {
+export async function waitForGroupCaughtUp(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  workers: readonly Worker[],
+  timeoutMs = 90_000,
+): Promise<Map<number, number>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { ends, committed } = await groupProgress(kafka, groupId, topic);
     if ([...ends].every(([partition, end]) => committed.get(partition) === end)) return ends;
     if (Date.now() > deadline) {
-      throw new Error(`group ${groupId} committed ${JSON.stringify([...committed])} of ${JSON.stringify([...ends])} within ${timeoutMs} ms; workers said:\n${workers.map((w) => w.stderr).join('\n---\n')}`);
+      throw new Error(
+        `group ${groupId} committed ${JSON.stringify([...committed])} of ${JSON.stringify([...ends])} within ${timeoutMs} ms; workers said:\n${workers.map((w) => w.stderr).join('\n---\n')}`,
+      );
     }
     await sleep(100);
   }
@@ -210,7 +218,10 @@ export async function readToEnd(kafka: Kafka, settings: KafkaSettings, topic: st
     await Promise.race([
       complete,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`read ${records.length} records of ${topic}; partitions ${[...missing]} not to their end in ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`read ${records.length} records of ${topic}; partitions ${[...missing]} not to their end in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       }),
     ]);
   } finally {

@@ -64,6 +64,9 @@ test('a broker outage mid-stream: health says so, poll keeps answering, nothing 
   const positions = handedOut.map((record) => `${record.partition}:${record.offset}`);
   assert.equal(new Set(positions).size, positions.length, 'no record handed out twice');
   assert.equal(positions.length, 40);
-  assert.ok(lines.some((line) => /Restarting the consumer|Crash/.test(line)), `the outage was logged:\n${lines.join('\n')}`);
+  assert.ok(
+    lines.some((line) => /Restarting the consumer|Crash/.test(line)),
+    `the outage was logged:\n${lines.join('\n')}`,
+  );
   console.log(`outage: health while down ${JSON.stringify(down)}; ${lines.length} log lines`);
 });

@@ -55,7 +55,11 @@ test('a worker killed with SIGKILL at several points and restarted ends with the
     await worker.kill();
     killedAt.push((await stateSummary(crashed)).positions.get(0) ?? 0);
   }
-  assert.deepEqual([...killedAt].sort((a, b) => a - b), killedAt, `positions only move forward: ${killedAt}`);
+  assert.deepEqual(
+    [...killedAt].sort((a, b) => a - b),
+    killedAt,
+    `positions only move forward: ${killedAt}`,
+  );
   assert.ok(killedAt[killedAt.length - 1]! < RATINGS, `the last kill was mid-stream (at ${killedAt})`);
   const last = Worker.start(settings, crashGroup, crashed, workerFlags);
   t.after(() => last.child.kill('SIGKILL'));

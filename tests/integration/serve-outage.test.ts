@@ -22,7 +22,13 @@ async function readiness(port: number): Promise<{ status: number; reason?: strin
   }
 }
 
-async function waitForReadiness(port: number, what: string, accept: (answer: { status: number; reason?: string }) => boolean, timeoutMs: number, worker: Worker) {
+async function waitForReadiness(
+  port: number,
+  what: string,
+  accept: (answer: { status: number; reason?: string }) => boolean,
+  timeoutMs: number,
+  worker: Worker,
+) {
   const deadline = Date.now() + timeoutMs;
   let answer = await readiness(port);
   while (!accept(answer)) {
@@ -69,7 +75,11 @@ test('broker down at start-up and again mid-stream: the worker retries, reports 
   await waitForReadiness(httpPort, 'readiness after the outage', (answer) => answer.status === 200, 30_000, worker);
   const stopped = await worker.stop();
 
-  assert.equal([...ends.values()].reduce((sum, end) => sum + end, 0), 3000, 'the idempotent producer wrote each event once');
+  assert.equal(
+    [...ends.values()].reduce((sum, end) => sum + end, 0),
+    3000,
+    'the idempotent producer wrote each event once',
+  );
   const state = await stateSummary(stateDir);
   assert.equal(state.applied, 3000, 'the worker applied each event once');
   assert.deepEqual(state.positions, ends);

@@ -25,7 +25,10 @@ test('a produced stream ends with a list on the recs topic for every user who ra
 
   const produced = await runCliOk(['produce', ...kafkaArgs(settings), '--dataset', dataset, '--batch-size', '700', '--json']);
   const summary = JSON.parse(produced.stdout.trim().split('\n').pop()!);
-  assert.deepEqual({ items: summary.items, users: summary.users, ratings: summary.ratings, malformed: summary.malformed }, { items: 120, users: 60, ratings: 3000, malformed: 0 });
+  assert.deepEqual(
+    { items: summary.items, users: summary.users, ratings: summary.ratings, malformed: summary.malformed },
+    { items: 120, users: 60, ratings: 3000, malformed: 0 },
+  );
   assert.match(produced.stderr, /created topics .*ratings/);
 
   const [httpPort] = await freePorts(1);
@@ -91,7 +94,11 @@ test('bad messages go to the dlq topic with their reason and original bytes; eve
     { key: '3', value: Buffer.from('{"userId": "3", "itemId":'), reason: /^not JSON: / },
     { key: '3', value: Buffer.from('{"userId":"3","itemId":"9","ts":881250949000}'), reason: /^missing field 'rating'$/ },
     { key: '4', value: Buffer.from('{"userId":"4","itemId":"9","rating":9,"ts":881250949000}'), reason: /^rating 9 is outside the 1-5 scale$/ },
-    { key: '4', value: Buffer.from('{"userId":"4","itemId":"9","rating":3.5,"ts":881250949000}'), reason: /^rating 3\.5 is not a multiple of 1 on the 1-5 scale$/ },
+    {
+      key: '4',
+      value: Buffer.from('{"userId":"4","itemId":"9","rating":3.5,"ts":881250949000}'),
+      reason: /^rating 3\.5 is not a multiple of 1 on the 1-5 scale$/,
+    },
     { key: '5', value: Buffer.from('{"userId":"5","itemId":"9","rating":3,"ts":"yesterday"}'), reason: /^bad timestamp: / },
     { key: '5', value: Buffer.from(oversized), reason: /^oversized message: \d+ bytes > 65536$/ },
     { key: null, value: Buffer.from([0xff, 0xfe, 0x00, 0x7b]), reason: /^not JSON: / },
@@ -160,7 +167,13 @@ test('serve, produce and subscribe: a wrong address, a topic with the wrong poli
   const policy = await runCliAsync(['serve', ...kafkaArgs(settings), '--state', tempDir()]);
   assert.equal(policy.code, 1);
   assert.match(policy.stderr, /^rxrec: topic '\S+recs' has cleanup\.policy=delete but rxrec needs compact; change it/m);
-  assert.equal(policy.stderr.trim().split('\n').filter((line) => line.startsWith('rxrec:')).length, 1);
+  assert.equal(
+    policy.stderr
+      .trim()
+      .split('\n')
+      .filter((line) => line.startsWith('rxrec:')).length,
+    1,
+  );
 
   const unknown = await runCliAsync(['subscribe', '--brokers', broker.brokers.join(','), '--topic-prefix', 'it-no-such-prefix.']);
   assert.equal(unknown.code, 1);

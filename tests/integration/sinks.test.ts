@@ -114,7 +114,11 @@ test('the ratings publisher keys by user, keeps a user on one partition in order
   assert.ok(new Set(ratings.map((record) => record.partition)).size > 1, 'users are spread over partitions');
   for (const user of partitionsPerUser.keys()) {
     const timestamps = ratings.filter((record) => record.key === user).map((record) => JSON.parse(record.value!).ts);
-    assert.deepEqual(timestamps, [...timestamps].sort((a, b) => a - b), `user ${user}'s events are in publish order`);
+    assert.deepEqual(
+      timestamps,
+      [...timestamps].sort((a, b) => a - b),
+      `user ${user}'s events are in publish order`,
+    );
   }
   assert.deepEqual(
     ratings.map((record) => JSON.parse(record.value!)).sort((a, b) => a.ts - b.ts),
@@ -126,7 +130,13 @@ test('the ratings publisher keys by user, keeps a user on one partition in order
   assert.deepEqual(JSON.parse(items.find((record) => record.key === '2')!.value!), { itemId: '2', title: 'Untitled', genres: [] });
   const users = await readTopic(produce.kafka, settings, produce.topics.users, 2);
   for (const record of users) assertMatches(userSchema, JSON.parse(record.value!));
-  assert.deepEqual(JSON.parse(users.find((record) => record.key === '1')!.value!), { userId: '1', age: 24, gender: 'M', occupation: 'technician', zip: '85711' });
+  assert.deepEqual(JSON.parse(users.find((record) => record.key === '1')!.value!), {
+    userId: '1',
+    age: 24,
+    gender: 'M',
+    occupation: 'technician',
+    zip: '85711',
+  });
   assert.deepEqual(JSON.parse(users.find((record) => record.key === '2')!.value!), { userId: '2' });
 });
 
@@ -148,5 +158,8 @@ test('a publish larger than the broker takes in one batch is split into requests
   assert.ok(Buffer.byteLength(JSON.stringify(lists)) > 2 * 1024 * 1024);
   await transport.recommendations.publish(lists);
   const records = await readTopic(transport.kafka, settings, transport.topics.recs, lists.length);
-  assert.deepEqual(records.map((record) => record.key), lists.map((list) => list.userId));
+  assert.deepEqual(
+    records.map((record) => record.key),
+    lists.map((list) => list.userId),
+  );
 });

@@ -96,10 +96,16 @@ test('each partition resumes at its stored position; nothing before it is handed
   await produceRatings(settings, 90);
   const topic = topicNames(settings.topicPrefix).ratings;
   const ends = await endOffsets(kafkaClient(settings, quiet), topic);
-  assert.ok([...ends.values()].every((end) => end >= 6), `every partition has records: ${[...ends]}`);
+  assert.ok(
+    [...ends.values()].every((end) => end >= 6),
+    `every partition has records: ${[...ends]}`,
+  );
 
   // p0 applied up to 5, p1 never seen, p2 fully applied.
-  const stored = new Map([[0, 5], [2, ends.get(2)!]]);
+  const stored = new Map([
+    [0, 5],
+    [2, ends.get(2)!],
+  ]);
   const source = openSource(t, settings);
   assert.equal(source.streamId, `kafka:${topic}`);
   await source.start((partition) => stored.get(partition));
@@ -137,17 +143,24 @@ test('committed positions reach the group; a partition with no stored position r
   const first = openSource(t, settings);
   await first.start(() => undefined);
   await pollAll(first, (all) => all.length >= 60, 200);
-  await first.committed(new Map([[0, 4], [1, ends.get(1)!], [2, 1]]));
+  await first.committed(
+    new Map([
+      [0, 4],
+      [1, ends.get(1)!],
+      [2, 1],
+    ]),
+  );
   await first.close();
 
   const admin = kafka.admin();
   await admin.connect();
   t.after(() => admin.disconnect());
   const [committed] = await admin.fetchOffsets({ groupId: settings.groupId, topics: [topic] });
-  assert.deepEqual(
-    committed!.partitions.map(({ partition, offset }) => [partition, Number(offset)]).sort(),
-    [[0, 4], [1, ends.get(1)!], [2, 1]],
-  );
+  assert.deepEqual(committed!.partitions.map(({ partition, offset }) => [partition, Number(offset)]).sort(), [
+    [0, 4],
+    [1, ends.get(1)!],
+    [2, 1],
+  ]);
 
   // The state store knows p2 up to 3 (Kafka's commit lags behind it); p0 and p1 it never saw.
   const second = openSource(t, settings);
@@ -227,9 +240,16 @@ test('two workers in one group: a rebalance hands every record out once and drop
   const ends = await endOffsets(kafkaClient(settings, quiet), topicNames(settings.topicPrefix).ratings);
   const byPartition = offsetsByPartition(handedOut.map(({ record }) => record));
   for (const [partition, end] of ends) {
-    assert.deepEqual([...(byPartition.get(partition) ?? [])].sort((x, y) => x - y), range(0, end), `partition ${partition}: every offset exactly once`);
+    assert.deepEqual(
+      [...(byPartition.get(partition) ?? [])].sort((x, y) => x - y),
+      range(0, end),
+      `partition ${partition}: every offset exactly once`,
+    );
   }
-  assert.ok(handedOut.some(({ worker }) => worker === 'b'), 'the second worker got records');
+  assert.ok(
+    handedOut.some(({ worker }) => worker === 'b'),
+    'the second worker got records',
+  );
   const heldByA = a.assignment();
   const heldByB = b.assignment();
   assert.ok(heldByA.length > 0 && heldByB.length > 0, `both hold partitions: a ${heldByA}, b ${heldByB}`);
@@ -247,7 +267,12 @@ test('a partition resumes from the group offset when another worker moved it pas
   const other = openSource(t, settings);
   await other.start(() => undefined);
   await pollAll(other, (all) => all.length >= 80, 200);
-  await other.committed(new Map([[0, 12], [1, 3]]));
+  await other.committed(
+    new Map([
+      [0, 12],
+      [1, 3],
+    ]),
+  );
   await other.close();
 
   // This worker's own state stopped earlier on p0 (5) and later on p1 (7): each resumes at the later.
@@ -276,12 +301,18 @@ test('fetching waits until the pipeline has committed what it was handed; lag co
   assert.equal(source.lag(), 50);
   await produceRatings(settings, 50, 50);
   const first = (await source.poll(1_000, 1_000))!;
-  assert.deepEqual(first.map((record) => record.offset), range(0, 50));
+  assert.deepEqual(
+    first.map((record) => record.offset),
+    range(0, 50),
+  );
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   assert.equal(source.bufferedRecords(), 0, 'nothing is fetched while the handed-out records are not committed');
 
   await source.committed(positionsAfter(first));
   const records = await pollAll(source, (all) => all.length >= 50);
-  assert.deepEqual(records.map((record) => record.offset), range(50, 100));
+  assert.deepEqual(
+    records.map((record) => record.offset),
+    range(50, 100),
+  );
   assert.equal(source.lag(), 0);
 });

@@ -27,13 +27,21 @@ function onceEachStream(users: number, items: number, seed: number): IndexedRati
 /** Users re-rate items (inside and beyond the window). */
 function repeatingStream(count: number, users: number, items: number, seed: number): IndexedRating[] {
   const rng = createRng(seed);
-  return Array.from({ length: count }, (_, n) => ({ user: rng.int(users), item: Math.min(items - 1, Math.floor(items * rng.next() ** 1.5)), rating: 1 + rng.int(5), ts: n }));
+  return Array.from({ length: count }, (_, n) => ({
+    user: rng.int(users),
+    item: Math.min(items - 1, Math.floor(items * rng.next() ** 1.5)),
+    rating: 1 + rng.int(5),
+    ts: n,
+  }));
 }
 
 /** The header's definitions, computed from scratch. */
 class Reference {
   readonly picks = new Map<number, number[]>();
-  constructor(readonly options: CoOccurrenceOptions, events: readonly IndexedRating[]) {
+  constructor(
+    readonly options: CoOccurrenceOptions,
+    events: readonly IndexedRating[],
+  ) {
     for (const { user, item } of events) {
       const list = this.picks.get(user) ?? [];
       // A pick is the user's first rating of an item.
@@ -138,7 +146,12 @@ function memoised(items: number, f: (i: number, j: number) => number): (i: numbe
 
 const SIMILARITIES: CoOccurrenceSimilarity[] = ['jaccard', 'cosine', 'lift'];
 
-for (const [window, halfLife] of [[1, 1], [2, 2.5], [3, Infinity], [5, 1.5]] as const) {
+for (const [window, halfLife] of [
+  [1, 1],
+  [2, 2.5],
+  [3, Infinity],
+  [5, 1.5],
+] as const) {
   for (const similarity of SIMILARITIES) {
     test(`cooccurrence (W = ${window}, h = ${halfLife}, ${similarity}): counts, similarities and scores equal the brute-force definitions`, () => {
       const users = 12;
@@ -218,7 +231,7 @@ test('cooccurrence: restore from drained state gives identical counts and scores
   const first = new CoOccurrence(options);
   const rng = createRng(8);
   const half = 1300;
-  for (let start = 0; start < half; ) {
+  for (let start = 0; start < half;) {
     const end = Math.min(half, start + 1 + rng.int(150));
     first.learn(events.slice(start, end));
     save(first);
@@ -238,7 +251,10 @@ test('cooccurrence: restore from drained state gives identical counts and scores
   fromScratch.restore(stored);
   assert.deepEqual(allCoCounts(fromScratch, 60), allCoCounts(uninterrupted, 60));
   assert.deepEqual(allScores(fromScratch, users, items), allScores(uninterrupted, users, items));
-  assert.ok(allCoCounts(uninterrupted, 60).some((c) => c > 1), 'the stream has repeated pairs');
+  assert.ok(
+    allCoCounts(uninterrupted, 60).some((c) => c > 1),
+    'the stream has repeated pairs',
+  );
 });
 
 test('cooccurrence: explain names the recent pick that contributes most, and nothing for an unlinked item', () => {
@@ -279,7 +295,10 @@ test('cooccurrence: bad options throw, and unknown state keys are rejected', () 
 
 test('cooccurrence: the header example', () => {
   const model = new CoOccurrence();
-  model.learn([{ user: 0, item: 1, rating: 4, ts: 0 }, { user: 0, item: 2, rating: 5, ts: 1 }]);
+  model.learn([
+    { user: 0, item: 1, rating: 4, ts: 0 },
+    { user: 0, item: 2, rating: 5, ts: 1 },
+  ]);
   assert.equal(model.similarity(1, 2), 1);
   const scores = new Float64Array(3);
   (model as RankingModel).scoreAll(0, 3, scores, new Set());

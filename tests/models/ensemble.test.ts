@@ -82,7 +82,7 @@ const noisyA = () => new FixedRater('baseline', (u, i) => truth(u, i) + 0.9 * ha
 /** Biased, shrunk and noisy in another, independent way. */
 const noisyB = () => new FixedRater('mf', (u, i) => 0.6 * truth(u, i) + 1.8 + 0.7 * hashedNormal(u, i, 3));
 
-test('ensemble: the blend\'s prequential RMSE is below each of its inputs\'', () => {
+test("ensemble: the blend's prequential RMSE is below each of its inputs'", () => {
   const a = noisyA();
   const b = noisyB();
   const ensemble = new Ensemble(context, [a, b], options);
@@ -103,20 +103,22 @@ test('ensemble: the blend\'s prequential RMSE is below each of its inputs\'', ()
   const weights = ensemble.blendWeights();
   assert.ok(Number.isFinite(weights.intercept!) && weights.baseline! > 0 && weights.mf! > 0, JSON.stringify(weights));
   // Predictions stay on the scale.
-  for (let u = 0; u < 20; u++) for (let i = 0; i < 20; i++) {
-    const p = ensemble.predict(u, i);
-    assert.ok(p >= 1 && p <= 5, `${p}`);
-  }
+  for (let u = 0; u < 20; u++)
+    for (let i = 0; i < 20; i++) {
+      const p = ensemble.predict(u, i);
+      assert.ok(p >= 1 && p <= 5, `${p}`);
+    }
 });
 
 test('ensemble: before any solve it predicts the prior blend, the mean of its inputs', () => {
   const a = noisyA();
   const b = noisyB();
   const ensemble = new Ensemble(context, [a, b], options);
-  for (let u = 0; u < 10; u++) for (let i = 0; i < 10; i++) {
-    const mean = (a.predict(u, i) + b.predict(u, i)) / 2;
-    assert.ok(Math.abs(ensemble.predict(u, i) - mean) < 1e-12);
-  }
+  for (let u = 0; u < 10; u++)
+    for (let i = 0; i < 10; i++) {
+      const mean = (a.predict(u, i) + b.predict(u, i)) / 2;
+      assert.ok(Math.abs(ensemble.predict(u, i) - mean) < 1e-12);
+    }
 });
 
 /** A ranking world: `next` is the item the user is about to pick; the informative input scores it higher. */
@@ -161,7 +163,10 @@ function drive(ensemble: Ensemble, world: ReturnType<typeof rankingWorld>, event
   const { state, informative, random, itemCount } = world;
   const seen = new Map<number, Set<number>>();
   const hits: Hits = { informative: 0, random: 0, ensemble: 0, relevant: 0 };
-  const buffers = new Map<OnlineModel, Float64Array>([[informative, new Float64Array(itemCount)], [random, new Float64Array(itemCount)]]);
+  const buffers = new Map<OnlineModel, Float64Array>([
+    [informative, new Float64Array(itemCount)],
+    [random, new Float64Array(itemCount)],
+  ]);
   const own = new Float64Array(itemCount);
   for (const event of events) {
     state.step += 1;
@@ -204,7 +209,10 @@ test('ensemble: the ranker learns to favour the informative input, and ranks bet
   world.state.step -= fresh.length;
   const untrainedHits = drive(untrained, world, fresh, false);
   assert.ok(trainedHits.ensemble > trainedHits.random * 3, JSON.stringify(trainedHits));
-  assert.ok(trainedHits.ensemble > untrainedHits.ensemble + 0.05 * fresh.length * 0.8, `trained ${JSON.stringify(trainedHits)}, untrained ${JSON.stringify(untrainedHits)}`);
+  assert.ok(
+    trainedHits.ensemble > untrainedHits.ensemble + 0.05 * fresh.length * 0.8,
+    `trained ${JSON.stringify(trainedHits)}, untrained ${JSON.stringify(untrainedHits)}`,
+  );
 });
 
 test('ensemble: it only learns to rank from a list it scored for that user since the last event', () => {
@@ -253,7 +261,11 @@ test('ensemble: the ranker learns only from the events in its trainShare (by eve
   const onlyThose = new Ensemble(context, [world.informative, world.random], options);
   world.state.step = 0;
   // The same scoring on every event, but the events outside the share rated below the threshold.
-  drive(onlyThose, world, events.map((e) => (eventShare(e.user, e.item) < 0.5 ? e : { ...e, rating: 1 })));
+  drive(
+    onlyThose,
+    world,
+    events.map((e) => (eventShare(e.user, e.item) < 0.5 ? e : { ...e, rating: 1 })),
+  );
   assert.deepEqual(half, onlyThose.rankingWeights());
 });
 
@@ -322,10 +334,27 @@ test('ensemble: it learns before its inputs (learningOrder), and models reading 
   // Models it does not read keep their place.
   const order = learningOrder([other, a, ensemble, world.informative, world.random]);
   assert.equal(order[0], other);
-  assert.ok(order.indexOf(ensemble) < Math.min(order.indexOf(a), order.indexOf(world.informative), order.indexOf(world.random)), order.map((m) => m.name).join(', '));
+  assert.ok(
+    order.indexOf(ensemble) < Math.min(order.indexOf(a), order.indexOf(world.informative), order.indexOf(world.random)),
+    order.map((m) => m.name).join(', '),
+  );
   // A cycle.
-  const first = { name: 'baseline', learning: 'per-event', inputs: [] as OnlineModel[], learn() {}, drainChanges: () => [], restore() {} } satisfies OnlineModel;
-  const second = { name: 'mf', learning: 'per-event', inputs: [first] as OnlineModel[], learn() {}, drainChanges: () => [], restore() {} } satisfies OnlineModel;
+  const first = {
+    name: 'baseline',
+    learning: 'per-event',
+    inputs: [] as OnlineModel[],
+    learn() {},
+    drainChanges: () => [],
+    restore() {},
+  } satisfies OnlineModel;
+  const second = {
+    name: 'mf',
+    learning: 'per-event',
+    inputs: [first] as OnlineModel[],
+    learn() {},
+    drainChanges: () => [],
+    restore() {},
+  } satisfies OnlineModel;
   first.inputs.push(second);
   assert.throws(() => learningOrder([first, second]), /cycle/);
   // An ensemble needs something to read.

@@ -23,7 +23,14 @@ function candidatesOf(ratings: readonly IndexedRating[], kind: 'item' | 'user', 
 }
 
 /** r̂ = b_ui + Σ s (r − b) / (β + Σ s) over the k best positive s, from batch similarities. */
-function batchPrediction(knn: KnnBaseline, ratings: readonly IndexedRating[], options: KnnBaselineOptions, historyCap: number, user: number, item: number): number {
+function batchPrediction(
+  knn: KnnBaseline,
+  ratings: readonly IndexedRating[],
+  options: KnnBaselineOptions,
+  historyCap: number,
+  user: number,
+  item: number,
+): number {
   const { kind, k, minK, candidates, damping } = options;
   const sims = cappedSimilarities(ratings, kind, 'pearson', 100, historyCap);
   const target = kind === 'item' ? item : user;
@@ -55,7 +62,11 @@ function allPredictions(model: OnlineModel): number[] {
 }
 
 for (const kind of ['item', 'user'] as const) {
-  for (const [historyCap, candidates, damping] of [[Infinity, Infinity, 0], [3, 5, 0], [Infinity, Infinity, 0.5]] as const) {
+  for (const [historyCap, candidates, damping] of [
+    [Infinity, Infinity, 0],
+    [3, 5, 0],
+    [Infinity, Infinity, 0.5],
+  ] as const) {
     test(`knn-${kind} (H = ${historyCap}, candidates = ${candidates}, β = ${damping}): predictions equal the KNNBaseline formula on batch similarities`, () => {
       const knn = new KnnBaseline(context, { kind, k: 3, candidates, damping, similarity: { historyCap, pruneAfter: Infinity } });
       let worst = 0;

@@ -113,7 +113,7 @@ for (const halfLife of [0.01, 0.5, 3, 1000, Infinity]) {
     const stored = new Map<string, StateValue>();
     const model = new Popularity({ halfLife });
     const rng = createRng(3);
-    for (let start = 0; start < events.length; ) {
+    for (let start = 0; start < events.length;) {
       const end = Math.min(events.length, start + 1 + rng.int(40));
       model.learn(events.slice(start, end));
       uninterrupted.learn(events.slice(start, end));

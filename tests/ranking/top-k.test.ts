@@ -15,14 +15,20 @@ test('topK equals a full sort with exclusions and ties broken by index', () => {
       .sort((a, b) => scores[b]! - scores[a]! || a - b)
       .slice(0, k)
       .map((index) => ({ index, score: scores[index]! }));
-    assert.deepEqual(topK(scores, count, k, (i) => excluded.has(i)), expected);
+    assert.deepEqual(
+      topK(scores, count, k, (i) => excluded.has(i)),
+      expected,
+    );
   }
 });
 
 test('topK skips -Infinity (unknown items) and returns fewer when fewer qualify', () => {
   const scores = Float64Array.from([1, -Infinity, 3]);
-  assert.deepEqual(topK(scores, 3, 5, () => false), [
-    { index: 2, score: 3 },
-    { index: 0, score: 1 },
-  ]);
+  assert.deepEqual(
+    topK(scores, 3, 5, () => false),
+    [
+      { index: 2, score: 3 },
+      { index: 0, score: 1 },
+    ],
+  );
 });

@@ -22,7 +22,16 @@ export interface PairValue {
 export const pairKey = (a: number, b: number): string => (a < b ? `${a},${b}` : `${b},${a}`);
 
 /** A random stream on a grid scale, with re-ratings (same entity, same context, new value). */
-export function randomStream(options: { events: number; users: number; items: number; seed: number; rerate: number; step?: number; min?: number; max?: number }): IndexedRating[] {
+export function randomStream(options: {
+  events: number;
+  users: number;
+  items: number;
+  seed: number;
+  rerate: number;
+  step?: number;
+  min?: number;
+  max?: number;
+}): IndexedRating[] {
   const { events, users, items, seed, rerate } = options;
   const step = options.step ?? 1;
   const min = options.min ?? 1;
@@ -114,7 +123,12 @@ function evaluate(linksByPair: Map<string, Link[]>, measure: SimilarityMeasure, 
 }
 
 /** The textbook definition: every pair over all co-rated contexts of the final ratings. */
-export function textbookSimilarities(stream: readonly IndexedRating[], kind: SimilarityKind, measure: SimilarityMeasure, shrinkage: number): Map<string, PairValue> {
+export function textbookSimilarities(
+  stream: readonly IndexedRating[],
+  kind: SimilarityKind,
+  measure: SimilarityMeasure,
+  shrinkage: number,
+): Map<string, PairValue> {
   const linksByPair = new Map<string, Link[]>();
   for (const history of histories(stream, kind).values()) {
     const mean = contextMean(history);
@@ -195,7 +209,10 @@ export function batchNeighbours(values: Map<string, PairValue>, entity: number, 
     for (const [key, { sim, support }] of values) {
       if (!(sim > 0)) continue;
       const [a, b] = key.split(',').map(Number) as [number, number];
-      for (const [self, other] of [[a, b], [b, a]] as const) {
+      for (const [self, other] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         if (!partners.has(self)) partners.set(self, []);
         partners.get(self)!.push({ id: other, sim, support });
       }
@@ -211,7 +228,13 @@ export function batchNeighbours(values: Map<string, PairValue>, entity: number, 
  * pair. Equal sims may be computed a few ulps apart (different sums, same value), so members
  * tied to rounding may swap places or trade the last place: that is the only freedom allowed.
  */
-export function assertTopN(got: ReadonlyArray<{ id: number; sim: number; support: number }>, expected: Map<string, PairValue>, entity: number, count: number, label: string): void {
+export function assertTopN(
+  got: ReadonlyArray<{ id: number; sim: number; support: number }>,
+  expected: Map<string, PairValue>,
+  entity: number,
+  count: number,
+  label: string,
+): void {
   const want = batchNeighbours(expected, entity, count);
   const fail = (why: string) => {
     throw new Error(`${label}: ${why}\n got ${JSON.stringify(got)}\nwant ${JSON.stringify(want)}`);

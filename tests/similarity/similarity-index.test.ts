@@ -39,7 +39,10 @@ function assertMatches(index: SimilarityIndex, expected: Map<string, PairValue>,
 
 for (const kind of KINDS) {
   for (const measure of SIMILARITY_MEASURES) {
-    for (const [scaleName, scale, stream] of [['whole', WHOLE_STARS, wholeStream], ['half', HALF_STARS, halfStream]] as const) {
+    for (const [scaleName, scale, stream] of [
+      ['whole', WHOLE_STARS, wholeStream],
+      ['half', HALF_STARS, halfStream],
+    ] as const) {
       test(`${kind}-${kind} ${measure} (${scaleName} stars), uncapped: incremental equals the textbook batch definition`, () => {
         const index = learned(scale, stream, { kind, measure, historyCap: Infinity });
         assertMatches(index, textbookSimilarities(stream, kind, measure, 100), kind, measure, 'uncapped');
@@ -77,9 +80,12 @@ for (const kind of KINDS) {
 test('shrinkage: n / (n + λ) times the raw Pearson correlation', () => {
   // Items 0 and 1 co-rated by three users: x = (1, 2, 3), y = (2, 3, 5); r = 3 / √(28/3).
   const ratings = [
-    [0, 0, 1], [0, 1, 2],
-    [1, 0, 2], [1, 1, 3],
-    [2, 0, 3], [2, 1, 5],
+    [0, 0, 1],
+    [0, 1, 2],
+    [1, 0, 2],
+    [1, 1, 3],
+    [2, 0, 3],
+    [2, 1, 5],
   ].map(([user, item, rating], ts) => ({ user: user!, item: item!, rating: rating!, ts }));
   const raw = 3 / Math.sqrt(28 / 3);
   for (const shrinkage of [0, 100, 7]) {
@@ -90,7 +96,12 @@ test('shrinkage: n / (n + λ) times the raw Pearson correlation', () => {
 });
 
 test('a re-rating replaces the old value: same as having given the new value first', () => {
-  const first = [{ user: 0, item: 0, rating: 1, ts: 0 }, { user: 0, item: 1, rating: 4, ts: 1 }, { user: 1, item: 0, rating: 2, ts: 2 }, { user: 1, item: 1, rating: 2, ts: 3 }];
+  const first = [
+    { user: 0, item: 0, rating: 1, ts: 0 },
+    { user: 0, item: 1, rating: 4, ts: 1 },
+    { user: 1, item: 0, rating: 2, ts: 2 },
+    { user: 1, item: 1, rating: 2, ts: 3 },
+  ];
   const rerated = learned(WHOLE_STARS, [...first, { user: 0, item: 0, rating: 5, ts: 4 }], { kind: 'item', measure: 'cosine' });
   const direct = learned(WHOLE_STARS, [{ ...first[0]!, rating: 5 }, ...first.slice(1)], { kind: 'item', measure: 'cosine' });
   assert.equal(rerated.similarity(0, 1), direct.similarity(0, 1));
@@ -119,13 +130,20 @@ test('refreshNeighbours reports exactly the entities whose list changed', () => 
   const lists = () => Array.from({ length: ITEMS }, (_, item) => JSON.stringify(index.neighbours(item)));
   index.learnBatch(wholeStream.slice(0, 200));
   const initial = index.refreshNeighbours(true);
-  assert.deepEqual(initial, lists().flatMap((list, item) => (list === '[]' ? [] : [item])));
+  assert.deepEqual(
+    initial,
+    lists().flatMap((list, item) => (list === '[]' ? [] : [item])),
+  );
   for (let from = 200; from < wholeStream.length; from += 20) {
     const before = lists();
     index.learnBatch(wholeStream.slice(from, from + 20));
     const changed = index.refreshNeighbours(true);
     const after = lists();
-    assert.deepEqual(changed, after.flatMap((list, item) => (list === before[item] ? [] : [item])), `batch at ${from}`);
+    assert.deepEqual(
+      changed,
+      after.flatMap((list, item) => (list === before[item] ? [] : [item])),
+      `batch at ${from}`,
+    );
   }
 });
 

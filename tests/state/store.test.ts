@@ -6,13 +6,30 @@ import { open } from 'lmdb';
 import { StateStore, FORMAT_VERSION } from '../../state/store.js';
 import { tempDir } from '../fixtures.js';
 
-const emptyDelta = { users: [], items: [], history: [], models: [], evaluation: { errors: {}, ranking: {}, published: { relevant: 0, hits: 0, ndcg: 0 } }, lists: [] };
+const emptyDelta = {
+  users: [],
+  items: [],
+  history: [],
+  models: [],
+  evaluation: { errors: {}, ranking: {}, published: { relevant: 0, hits: 0, ndcg: 0 } },
+  lists: [],
+};
 
 test('a batch and its positions commit together and read back', async () => {
   const dir = tempDir();
   const store = StateStore.open(dir);
   store.bind('stream-a', { models: ['mf'] });
-  store.commit({ ...emptyDelta, users: [[0, 'u1']], items: [[0, 'i9']], history: [[0, 0]], models: [['mf', 'u0', new Uint8Array([1, 2, 3])]], lists: [[0, Int32Array.from([4, 5])]] }, new Map([[0, 17]]));
+  store.commit(
+    {
+      ...emptyDelta,
+      users: [[0, 'u1']],
+      items: [[0, 'i9']],
+      history: [[0, 0]],
+      models: [['mf', 'u0', new Uint8Array([1, 2, 3])]],
+      lists: [[0, Int32Array.from([4, 5])]],
+    },
+    new Map([[0, 17]]),
+  );
   await store.close();
   const reopened = StateStore.open(dir);
   assert.equal(reopened.position(0), 17);
@@ -22,7 +39,10 @@ test('a batch and its positions commit together and read back', async () => {
   const [[key, value]] = [...snapshot.models.get('mf')!] as Array<[string, Uint8Array]>;
   assert.equal(key, 'u0');
   assert.deepEqual([...value!], [1, 2, 3]);
-  assert.deepEqual([...snapshot.lists].map(([u, l]) => [u, [...l]]), [[0, [4, 5]]]);
+  assert.deepEqual(
+    [...snapshot.lists].map(([u, l]) => [u, [...l]]),
+    [[0, [4, 5]]],
+  );
   await reopened.close();
 });
 
@@ -46,5 +66,8 @@ test('a state directory of another format version is refused', async () => {
 test('a state directory that cannot be created is refused with a clear message', () => {
   const file = join(tempDir(), 'plain-file');
   writeFileSync(file, 'not a directory');
-  assert.throws(() => StateStore.open(join(file, 'state')), /^StateError: state directory '.*plain-file\/state' is not writable \(ENOTDIR\): choose another with --state$/);
+  assert.throws(
+    () => StateStore.open(join(file, 'state')),
+    /^StateError: state directory '.*plain-file\/state' is not writable \(ENOTDIR\): choose another with --state$/,
+  );
 });

@@ -23,8 +23,14 @@ test('the log replays malformed lines first, then ratings by timestamp, with sta
   assert.equal(records[0]!.malformed, 'expected 4 fields separated by tabs, found 1');
   assert.equal(records[0]!.origin, 'u.data:11');
   const times = records.slice(1).map((r) => (r.value as { ts: number }).ts);
-  assert.deepEqual(times, [...times].sort((a, b) => a - b));
-  assert.deepEqual(records.map((r) => r.offset), [...Array(11).keys()]);
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+  );
+  assert.deepEqual(
+    records.map((r) => r.offset),
+    [...Array(11).keys()],
+  );
   assert.equal(await log.poll(100, 0), null);
 });
 
@@ -38,7 +44,7 @@ test('--rate releases records as their time comes', async () => {
   assert.equal((await log.poll(100, 0))!.length, 3);
 });
 
-test('--speed follows the gaps between the events\' own timestamps', async () => {
+test("--speed follows the gaps between the events' own timestamps", async () => {
   const { log, advance } = await logWithClock({ kind: 'speed', factor: 60 });
   // The malformed line and the first rating are due at once; then one rating per second (a minute at 60×).
   assert.equal((await log.poll(100, 0))!.length, 2);
@@ -51,6 +57,12 @@ test('--speed follows the gaps between the events\' own timestamps', async () =>
 test('a resumed log starts at the stored position, and a position past the end is refused', async () => {
   const log = await ReplayLog.load(await openDataset(dir), { kind: 'max' });
   await log.start(() => 7);
-  assert.deepEqual((await log.poll(100, 0))!.map((r) => r.offset), [7, 8, 9, 10]);
-  await assert.rejects(log.start(() => 12), /stored position 12 is past the end of u.data \(11 records\): the file has changed; use --fresh/);
+  assert.deepEqual(
+    (await log.poll(100, 0))!.map((r) => r.offset),
+    [7, 8, 9, 10],
+  );
+  await assert.rejects(
+    log.start(() => 12),
+    /stored position 12 is past the end of u.data \(11 records\): the file has changed; use --fresh/,
+  );
 });

@@ -57,7 +57,10 @@ test('with every model on, a stopped and resumed replay ends with the state of a
   await run(split, { models: { ...models, models: [...models.models] }, batchSize: 99 });
   const names = [...models.models];
   const expected = await storedParameters(whole, names);
-  assert.ok([...expected.keys()].some((key) => key.startsWith('knn-user/s.h')), 'similarity histories are stored');
+  assert.ok(
+    [...expected.keys()].some((key) => key.startsWith('knn-user/s.h')),
+    'similarity histories are stored',
+  );
   assert.deepEqual(await storedParameters(split, names), expected);
 });
 
@@ -65,7 +68,10 @@ test('bad lines go to the dead-letter file with reason and position, and the str
   const stateDir = tempDir();
   const summary = await run(stateDir);
   assert.equal(summary.rejected, 3);
-  const letters = readFileSync(join(stateDir, 'dead-letters.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  const letters = readFileSync(join(stateDir, 'dead-letters.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   const byOrigin = new Map(letters.map((l) => [l.origin, l]));
   const firstBad = ratings.length + 1;
   assert.match(byOrigin.get(`u.data:${firstBad}`).reason, /expected 4 fields separated by tabs, found 2/);
@@ -110,5 +116,8 @@ test('lists leave out rated items and are kept in state', async () => {
 test('a state made with other model settings is refused', async () => {
   const stateDir = tempDir();
   await run(stateDir, { stopAtOffset: 100 });
-  await assert.rejects(run(stateDir, { models: { ...DEFAULT_MODEL_SETTINGS, factors: 3 } }), /was made with model settings .* use the same settings, another --state directory, or --fresh/);
+  await assert.rejects(
+    run(stateDir, { models: { ...DEFAULT_MODEL_SETTINGS, factors: 3 } }),
+    /was made with model settings .* use the same settings, another --state directory, or --fresh/,
+  );
 });

@@ -31,7 +31,11 @@ export function produceCommand(): Command {
     .option('--json', 'print exactly one JSON object with the summary as the last line of standard output')
     .action(async (flags: ProduceFlags) => {
       const settings = settingsFromFlags(flags);
-      const pacing: Pacing = flags.rate ? { kind: 'rate', eventsPerSecond: flags.rate } : flags.speed ? { kind: 'speed', factor: flags.speed } : { kind: 'max' };
+      const pacing: Pacing = flags.rate
+        ? { kind: 'rate', eventsPerSecond: flags.rate }
+        : flags.speed
+          ? { kind: 'speed', factor: flags.speed }
+          : { kind: 'max' };
       const dataset = await resolveDataset(flags.dataset);
       const stop = new AbortController();
       const onSignal = () => stop.abort();
@@ -49,7 +53,9 @@ export function produceCommand(): Command {
           stop: stop.signal,
           onStart: ({ total, topic, created }) => {
             if (created.length > 0) process.stderr.write(`created topics ${created.join(', ')}\n`);
-            process.stderr.write(`producing ${dataset.format} from ${dataset.dir} to ${topic} at ${settings.brokers.join(',')}: ${total} records, ${describePacing(pacing)}\n`);
+            process.stderr.write(
+              `producing ${dataset.format} from ${dataset.dir} to ${topic} at ${settings.brokers.join(',')}: ${total} records, ${describePacing(pacing)}\n`,
+            );
             view = progressView('produce', total);
             started = performance.now();
           },

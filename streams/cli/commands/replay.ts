@@ -35,11 +35,18 @@ interface ReplayFlags extends ModelFlags {
 export function replayCommand(): Command {
   return addModelOptions(new Command('replay'))
     .description('replay a MovieLens-shaped rating stream through the online models (embedded transport), showing prequential figures live')
-    .addOption(new Option('--dataset <dir|synthetic>', "a MovieLens directory (ml-100k, ml-1m, ml-10m, ml-latest/ml-25m), or 'synthetic' for the generated ML-100K-shaped set").default('synthetic'))
+    .addOption(
+      new Option(
+        '--dataset <dir|synthetic>',
+        "a MovieLens directory (ml-100k, ml-1m, ml-10m, ml-latest/ml-25m), or 'synthetic' for the generated ML-100K-shaped set",
+      ).default('synthetic'),
+    )
     .addOption(new Option('--rate <events/s>', 'replay at a fixed rate').argParser(positiveNumber).conflicts('speed'))
-    .addOption(new Option('--speed <factor>', 'replay at this multiple of real time, following the events\' timestamps').argParser(positiveNumber))
+    .addOption(new Option('--speed <factor>', "replay at this multiple of real time, following the events' timestamps").argParser(positiveNumber))
     .addOption(new Option('--scale <scale>', "rating scale, overriding the one of the dataset's format: 1-5 or 0.5-5"))
-    .addOption(new Option('--state <dir>', 'LMDB state directory; a replay resumes from the position stored there').env('RXREC_STATE').default(DEFAULT_STATE_DIR))
+    .addOption(
+      new Option('--state <dir>', 'LMDB state directory; a replay resumes from the position stored there').env('RXREC_STATE').default(DEFAULT_STATE_DIR),
+    )
     .option('--fresh', 'discard the state in --state first and start from the beginning')
     .addOption(new Option('--k <n>', 'length of each top-k list').argParser(positiveInteger).default(10))
     .addOption(new Option('--batch-size <n>', 'micro-batch size bound (records)').argParser(positiveInteger).default(1000))
@@ -48,11 +55,19 @@ export function replayCommand(): Command {
     .option('--similar-out <file>', "write every changed item neighbour list (knn-item) as JSON lines (similar-items contract); '-' for standard output")
     .option('--dead-letters <file>', 'dead-letter file (default <state>/dead-letters.jsonl)')
     .addOption(new Option('--stop-at <offset>', 'stop after this position of the stream (a later run resumes)').argParser(nonNegativeInteger))
-    .addOption(new Option('--http-port <port>', 'serve the live page, /recommendations, /metrics and health on this port during the replay').argParser(nonNegativeInteger))
+    .addOption(
+      new Option('--http-port <port>', 'serve the live page, /recommendations, /metrics and health on this port during the replay').argParser(
+        nonNegativeInteger,
+      ),
+    )
     .option('--json', 'print exactly one JSON object with the summary as the last line of standard output')
     .action(async (flags: ReplayFlags) => {
-      const pacing: Pacing = flags.rate ? { kind: 'rate', eventsPerSecond: flags.rate } : flags.speed ? { kind: 'speed', factor: flags.speed } : { kind: 'max' };
-      if (flags.out === '-' && flags.json) throw new UsageError("--out - and --json both write to standard output: give --out a file");
+      const pacing: Pacing = flags.rate
+        ? { kind: 'rate', eventsPerSecond: flags.rate }
+        : flags.speed
+          ? { kind: 'speed', factor: flags.speed }
+          : { kind: 'max' };
+      if (flags.out === '-' && flags.json) throw new UsageError('--out - and --json both write to standard output: give --out a file');
       const scale = flags.scale === undefined ? undefined : scaleByName(flags.scale);
       const models = modelSettingsFrom(flags);
       const detected = await resolveDataset(flags.dataset);
@@ -80,7 +95,10 @@ export function replayCommand(): Command {
           const where = resumedFrom > 0 ? `resuming at ${resumedFrom}/${total} (--fresh starts over)` : `${total} records`;
           process.stderr.write(`replaying ${dataset.format} from ${dataset.dir}: ${where}, ${describePacing(pacing)}\n`);
           if (flags.httpPort !== undefined) {
-            const api = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined }, titleOf }, flags.httpPort);
+            const api = await startHttpApi(
+              { recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined }, titleOf },
+              flags.httpPort,
+            );
             http = api.server;
             process.stderr.write(`live page and metrics on http://127.0.0.1:${api.port}/\n`);
           }
@@ -94,7 +112,12 @@ export function replayCommand(): Command {
           const errors = recommender.ratingModels.map((m) => `${m.name} ${fixed(models[m.name]?.rmse, 3)}`).join(' ');
           const hits = recommender.rankingModels.map((m) => `${m.name} ${fixed(models[m.name]?.hitAt10, 3)}`).join(' ');
           const elapsed = (performance.now() - started) / 1000;
-          view?.update({ position, total, eventsPerSecond: (position - startPosition) / Math.max(elapsed, 1e-3), text: `RMSE ${errors} | hit@${flags.k} ${hits}` });
+          view?.update({
+            position,
+            total,
+            eventsPerSecond: (position - startPosition) / Math.max(elapsed, 1e-3),
+            text: `RMSE ${errors} | hit@${flags.k} ${hits}`,
+          });
         },
       });
       view?.stop();
@@ -116,7 +139,10 @@ function jsonSummary(s: ReplaySummary): object {
     seconds: round(s.seconds, 3),
     eventsPerSecond: Math.round(s.eventsPerSecond),
     models: Object.fromEntries(
-      Object.entries(s.models).map(([name, f]) => [name, Object.fromEntries(Object.entries(f).map(([figure, value]) => [figure, figure === 'rankedEvents' ? value : round(value, 4)]))]),
+      Object.entries(s.models).map(([name, f]) => [
+        name,
+        Object.fromEntries(Object.entries(f).map(([figure, value]) => [figure, figure === 'rankedEvents' ? value : round(value, 4)])),
+      ]),
     ),
     rankModel: s.rankModel,
     hitAt10: round(s.hitAt10, 4),

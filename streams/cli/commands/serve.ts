@@ -25,11 +25,10 @@ interface ServeFlags extends KafkaFlags, ModelFlags {
 }
 
 export function serveCommand(): Command {
-  const command = new Command('serve')
-    .description(
-      'run a worker: consume the ratings topic in a consumer group, learn online, publish each refreshed top-k list to the recs topic ' +
-        'and bad messages to the dlq topic; state and consumer positions in one LMDB transaction per batch. Stops cleanly on SIGINT/SIGTERM',
-    );
+  const command = new Command('serve').description(
+    'run a worker: consume the ratings topic in a consumer group, learn online, publish each refreshed top-k list to the recs topic ' +
+      'and bad messages to the dlq topic; state and consumer positions in one LMDB transaction per batch. Stops cleanly on SIGINT/SIGTERM',
+  );
   addKafkaFlags(command, { partitions: true, group: true });
   return addModelOptions(command)
     .addOption(new Option('--state <dir>', 'LMDB state directory of this worker (one per worker)').env('RXREC_STATE').default(DEFAULT_STATE_DIR))
@@ -37,11 +36,21 @@ export function serveCommand(): Command {
     .addOption(new Option('--k <n>', 'length of each top-k list').argParser(positiveInteger).default(10))
     .addOption(new Option('--batch-size <n>', 'micro-batch size bound (records)').argParser(positiveInteger).default(1000))
     .addOption(new Option('--batch-wait-ms <ms>', 'micro-batch time bound').argParser(nonNegativeInteger).default(50))
-    .addOption(new Option('--max-message-bytes <n>', 'larger rating messages go to the dlq as oversized').argParser(positiveInteger).default(DEFAULT_MAX_MESSAGE_BYTES))
-    .addOption(new Option('--http-port <port>', 'serve /recommendations, /metrics, /health/live, /health/ready and the live page on this port').argParser(nonNegativeInteger))
+    .addOption(
+      new Option('--max-message-bytes <n>', 'larger rating messages go to the dlq as oversized').argParser(positiveInteger).default(DEFAULT_MAX_MESSAGE_BYTES),
+    )
+    .addOption(
+      new Option('--http-port <port>', 'serve /recommendations, /metrics, /health/live, /health/ready and the live page on this port').argParser(
+        nonNegativeInteger,
+      ),
+    )
     .addOption(new Option('--http-host <address>', 'address the HTTP API listens on (0.0.0.0 in a container)').default('127.0.0.1'))
-    .addOption(new Option('--ready-lag <records>', '/health/ready answers 200 once the consumer lag is at most this').argParser(nonNegativeInteger).default(1000))
-    .addOption(new Option('--connect-timeout <seconds>', 'keep retrying an unreachable cluster at start-up this long').argParser(nonNegativeInteger).default(60))
+    .addOption(
+      new Option('--ready-lag <records>', '/health/ready answers 200 once the consumer lag is at most this').argParser(nonNegativeInteger).default(1000),
+    )
+    .addOption(
+      new Option('--connect-timeout <seconds>', 'keep retrying an unreachable cluster at start-up this long').argParser(nonNegativeInteger).default(60),
+    )
     .addOption(
       new Option('--session-timeout-ms <ms>', "the group reassigns a crashed worker's partitions after this long (the broker allows 6000 and up by default)")
         .argParser(positiveInteger)
@@ -86,7 +95,9 @@ export function serveCommand(): Command {
           stop: stop.signal,
         });
         const positions = [...summary.positions].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
-        log(`stopped: applied ${summary.applied} events, rejected ${summary.rejected} in ${summary.seconds.toFixed(1)} s; stored positions ${positions || 'none'}`);
+        log(
+          `stopped: applied ${summary.applied} events, rejected ${summary.rejected} in ${summary.seconds.toFixed(1)} s; stored positions ${positions || 'none'}`,
+        );
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -33,7 +33,9 @@ export function similarCommand(): Command {
         const label = (itemId: string) => store.itemLabel(itemId)?.title ?? '';
         process.stdout.write(`items most similar to ${flags.item} ${label(flags.item)}:\n`);
         similar.neighbours.forEach((n, rank) => {
-          process.stdout.write(`${String(rank + 1).padStart(3)}. ${n.itemId.padEnd(8)} sim ${n.sim.toFixed(4)}  co-rated by ${String(n.support).padStart(4)}  ${label(n.itemId)}\n`);
+          process.stdout.write(
+            `${String(rank + 1).padStart(3)}. ${n.itemId.padEnd(8)} sim ${n.sim.toFixed(4)}  co-rated by ${String(n.support).padStart(4)}  ${label(n.itemId)}\n`,
+          );
         });
       });
     });

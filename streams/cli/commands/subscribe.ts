@@ -33,7 +33,8 @@ export function subscribeCommand(): Command {
     .addOption(new Option('--count <n>', 'exit after printing this many records').argParser(positiveInteger))
     .action(async (flags: SubscribeFlags) => {
       const settings = settingsFromFlags(flags);
-      if (flags.item !== undefined && flags.topic !== 'similar-items') throw new UsageError('--item filters --topic similar-items; use --user for recs and dlq');
+      if (flags.item !== undefined && flags.topic !== 'similar-items')
+        throw new UsageError('--item filters --topic similar-items; use --user for recs and dlq');
       if (flags.user !== undefined && flags.topic === 'similar-items') throw new UsageError('--user filters recs and dlq; use --item for similar-items');
       const names = topicNames(settings.topicPrefix);
       const topic = { recs: names.recs, 'similar-items': names.similarItems, dlq: names.dlq }[flags.topic];
@@ -48,8 +49,15 @@ export function subscribeCommand(): Command {
         process.stdout.write(`${flags.json ? jsonLine(flags.topic, record) : readableLine(flags.topic, record)}\n`);
         if (flags.count !== undefined && ++printed >= flags.count) finish();
       };
-      const subscription = await TopicSubscription.open(kafkaClient(settings), settings, { topics: [topic], fromBeginning: flags.fromBeginning ?? false }, onRecord);
-      process.stderr.write(`following ${topic} at ${settings.brokers.join(',')}${flags.fromBeginning ? ' from the beginning' : ' from now'}${key === undefined ? '' : `, key ${key}`} (Ctrl-C stops)\n`);
+      const subscription = await TopicSubscription.open(
+        kafkaClient(settings),
+        settings,
+        { topics: [topic], fromBeginning: flags.fromBeginning ?? false },
+        onRecord,
+      );
+      process.stderr.write(
+        `following ${topic} at ${settings.brokers.join(',')}${flags.fromBeginning ? ' from the beginning' : ' from now'}${key === undefined ? '' : `, key ${key}`} (Ctrl-C stops)\n`,
+      );
       process.once('SIGINT', finish);
       process.once('SIGTERM', finish);
       try {
@@ -77,7 +85,9 @@ function readableLine(kind: TopicKind, record: SubscribedRecord): string {
       return `${at} user ${String(value.userId)} by ${String(value.model)} after ratings ${String(value.sourceOffset)}: ${items.join(', ') || '(empty)'}`;
     }
     case 'similar-items': {
-      const neighbours = (value.neighbours as Array<{ itemId: string; sim: number; support: number }>).map((n) => `${n.itemId} (${n.sim.toFixed(2)}, ${n.support})`);
+      const neighbours = (value.neighbours as Array<{ itemId: string; sim: number; support: number }>).map(
+        (n) => `${n.itemId} (${n.sim.toFixed(2)}, ${n.support})`,
+      );
       return `item ${String(value.itemId)}: ${neighbours.join(', ') || '(none)'}`;
     }
     case 'dlq': {

@@ -8,7 +8,10 @@ import { PipelineMetrics } from '../../../streams/metrics.js';
 import { randomRatings } from '../../fixtures.js';
 
 async function api(notReady?: string) {
-  const recommender = assembleRecommender({ ...DEFAULT_MODEL_SETTINGS, models: [...DEFAULT_MODEL_SETTINGS.models, 'knn-item'], scale: WHOLE_STARS.name, rankModel: 'ensemble' }, 10);
+  const recommender = assembleRecommender(
+    { ...DEFAULT_MODEL_SETTINGS, models: [...DEFAULT_MODEL_SETTINGS.models, 'knn-item'], scale: WHOLE_STARS.name, rankModel: 'ensemble' },
+    10,
+  );
   const events = randomRatings(3000, 40, 60, 9).map((r) => ({ userId: `u${r.user}`, itemId: `i${r.item}`, rating: r.rating, ts: r.ts }));
   recommender.applyBatch(recommender.index(events));
   const metrics = new PipelineMetrics({ processMetrics: true });

@@ -44,7 +44,10 @@ test('bad settings are one clear message each', () => {
   assert.throws(() => kafkaSettings({ sslCa: '/nonexistent/ca.pem' }, {}), /--ssl-ca: cannot read CA file '\/nonexistent\/ca.pem'/);
   assert.throws(() => kafkaSettings({ saslMechanism: 'kerberos' }, {}), /--sasl-mechanism: 'kerberos' is not one of plain, scram-sha-256, scram-sha-512/);
   assert.throws(() => kafkaSettings({ saslUsername: 'svc' }, {}), /--sasl-username given without --sasl-mechanism/);
-  assert.throws(() => kafkaSettings({ saslMechanism: 'plain', saslUsername: 'svc' }, {}), /SASL plain needs a username and a password \(--sasl-username, KAFKA_SASL_PASSWORD\)/);
+  assert.throws(
+    () => kafkaSettings({ saslMechanism: 'plain', saslUsername: 'svc' }, {}),
+    /SASL plain needs a username and a password \(--sasl-username, KAFKA_SASL_PASSWORD\)/,
+  );
 });
 
 test('topic names follow the contract under a prefix', () => {
