@@ -33,7 +33,14 @@ test('a produced stream ends with a list on the recs topic for every user who ra
 
   const [httpPort] = await freePorts(1);
   const stateDir = tempDir();
-  const worker = Worker.start(settings, `${settings.topicPrefix}g`, stateDir, ['--http-port', String(httpPort), '--batch-size', '500']);
+  const worker = Worker.start(settings, `${settings.topicPrefix}g`, stateDir, [
+    '--http-port',
+    String(httpPort),
+    '--batch-size',
+    '500',
+    '--models',
+    'baseline,mf,knn-item,popularity,cooccurrence,ensemble',
+  ]);
   t.after(() => worker.child.kill('SIGKILL'));
   await waitForGroupCaughtUp(kafka, `${settings.topicPrefix}g`, names.ratings, [worker]);
 
@@ -61,7 +68,7 @@ test('a produced stream ends with a list on the recs topic for every user who ra
     assert.deepEqual(seen, [], `user ${user}'s latest list holds no item they rated`);
   }
 
-  // knn-item runs by default: the changed neighbour lists of items go to the similar-items topic.
+  // With knn-item running, the changed neighbour lists of items go to the similar-items topic.
   const neighbourLists = await readToEnd(kafka, settings, names.similarItems);
   assert.ok(neighbourLists.length > 0, 'neighbour lists were published');
   for (const record of neighbourLists.slice(0, 20)) {
