@@ -168,9 +168,12 @@ export class Recommender {
 
   private evaluate({ user, item, rating }: IndexedRating): void {
     for (const model of this.raters) this.evaluator.recordPrediction(model.name, model.predict(user, item), rating);
-    if (!this.evaluator.isRelevant(rating)) return;
-    const published = this.currentLists.get(user);
-    this.evaluator.recordPublished(published ? published.indexOf(item) + 1 : 0);
+    const relevant = this.evaluator.isRelevant(rating);
+    if (relevant) {
+      const published = this.currentLists.get(user);
+      this.evaluator.recordPublished(published ? published.indexOf(item) + 1 : 0);
+    }
+    // Sampled events of any rating get fresh lists: a learned ranker learns from every pick.
     if (eventShare(user, item) >= this.options.rankingShare) return;
     const seen = this.histories.itemsOf(user);
     const itemCount = this.learnedItems;
@@ -180,6 +183,8 @@ export class Recommender {
       const scores = this.buffer(model, itemCount);
       model.scoreAll(user, itemCount, scores, seen, computed);
       computed.set(model, scores);
+      if (!relevant) continue;
+      if (!relevant) continue;
       const list = topK(scores, itemCount, this.options.k, (candidate) => seen.has(candidate));
       this.evaluator.recordRanking(model.name, list.findIndex((entry) => entry.index === item) + 1);
     }

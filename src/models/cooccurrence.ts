@@ -16,9 +16,11 @@
  * weights what a user picks together in one period of taste; the recency decay h follows
  * their current interest, which is what predicts the next pick.
  *
- * Parameters (defaults): window W = 50 picks, halfLife h = 20 picks, similarity 'jaccard'
- * ('cosine' c_ij / √(n_i n_j) and 'lift' c_ij / (n_i n_j) are offered; Jaccard measured best,
- * see README). Cost: learn O(W) pair updates; scoreAll O(Σ_{j ∈ window} degree(j)) over
+ * Parameters (defaults): window W = 50 picks, halfLife h = 50 picks (the oldest pick of the
+ * window weighs half the newest: recent taste first, the whole window still counts), similarity
+ * 'jaccard' ('cosine' c_ij / √(n_i n_j) and 'lift' c_ij / (n_i n_j) are offered). On the
+ * synthetic set h = 20, 50 and ∞ are within 0.005 of each other in P@10 and hit@10 (it has no
+ * drift of taste within a user); real users drift, which is what the decay is for. Cost: learn O(W) pair updates; scoreAll O(Σ_{j ∈ window} degree(j)) over
  * adjacency arrays in memory order.
  *
  * State: every user's picks in order (4 bytes a pick, drained in chunks of 64); restore replays
@@ -46,7 +48,7 @@ export interface CoOccurrenceOptions {
   readonly similarity: CoOccurrenceSimilarity;
 }
 
-export const COOCCURRENCE_DEFAULTS: CoOccurrenceOptions = { window: 50, halfLife: 20, similarity: 'jaccard' };
+export const COOCCURRENCE_DEFAULTS: CoOccurrenceOptions = { window: 50, halfLife: 50, similarity: 'jaccard' };
 
 const CHUNK = 64;
 /** Pair record: [a + 1, b, position in a's adjacency, position in b's adjacency], a < b. */

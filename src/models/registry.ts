@@ -80,7 +80,7 @@ export function createModels(settings: ModelSettings, scale: RatingScale): Onlin
   const context = { scale, seed: settings.seed };
   const models = settings.models.filter((name) => name !== 'ensemble').map((name) => createModel(name, settings, context));
   if (!settings.models.includes('ensemble')) return models;
-  const ensemble = new Ensemble(context, models, { relevanceThreshold: scale.max - 1, trainShare: settings.rankingShare });
+  const ensemble = new Ensemble(context, models, { trainShare: settings.rankingShare });
   return settings.models.map((name) => (name === 'ensemble' ? ensemble : models.find((model) => model.name === name)!));
 }
 

@@ -290,7 +290,7 @@ test('cooccurrence: bad options throw, and unknown state keys are rejected', () 
   for (const halfLife of [0, -2, NaN]) assert.throws(() => new CoOccurrence({ halfLife }), RangeError, `halfLife ${halfLife}`);
   assert.throws(() => new CoOccurrence({ similarity: 'pearson' as CoOccurrenceSimilarity }), RangeError);
   assert.throws(() => new CoOccurrence().restore([['clock', 1]]), /unknown state key/);
-  assert.deepEqual(new CoOccurrence().options, { window: 50, halfLife: 20, similarity: 'jaccard' });
+  assert.deepEqual(new CoOccurrence().options, { window: 50, halfLife: 50, similarity: 'jaccard' });
 });
 
 test('cooccurrence: the header example', () => {
@@ -302,6 +302,6 @@ test('cooccurrence: the header example', () => {
   assert.equal(model.similarity(1, 2), 1);
   const scores = new Float64Array(3);
   (model as RankingModel).scoreAll(0, 3, scores, new Set());
-  // Item 1 from the latest pick 2 (age 0), item 2 from pick 1 (age 1, decay 2^{-1/20}).
-  assert.deepEqual([...scores], [0, 1, 2 ** (-1 / 20)]);
+  // Item 1 from the latest pick 2 (age 0), item 2 from pick 1 (age 1, decay 2^{-1/50}).
+  assert.deepEqual([...scores], [0, 1, 2 ** (-1 / 50)]);
 });
