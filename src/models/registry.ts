@@ -30,14 +30,19 @@ export interface ModelSettings {
   /** Co-occurrence: a pick is linked to the user's W previous picks. */
   readonly cooccurrenceWindow: number;
   /**
-   * Share of the relevant events on which every ranking model's fresh list is scored before
-   * the event is learned (and from which the ensemble's ranker learns). It shapes the ensemble.
+   * Share of the events on which every ranking model's fresh list is computed before the event
+   * is learned: the relevant ones are scored (prequential hit@k), and the ensemble's ranker
+   * learns from all of them. It shapes the ensemble.
    */
   readonly rankingShare: number;
 }
 
-/** A fifth of the relevant events: the sampling error of hit@10 stays near ±0.004 at ML-100K size (README). */
-export const DEFAULT_RANKING_SHARE = 0.2;
+/**
+ * A tenth of the events: about 5,500 relevant events ranked at ML-100K size, a standard error
+ * of about ±0.0045 on hit@10 (README), at half the cost of a fifth with no loss in what the
+ * ensemble learns (measured: hit@10 0.131 at 0.1, 0.130 at 0.2).
+ */
+export const DEFAULT_RANKING_SHARE = 0.1;
 
 /**
  * What runs by default: the rating models, popularity, the implicit co-occurrence model and

@@ -56,7 +56,7 @@ export function addModelOptions(command: Command): Command {
     .addOption(
       new Option(
         '--ranking-share <share>',
-        "share of the relevant events on which every ranking model's fresh list is scored (and the ensemble's ranker learns); 1: all",
+        "share of the events on which every ranking model's fresh list is computed: the relevant ones are scored, and the ensemble's ranker learns from all; 1: every event",
       )
         .argParser(share)
         .default(DEFAULT_MODEL_SETTINGS.rankingShare),
