@@ -92,6 +92,8 @@ export class Recommender {
   private readonly perEvent: readonly OnlineModel[];
   private readonly perBatch: readonly OnlineModel[];
   private readonly rankersInputsFirst: readonly RankingModel[];
+  /** Whose list a user never seen gets. */
+  private readonly coldStarter: RankingModel;
   private readonly rankingBuffers = new Map<OnlineModel, Float64Array>();
   /**
    * Items 0..learnedItems-1 have been learned. A batch's ids are interned before it is applied,
@@ -111,6 +113,7 @@ export class Recommender {
     this.itemSimilarity = models.map(itemNeighboursOf).find((lists) => lists !== undefined);
     this.raters = models.filter(isRatingModel);
     this.rankers = models.filter(isRankingModel);
+    this.coldStarter = this.rankers.find((m) => m.servesColdStart) ?? ranker;
     const ordered = learningOrder(models);
     this.rankersInputsFirst = [...ordered].reverse().filter(isRankingModel);
     this.perEvent = ordered.filter((m) => m.learning === 'per-event');
@@ -121,6 +124,11 @@ export class Recommender {
       options.k,
       options.relevanceThreshold,
     );
+  }
+
+  /** The model whose order users never seen get. */
+  get coldStartModel(): RankingModel {
+    return this.coldStarter;
   }
 
   /** The models that predict ratings (the RMSE/MAE table). */
@@ -184,8 +192,9 @@ export class Recommender {
       model.scoreAll(user, itemCount, scores, seen, computed);
       computed.set(model, scores);
       if (!relevant) continue;
-      if (!relevant) continue;
-      const list = topK(scores, itemCount, this.options.k, (candidate) => seen.has(candidate));
+      // What the user would be served: a user with no history yet gets the cold-start list.
+      const served = model === this.ranker && seen.size === 0 ? (computed.get(this.coldStarter) ?? scores) : scores;
+      const list = topK(served, itemCount, this.options.k, (candidate) => seen.has(candidate));
       this.evaluator.recordRanking(model.name, list.findIndex((entry) => entry.index === item) + 1);
     }
   }
@@ -221,16 +230,16 @@ export class Recommender {
     return this.rank(model, user, k, this.histories.itemsOf(user));
   }
 
-  /** The list for a user never seen: the ranking model's cold-start order. */
+  /** The list for a user never seen: the cold-start model's order (popularity when it runs), else the ranking model's. */
   coldStartList(k = this.options.k): ListEntry[] {
     const user = this.catalog.users.size;
-    return this.explained(user, this.rank(this.ranker, user, k, NOTHING_SEEN));
+    return this.explained(user, this.rank(this.coldStarter, user, k, NOTHING_SEEN), this.coldStarter);
   }
 
-  private explained(user: number, items: ScoredIndex[]): ListEntry[] {
+  private explained(user: number, items: ScoredIndex[], model: RankingModel = this.ranker): ListEntry[] {
     return items.map((entry) => ({
       ...entry,
-      why: this.ranker.explain?.(user, entry.index) ?? { reason: `${this.ranker.name} scores it ${entry.score.toFixed(2)}` },
+      why: model.explain?.(user, entry.index) ?? { reason: `${model.name} scores it ${entry.score.toFixed(2)}` },
     }));
   }
 

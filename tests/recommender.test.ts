@@ -5,6 +5,8 @@ import type { RatingEvent } from '../src/events/rating.js';
 import { CoOccurrence } from '../src/models/cooccurrence.js';
 import { eventShare } from '../src/models/event-share.js';
 import type { IndexedRating, Learning, ModelName, RatingModel, StateValue } from '../src/models/model.js';
+import { Ensemble } from '../src/models/ensemble.js';
+import { BiasedMF } from '../src/models/mf.js';
 import { Popularity } from '../src/models/popularity.js';
 import { DEFAULT_MODEL_SETTINGS } from '../src/models/registry.js';
 import { Recommender } from '../src/recommender.js';
@@ -296,6 +298,29 @@ test('recommender: a user never seen gets the cold-start list', () => {
   const rated = recommender.histories.itemsOf(known);
   assert.ok(recommender.rankFor(known).every((entry) => !rated.has(entry.index)));
   assert.equal(recommender.coldStartList(3).length, 3);
+});
+
+test("recommender: with the ensemble serving, a user never seen gets popularity's list, and is scored on it", () => {
+  const popularity = new Popularity({ halfLife: Infinity });
+  const mf = new BiasedMF({ scale: WHOLE_STARS, seed: 3 });
+  const ensemble = new Ensemble({ scale: WHOLE_STARS, seed: 3 }, [mf, popularity], { trainShare: 1 });
+  const recommender = new Recommender([mf, popularity, ensemble], ensemble, OPTIONS);
+  const all = ratingEvents(600, 25, 50, 7);
+  for (const batch of batches(all, [100])) recommender.applyBatch(recommender.index(batch));
+  assert.equal(recommender.coldStartModel, popularity);
+  const cold = recommender.coldStartList();
+  assert.deepEqual(
+    cold.map((entry) => entry.index),
+    recommender.listOf(popularity, recommender.catalog.users.size).map((entry) => entry.index),
+  );
+  for (const entry of cold) assert.equal(entry.why.reason, 'most rated');
+  // A newcomer's first relevant event is checked against the popularity list (what they were served).
+  const before = recommender.evaluator.figures().models.ensemble!.rankedEvents!;
+  const hitsBefore = recommender.evaluator.figures().models.ensemble!.hitAt10! * before;
+  recommender.applyBatch(recommender.index([{ userId: 'newcomer', itemId: recommender.catalog.items.idAt(cold[0]!.index), rating: 5, ts: 1e9 }]));
+  const after = recommender.evaluator.figures().models.ensemble!;
+  assert.equal(after.rankedEvents, before + 1);
+  assert.ok(Math.abs(after.hitAt10! * after.rankedEvents! - (hitsBefore + 1)) < 1e-9, 'a hit: the item was first on the cold-start list');
 });
 
 test('recommender: rankFor entries carry a why (the ensemble over the default models)', () => {

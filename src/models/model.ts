@@ -74,6 +74,8 @@ export interface RankingModel extends OnlineModel {
   scoreAll(user: number, itemCount: number, scores: Float64Array, seen: ReadonlySet<number>, inputScores?: InputScores): void;
   /** Why `item` is on `user`'s list, from this model's point of view. */
   explain?(user: number, item: number): Explanation;
+  /** Its user-less order is the list for users never seen (popularity's is; a learned blend's need not be). */
+  readonly servesColdStart?: boolean;
 }
 
 /** Scores already computed for the same user and state, by model. */

@@ -42,6 +42,7 @@ const RESCALE_EXPONENT = 512;
 export class Popularity implements RankingModel {
   readonly name = 'popularity' as const;
   readonly learning = 'per-event' as const;
+  readonly servesColdStart = true;
   readonly options: PopularityOptions;
   private weights = new Float64Array(1024);
   private events = 0;

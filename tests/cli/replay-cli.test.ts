@@ -55,7 +55,7 @@ test("recommend prints a known user's list without items they rated, and the col
   const human = runCli(['recommend', '--user', '3', '--state', state]);
   assert.match(human.stdout, /top 10 for user 3 \(rated \d+ items\) by ensemble:\n\s+1\. \d+\s+-?\d\.\d{3}\s+Film \d+ \(1995\) \[[^\]]+\] {2}— \S/);
   for (const item of list.items) assert.ok(typeof item.why === 'string' && item.why.length > 0);
-  assert.match(runCli(['recommend', '--user', 'nobody', '--state', state]).stdout, /user nobody is unknown: the cold-start list by ensemble/);
+  assert.match(runCli(['recommend', '--user', 'nobody', '--state', state]).stdout, /user nobody is unknown: the cold-start list by popularity/);
 });
 
 test("similar prints an item's neighbours from the state, and --similar-out streams the changed lists", () => {

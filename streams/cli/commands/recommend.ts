@@ -26,7 +26,7 @@ export function recommendCommand(): Command {
         const list = {
           userId: flags.user,
           items: listItems(recommender, items, (itemId) => store.itemLabel(itemId)?.title),
-          model: recommender.ranker.name,
+          model: (user >= 0 ? recommender.ranker : recommender.coldStartModel).name,
           known: user >= 0,
         };
         if (flags.json) {
