@@ -80,7 +80,12 @@ async function handle(parts: HttpApiParts, request: IncomingMessage, response: S
 function recommendationsFor(recommender: Recommender, userId: string, k: number, titleOf?: TitleOf) {
   const user = recommender.catalog.users.lookup(userId);
   const entries = user >= 0 ? recommender.rankFor(user, k) : recommender.coldStartList(k);
-  return { userId, items: listItems(recommender, entries, titleOf), model: (user >= 0 ? recommender.ranker : recommender.coldStartModel).name, known: user >= 0 };
+  return {
+    userId,
+    items: listItems(recommender, entries, titleOf),
+    model: (user >= 0 ? recommender.ranker : recommender.coldStartModel).name,
+    known: user >= 0,
+  };
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {
