@@ -37,7 +37,7 @@ import { clampToScale } from '../events/scale.js';
 import { SimilarityIndex, type SimilarityOptions } from '../similarity/similarity-index.js';
 import { TopNHeaps } from '../similarity/top-n.js';
 import { Baseline, type BaselineOptions } from './baseline.js';
-import type { IndexedRating, ItemNeighbours, ModelContext, RatingModel, StateValue } from './model.js';
+import type { Explanation, IndexedRating, ItemNeighbours, ModelContext, RankingModel, RatingModel, StateValue } from './model.js';
 
 export interface KnnBaselineOptions {
   /** 'item': neighbours are items (knn-item); 'user': neighbours are users (knn-user). */
@@ -156,5 +156,42 @@ export class KnnBaseline implements RatingModel {
       heaps.offer(0, candidate, sim, residual);
     }
     return heaps.weightedSum(0);
+  }
+}
+
+/**
+ * knn-item as a ranking model too: the neighbours of the user's most recent items.
+ *
+ *   score(u, i) = Σ_{j ∈ last R items u rated} s_ji,  over j's N most similar items (s > 0)
+ *
+ * R = 20, N = 50 (the similarity index's lists, exact when read). It is the ensemble's
+ * "similar to what you just rated" candidate source when knn-item runs. Cost: R list reads
+ * (O(1) each when clean; a dirty list is recomputed on read, see src/similarity/README.md).
+ */
+export class ItemKnnBaseline extends KnnBaseline implements RankingModel {
+  static readonly RECENT_ITEMS = 20;
+
+  constructor(context: ModelContext, options: Partial<Omit<KnnBaselineOptions, 'kind'>> = {}) {
+    super(context, { ...options, kind: 'item' });
+  }
+
+  scoreAll(user: number, itemCount: number, scores: Float64Array): void {
+    scores.fill(0, 0, itemCount);
+    const { entities, length } = this.similarity.history(user);
+    for (let p = Math.max(0, length - ItemKnnBaseline.RECENT_ITEMS); p < length; p++) {
+      for (const { id, sim } of this.similarity.neighbours(entities[p]!)) if (id < itemCount) scores[id]! += sim;
+    }
+  }
+
+  /** The recent item most similar to `item`. */
+  explain(user: number, item: number): Explanation {
+    const { entities, length } = this.similarity.history(user);
+    let best = -1;
+    let bestSim = 0;
+    for (let p = Math.max(0, length - ItemKnnBaseline.RECENT_ITEMS); p < length; p++) {
+      const sim = this.similarity.similarity(item, entities[p]!);
+      if (sim > bestSim) [best, bestSim] = [entities[p]!, sim];
+    }
+    return best < 0 ? { reason: 'knn-item ranks it highly' } : { reason: 'rated like', becauseOf: best };
   }
 }

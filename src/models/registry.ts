@@ -5,7 +5,7 @@
  */
 import type { RatingScale } from '../events/scale.js';
 import { Baseline, BASELINE_DEFAULTS } from './baseline.js';
-import { KnnBaseline, KNN_BASELINE_DEFAULTS } from './knn-baseline.js';
+import { ItemKnnBaseline, KnnBaseline, KNN_BASELINE_DEFAULTS } from './knn-baseline.js';
 import { BiasedMF, MF_DEFAULTS } from './mf.js';
 import { CoOccurrence, COOCCURRENCE_DEFAULTS } from './cooccurrence.js';
 import { Ensemble } from './ensemble.js';
@@ -61,7 +61,7 @@ export const DEFAULT_MODEL_SETTINGS: ModelSettings = {
 };
 
 /** The models that can rank (make top-k lists), in order of preference as the serving model. */
-export const RANKING_MODELS: readonly AvailableModel[] = ['ensemble', 'cooccurrence', 'mf', 'popularity', 'baseline'];
+export const RANKING_MODELS: readonly AvailableModel[] = ['ensemble', 'cooccurrence', 'knn-item', 'mf', 'popularity', 'baseline'];
 
 /** The ranking model lists are made from by default. */
 export const DEFAULT_RANK_MODEL = 'ensemble';
@@ -96,12 +96,9 @@ function createModel(name: Exclude<AvailableModel, 'ensemble'>, settings: ModelS
     case 'mf':
       return new BiasedMF(context, { factors: settings.factors });
     case 'knn-item':
+      return new ItemKnnBaseline(context, { k: settings.neighbours, similarity: { historyCap: settings.historyCap } });
     case 'knn-user':
-      return new KnnBaseline(context, {
-        kind: name === 'knn-item' ? 'item' : 'user',
-        k: settings.neighbours,
-        similarity: { historyCap: settings.historyCap },
-      });
+      return new KnnBaseline(context, { kind: 'user', k: settings.neighbours, similarity: { historyCap: settings.historyCap } });
     case 'popularity':
       return new Popularity({ halfLife: settings.popularityHalfLife });
     case 'cooccurrence':

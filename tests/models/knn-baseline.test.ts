@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createSyntheticMovieLens } from '../../src/datasets/synthetic.js';
 import { clampToScale, WHOLE_STARS } from '../../src/events/scale.js';
 import { Baseline } from '../../src/models/baseline.js';
-import { KnnBaseline, type KnnBaselineOptions } from '../../src/models/knn-baseline.js';
+import { ItemKnnBaseline, KnnBaseline, type KnnBaselineOptions } from '../../src/models/knn-baseline.js';
+import { randomRatings } from '../fixtures.js';
 import type { IndexedRating, RatingModel as OnlineModel, StateValue } from '../../src/models/model.js';
 import { cappedSimilarities, pairKey, randomStream } from '../similarity/reference.js';
 
@@ -149,4 +150,22 @@ test('knn state keys are namespaced and unknown ones rejected', () => {
   knn.learn(stream.slice(0, 10));
   assert.ok(knn.drainChanges().every(([key]) => key.startsWith('b.') || key.startsWith('s.')));
   assert.throws(() => new KnnBaseline(context, { kind: 'user' }).restore([['z', 1]]), /knn-user: unknown state key 'z'/);
+});
+
+test("knn-item ranks the neighbours of the user's most recent items (ItemKnnBaseline)", () => {
+  const knn = new ItemKnnBaseline({ scale: WHOLE_STARS, seed: 1 });
+  const stream = randomRatings(3000, 40, 60, 11);
+  knn.learn(stream);
+  const user = stream[stream.length - 1]!.user;
+  const { entities, length } = knn.similarity.history(user);
+  const recent = [...entities.subarray(Math.max(0, length - ItemKnnBaseline.RECENT_ITEMS), length)];
+  const expected = new Float64Array(60);
+  for (const j of recent) for (const { id, sim } of knn.similarity.neighbours(j)) expected[id]! += sim;
+  const scores = new Float64Array(60);
+  knn.scoreAll(user, 60, scores);
+  assert.deepEqual([...scores], [...expected]);
+  const best = scores.indexOf(Math.max(...scores));
+  const why = knn.explain(user, best);
+  assert.equal(why.reason, 'rated like');
+  assert.ok(recent.includes(why.becauseOf!), 'explained by one of the recent items');
 });
