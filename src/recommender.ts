@@ -115,7 +115,10 @@ export class Recommender {
     this.rankers = models.filter(isRankingModel);
     this.coldStarter = this.rankers.find((m) => m.servesColdStart) ?? ranker;
     const ordered = learningOrder(models);
-    this.rankersInputsFirst = [...ordered].reverse().filter(isRankingModel);
+    // Inputs before the models that read them, and the cold-start model (a plain input) before
+    // the serving model, whose newcomers are scored on its list.
+    const inputsFirst = [...ordered].reverse().filter(isRankingModel);
+    this.rankersInputsFirst = this.coldStarter.inputs ? inputsFirst : [this.coldStarter, ...inputsFirst.filter((m) => m !== this.coldStarter)];
     this.perEvent = ordered.filter((m) => m.learning === 'per-event');
     this.perBatch = ordered.filter((m) => m.learning === 'per-batch');
     this.evaluator = new PrequentialEvaluator(

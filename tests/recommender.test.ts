@@ -366,3 +366,18 @@ test('recommender: rankFor entries carry a why (the ensemble over the default mo
   }
   assert.ok(named > 50, `entries explained by an item: ${named}`);
 });
+
+test('recommender: newcomers are scored on the cold-start list whatever the order of the models', () => {
+  const cooccurrence = new CoOccurrence();
+  const popularity = new Popularity({ halfLife: Infinity });
+  // Listed so that inputs-first order alone would score the serving model before popularity.
+  const recommender = new Recommender([popularity, cooccurrence], cooccurrence, OPTIONS);
+  const all = ratingEvents(600, 25, 50, 7);
+  for (const batch of batches(all, [100])) recommender.applyBatch(recommender.index(batch));
+  const first = recommender.coldStartList(1)[0]!.index;
+  const before = recommender.evaluator.figures().models.cooccurrence!;
+  recommender.applyBatch(recommender.index([{ userId: 'newcomer', itemId: recommender.catalog.items.idAt(first), rating: 5, ts: 1e9 }]));
+  const after = recommender.evaluator.figures().models.cooccurrence!;
+  assert.equal(after.rankedEvents, before.rankedEvents! + 1);
+  assert.ok(Math.abs(after.hitAt10! * after.rankedEvents! - (before.hitAt10! * before.rankedEvents! + 1)) < 1e-9, 'a hit on the cold-start list');
+});

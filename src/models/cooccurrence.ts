@@ -162,12 +162,15 @@ export class CoOccurrence implements RankingModel {
     }
   }
 
-  /** Σ over the user's last W picks of recency × similarity; 0 for items linked to none of them. */
+  /** Σ over the user's last W picks of recency × similarity; -Infinity (never listed) for items linked to none of them. */
   scoreAll(user: number, itemCount: number, scores: Float64Array): void {
     scores.fill(0, 0, itemCount);
     const count = this.pickCounts[user] ?? 0;
     const history = this.picks[user];
-    if (!history) return;
+    if (!history) {
+      scores.fill(-Infinity, 0, itemCount);
+      return;
+    }
     const itemCounts = this.itemCounts;
     const jaccard = this.options.similarity === 'jaccard';
     for (let p = count - 1, age = 0; p >= 0 && age < this.options.window; p--, age++) {
@@ -185,6 +188,8 @@ export class CoOccurrence implements RankingModel {
         scores[i]! += affinity * (jaccard ? c / (itemCounts[i]! + nj - c) : this.measure(c, itemCounts[i]!, nj));
       }
     }
+    // Every contribution is positive: 0 means linked to none of the user's recent picks, so not listed.
+    for (let i = 0; i < itemCount; i++) if (scores[i] === 0) scores[i] = -Infinity;
   }
 
   /** The recent pick that contributes most to `item`'s score. */

@@ -121,6 +121,19 @@ interface SourceScores {
   readonly sd: number;
 }
 
+/**
+ * An input's scores of the candidates; an item it does not list (-Infinity, NaN) gets the lowest
+ * score it gave any candidate, so features stay finite and such items rank last for that input.
+ */
+function finiteScores(scores: Float64Array, items: readonly number[]): Float64Array {
+  const values = Float64Array.from(items, (item) => scores[item]!);
+  let floor = Infinity;
+  for (const value of values) if (Number.isFinite(value) && value < floor) floor = value;
+  if (floor === Infinity) floor = 0;
+  for (let c = 0; c < values.length; c++) if (!Number.isFinite(values[c]!)) values[c] = floor;
+  return values;
+}
+
 function summarise(sorted: Float64Array): SourceScores {
   const n = Math.max(1, sorted.length);
   let mean = 0;
@@ -329,11 +342,11 @@ export class Ensemble implements RatingModel, RankingModel {
     const sourceScores: SourceScores[] = [];
     const column = new Float64Array(2);
     for (let m = 0; m < this.rankers.length; m++) {
-      const buffer = this.buffers[m]!;
-      const source = summarise(Float64Array.from(items, (item) => buffer[item]!).sort());
+      const values = finiteScores(this.buffers[m]!, items);
+      const source = summarise(Float64Array.from(values).sort());
       sourceScores.push(source);
       for (let c = 0; c < items.length; c++) {
-        this.sourceFeatures(source, buffer[items[c]!]!, column, 0);
+        this.sourceFeatures(source, values[c]!, column, 0);
         features[c * width + m * PER_SOURCE] = column[0]!;
         features[c * width + m * PER_SOURCE + 1] = column[1]!;
       }

@@ -181,6 +181,8 @@ export class ItemKnnBaseline extends KnnBaseline implements RankingModel {
     for (let p = Math.max(0, length - ItemKnnBaseline.RECENT_ITEMS); p < length; p++) {
       for (const { id, sim } of this.similarity.neighbours(entities[p]!)) if (id < itemCount) scores[id]! += sim;
     }
+    // Neighbours have positive similarity: 0 means a neighbour of none of the recent items, so not listed.
+    for (let i = 0; i < itemCount; i++) if (scores[i] === 0) scores[i] = -Infinity;
   }
 
   /** The recent item most similar to `item`. */

@@ -82,7 +82,7 @@ test('a produced stream ends with a list on the recs topic for every user who ra
   assert.equal(first.userId, '7');
   assert.equal(first.items.length, 10);
   const readable = await runCliOk(['subscribe', ...kafkaArgs(settings, false), '--from-beginning', '--count', '2']);
-  assert.match(readable.stdout, /^\d\d:\d\d:\d\d\.\d{3} user \S+ by mf after ratings \d+:\d+: \S+ \(\d\.\d\d\)/m);
+  assert.match(readable.stdout, /^\d\d:\d\d:\d\d\.\d{3} user \S+ by ensemble after ratings \d+:\d+: \S+ \(-?\d+\.\d\d\)/m);
   assert.equal(readable.stdout.trim().split('\n').length, 2);
 });
 

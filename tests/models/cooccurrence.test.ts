@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { topK } from '../../src/ranking/top-k.js';
 import { CoOccurrence, type CoOccurrenceOptions, type CoOccurrenceSimilarity } from '../../src/models/cooccurrence.js';
 import type { IndexedRating, RankingModel, StateValue } from '../../src/models/model.js';
 import { createRng } from '../../src/random.js';
@@ -96,11 +97,13 @@ class Reference {
       const j = list[list.length - 1 - age]!;
       sum += 2 ** (-age / this.options.halfLife) * s(j, i);
     }
-    return sum;
+    // An item linked to none of the recent picks is not listed at all.
+    return sum === 0 ? -Infinity : sum;
   }
 }
 
 function close(actual: number, expected: number, what: string): void {
+  if (expected === -Infinity) return assert.equal(actual, -Infinity, `${what}: not listed`);
   assert.ok(Math.abs(actual - expected) <= 1e-12 * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs reference ${expected}`);
 }
 
@@ -302,6 +305,27 @@ test('cooccurrence: the header example', () => {
   assert.equal(model.similarity(1, 2), 1);
   const scores = new Float64Array(3);
   (model as RankingModel).scoreAll(0, 3, scores, new Set());
-  // Item 1 from the latest pick 2 (age 0), item 2 from pick 1 (age 1, decay 2^{-1/50}).
-  assert.deepEqual([...scores], [0, 1, 2 ** (-1 / 50)]);
+  // Item 1 from the latest pick 2 (age 0), item 2 from pick 1 (age 1, decay 2^{-1/50}); item 0 is linked to neither.
+  assert.deepEqual([...scores], [-Infinity, 1, 2 ** (-1 / 50)]);
+});
+
+test('cooccurrence: items linked to none of the recent picks are never listed (no padding with low ids)', () => {
+  const model = new CoOccurrence({ window: 2 });
+  model.learn([
+    { user: 0, item: 5, rating: 4, ts: 0 },
+    { user: 0, item: 6, rating: 4, ts: 1 },
+    { user: 1, item: 5, rating: 4, ts: 2 },
+  ]);
+  const scores = new Float64Array(10);
+  model.scoreAll(1, 10, scores);
+  assert.deepEqual(
+    topK(scores, 10, 10, (item) => item === 5).map((entry) => entry.index),
+    [6],
+    'only item 6 is linked to user 1’s pick',
+  );
+  model.scoreAll(7, 10, scores);
+  assert.ok(
+    scores.every((score) => score === -Infinity),
+    'a user with no picks gets no list from this model',
+  );
 });
