@@ -63,9 +63,18 @@ test('broker down at start-up and again mid-stream: the worker retries, reports 
   await worker.waitFor('an assignment', () => worker.assignment() !== undefined, 90_000);
   await waitForReadiness(httpPort, 'readiness once connected', (answer) => answer.status === 200, 30_000, worker);
 
-  // 3000 events at 1000/s; the broker goes away a second in and comes back a few seconds later.
+  // 3000 events at 1000/s; the broker goes away once the first events are on the topic (not after
+  // a fixed delay: a slow start of the producer would otherwise meet a broker already gone, a
+  // different test) and comes back a few seconds later.
   const producing = runCliOk(['produce', ...kafkaArgs(settings), '--dataset', dataset, '--rate', '1000']);
-  await sleep(1_000);
+  const admin = kafkaClient(settings, collectingLog().log).admin();
+  await admin.connect();
+  for (const deadline = Date.now() + 30_000; ; await sleep(100)) {
+    const ends = await admin.fetchTopicOffsets(ratingsTopic).catch(() => []);
+    if (ends.reduce((sum, { high }) => sum + Number(high), 0) > 0) break;
+    assert.ok(Date.now() < deadline, 'the producer sent its first events within 30 s');
+  }
+  await admin.disconnect();
   await broker.control.stop();
   const down = await waitForReadiness(httpPort, 'readiness to report the outage', (answer) => answer.status === 503, 45_000, worker);
   await broker.control.start();
