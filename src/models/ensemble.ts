@@ -322,12 +322,16 @@ export class Ensemble implements RatingModel, RankingModel {
     this.stampPosition = withIndex(this.stampPosition, itemCount);
     const items: number[] = [];
     const sourceOf: number[][] = this.rankers.map(() => []);
+    // Each input's scores: the ones handed in (read, not copied), or computed into a buffer of its own.
+    const inputScoresOf: Float64Array[] = [];
     for (let m = 0; m < this.rankers.length; m++) {
-      if (this.buffers[m]!.length < itemCount) this.buffers[m] = new Float64Array(Math.max(itemCount, this.buffers[m]!.length * 2));
-      const buffer = this.buffers[m]!;
-      const given = inputScores?.get(this.rankers[m]!);
-      if (given) buffer.set(given.subarray(0, itemCount));
-      else this.rankers[m]!.scoreAll(user, itemCount, buffer, seen);
+      let buffer = inputScores?.get(this.rankers[m]!);
+      if (!buffer) {
+        if (this.buffers[m]!.length < itemCount) this.buffers[m] = new Float64Array(Math.max(itemCount, this.buffers[m]!.length * 2));
+        buffer = this.buffers[m]!;
+        this.rankers[m]!.scoreAll(user, itemCount, buffer, seen);
+      }
+      inputScoresOf.push(buffer);
       for (const { index } of topK(buffer, itemCount, n, (item) => seen.has(item))) {
         if (this.stampGeneration[index] !== generation) {
           this.stampGeneration[index] = generation;
@@ -342,7 +346,7 @@ export class Ensemble implements RatingModel, RankingModel {
     const sourceScores: SourceScores[] = [];
     const column = new Float64Array(2);
     for (let m = 0; m < this.rankers.length; m++) {
-      const values = finiteScores(this.buffers[m]!, items);
+      const values = finiteScores(inputScoresOf[m]!, items);
       const source = summarise(Float64Array.from(values).sort());
       sourceScores.push(source);
       for (let c = 0; c < items.length; c++) {
