@@ -36,6 +36,8 @@ export interface RecommenderOptions {
    * event is learned (prequential hit@k per model); 1 scores every relevant event.
    */
   readonly rankingShare: number;
+  /** A clock in milliseconds; when given, each model's learning time is summed (`learningSeconds`). */
+  readonly clock?: () => number;
 }
 
 /** A list entry: the item, its score and what put it there. */
@@ -95,6 +97,7 @@ export class Recommender {
   /** Whose list a user never seen gets. */
   private readonly coldStarter: RankingModel;
   private readonly rankingBuffers = new Map<OnlineModel, Float64Array>();
+  private readonly learningMs = new Map<OnlineModel, number>();
   /**
    * Items 0..learnedItems-1 have been learned. A batch's ids are interned before it is applied,
    * so items later in the batch already have indices: they must not be ranked before their
@@ -168,13 +171,26 @@ export class Recommender {
     for (const event of batch) {
       this.evaluate(event);
       single[0] = event;
-      for (const model of this.perEvent) model.learn(single);
+      for (const model of this.perEvent) this.learn(model, single);
       this.histories.add(event.user, event.item);
       this.learnedItems = Math.max(this.learnedItems, event.item + 1);
       newestTs.set(event.user, Math.max(event.ts, newestTs.get(event.user) ?? -Infinity));
     }
-    for (const model of this.perBatch) model.learn(batch);
+    for (const model of this.perBatch) this.learn(model, batch);
     return [...newestTs].map(([user, eventTs]) => ({ user, items: this.refresh(user), eventTs }));
+  }
+
+  private learn(model: OnlineModel, events: readonly IndexedRating[]): void {
+    const { clock } = this.options;
+    if (!clock) return model.learn(events);
+    const started = clock();
+    model.learn(events);
+    this.learningMs.set(model, (this.learningMs.get(model) ?? 0) + clock() - started);
+  }
+
+  /** Seconds each model has spent learning in this process, by name (only with a clock). */
+  get learningSeconds(): Record<string, number> {
+    return Object.fromEntries(this.models.map((model) => [model.name, (this.learningMs.get(model) ?? 0) / 1000]));
   }
 
   private evaluate({ user, item, rating }: IndexedRating): void {

@@ -14,7 +14,8 @@ export interface BoundConfig extends ModelSettings {
   readonly rankModel: string;
 }
 
-export function assembleRecommender(config: BoundConfig, k: number): Recommender {
+/** `clock` (ms), when given, makes the recommender time each model's learning. */
+export function assembleRecommender(config: BoundConfig, k: number, clock?: () => number): Recommender {
   const scale = scaleByName(config.scale);
   const models = createModels(config, scale);
   const ranker = models.find((model) => model.name === config.rankModel);
@@ -22,7 +23,7 @@ export function assembleRecommender(config: BoundConfig, k: number): Recommender
     const rankers = models.filter(isRankingModel).map((m) => m.name);
     throw new Error(`rank model '${config.rankModel}' must be one of the running models that can rank: ${rankers.join(', ')}`);
   }
-  return new Recommender(models, ranker, { scale, k, relevanceThreshold: scale.max - 1, rankingShare: config.rankingShare ?? DEFAULT_RANKING_SHARE });
+  return new Recommender(models, ranker, { scale, k, relevanceThreshold: scale.max - 1, rankingShare: config.rankingShare ?? DEFAULT_RANKING_SHARE, clock });
 }
 
 /** The recommender for a stream: bound to `streamId` and `config` in the store, and restored from it. */

@@ -12,11 +12,13 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { IdIndex } from '../src/catalog.js';
 import { isMalformed, type Dataset } from '../src/datasets/rows.js';
+import { fitBatchImpute } from '../src/eval/batch-impute.js';
 import { listFigures, meanListFigures, ratingErrors } from '../src/eval/offline-metrics.js';
 import { splitPerUser, type SplitRule } from '../src/eval/split.js';
 import type { RatingEvent } from '../src/events/rating.js';
 import { offScaleReason } from '../src/events/scale.js';
 import type { ModelSettings } from '../src/models/registry.js';
+import { HARD_IMPUTE_DEFAULTS, SOFT_IMPUTE_DEFAULTS } from '../src/models/soft-impute.js';
 import type { Recommender } from '../src/recommender.js';
 import { assembleRecommender } from './assemble.js';
 import { float64Column, uint32Column, type NumberColumn } from './embedded/columns.js';
@@ -44,6 +46,8 @@ export interface EvalOptions {
   /** Called once the split is made, before training. */
   readonly onSplit?: (split: SplitSummary) => void;
   readonly onTrained?: (trained: number, total: number) => void;
+  /** Seeds protocol: each iteration of a batch Soft/Hard-Impute fit. */
+  readonly onBatchIteration?: (model: string, iteration: number, maxIterations: number) => void;
 }
 
 export interface SplitSummary {
@@ -66,7 +70,7 @@ export interface OfflineFigures {
   readonly ndcgAt10?: number;
   readonly rmse?: number;
   readonly mae?: number;
-  /** Training wall time (shared by all models) plus this model's own scoring time. */
+  /** This model's own learning (or batch fitting) time plus its scoring time. */
   readonly seconds: number;
 }
 
@@ -112,13 +116,16 @@ export async function evaluateOffline(options: EvalOptions): Promise<EvalSummary
   };
   options.onSplit?.(summary);
 
-  const recommender = assembleRecommender({ scale: dataset.scale.name, rankModel: options.rankModel, ...options.models }, LIST_LENGTH);
+  const recommender = assembleRecommender({ scale: dataset.scale.name, rankModel: options.rankModel, ...options.models }, LIST_LENGTH, () => performance.now());
   const started = performance.now();
   await train(recommender, columns, timestampOrder(columns, split.isTest, summary.train), options.onTrained);
   const trainSeconds = (performance.now() - started) / 1000;
   const test = positionsWhere(split.isTest, 1, summary.test);
+  const learning = recommender.learningSeconds;
   const models =
-    protocol === 'ranking' ? scoreLists(recommender, columns, test, trainSeconds) : scoreRatings(recommender, columns, test, dataset, trainSeconds);
+    protocol === 'ranking'
+      ? scoreLists(recommender, columns, test, learning)
+      : { ...scoreRatings(recommender, columns, test, dataset, learning), ...batchImputeFigures(options, columns, split.isTest, test) };
   return { protocol, split: summary, trainSeconds, models };
 }
 
@@ -177,7 +184,7 @@ async function train(recommender: Recommender, columns: RatingColumns, order: Ui
 }
 
 /** P/R/NDCG@10 of every ranking model; items are compared by id, so a test item unknown to training counts as a miss. */
-function scoreLists(recommender: Recommender, columns: RatingColumns, test: Uint32Array, trainSeconds: number): Record<string, OfflineFigures> {
+function scoreLists(recommender: Recommender, columns: RatingColumns, test: Uint32Array, learning: Record<string, number>): Record<string, OfflineFigures> {
   const relevantByUser = new Map<number, Set<string>>();
   for (const position of test) {
     const { userId, itemId } = eventAt(columns, position);
@@ -203,7 +210,7 @@ function scoreLists(recommender: Recommender, columns: RatingColumns, test: Uint
       precisionAt10: mean.precision,
       recallAt10: mean.recall,
       ndcgAt10: mean.ndcg,
-      seconds: trainSeconds + (performance.now() - started) / 1000,
+      seconds: learning[model.name]! + (performance.now() - started) / 1000,
     };
   }
   return models;
@@ -215,7 +222,7 @@ function scoreRatings(
   columns: RatingColumns,
   test: Uint32Array,
   dataset: Dataset,
-  trainSeconds: number,
+  learning: Record<string, number>,
 ): Record<string, OfflineFigures> {
   const { users, items } = recommender.catalog;
   // Ids never seen in training get an index past the known ones: the models' fallback for new users and items.
@@ -231,7 +238,34 @@ function scoreRatings(
     const started = performance.now();
     const predicted = Float64Array.from(actual, (_, i) => model.predict(testUsers[i]!, testItems[i]!));
     const { rmse, mae } = ratingErrors(predicted, actual, dataset.scale);
-    models[model.name] = { rmse, mae, seconds: trainSeconds + (performance.now() - started) / 1000 };
+    models[model.name] = { rmse, mae, seconds: learning[model.name]! + (performance.now() - started) / 1000 };
   }
   return models;
 }
+
+/** The batch counterparts of the impute models that run, fitted on the whole training part at once (rows `impute-soft-batch`, `impute-hard-batch`). */
+function batchImputeFigures(options: EvalOptions, columns: RatingColumns, isTest: Uint8Array, test: Uint32Array): Record<string, OfflineFigures> {
+  const fits = BATCH_IMPUTE.filter(({ online }) => options.models.models.includes(online));
+  if (fits.length === 0) return {};
+  const train = positionsWhere(isTest, 0, isTest.length - test.length);
+  const training = {
+    users: Uint32Array.from(train, (position) => columns.users.get(position)),
+    items: Uint32Array.from(train, (position) => columns.items.get(position)),
+    ratings: Float64Array.from(train, (position) => columns.ratings.get(position)),
+  };
+  const actual = Float64Array.from(test, (position) => columns.ratings.get(position));
+  const figures: Record<string, OfflineFigures> = {};
+  for (const { name, settings } of fits) {
+    const started = performance.now();
+    const model = fitBatchImpute(training, options.dataset.scale, settings, (iteration) => options.onBatchIteration?.(name, iteration, settings.maxIterations));
+    const predicted = Float64Array.from(test, (position) => model.predict(columns.users.get(position), columns.items.get(position)));
+    const { rmse, mae } = ratingErrors(predicted, actual, options.dataset.scale);
+    figures[name] = { rmse, mae, seconds: (performance.now() - started) / 1000 };
+  }
+  return figures;
+}
+
+const BATCH_IMPUTE = [
+  { online: 'impute-soft', name: 'impute-soft-batch', settings: SOFT_IMPUTE_DEFAULTS },
+  { online: 'impute-hard', name: 'impute-hard-batch', settings: HARD_IMPUTE_DEFAULTS },
+] as const;

@@ -65,6 +65,9 @@ export const GENERATOR_VERSION = 3;
 /** The size of MovieLens 100K, with seed 42. */
 export const ML100K_SHAPE: SyntheticSpec = { users: 943, items: 1682, ratings: 100_000, seed: 42 };
 
+/** The size of MovieLens 1M, with seed 42 (benchmarks of batch fits at scale). */
+export const ML1M_SHAPE: SyntheticSpec = { users: 6040, items: 3706, ratings: 1_000_209, seed: 42 };
+
 /** MovieLens guarantees every user at least this many ratings; so does the generator. */
 export const MIN_RATINGS_PER_USER = 20;
 

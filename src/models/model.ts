@@ -53,6 +53,12 @@ export interface OnlineModel {
 export interface RatingModel extends OnlineModel {
   /** Predicted rating on the model's scale (clamped to it). Unknown ids fall back gracefully. */
   predict(user: number, item: number): number;
+  /**
+   * How many of the user's ratings the model has learned, when that differs from the stream's
+   * count so far (a per-batch learner knows nothing of a batch's events until it ends). The
+   * ensemble weighs predictions by it.
+   */
+  userSupport?(user: number): number;
 }
 
 /** What put an item on a list: a short reason, and the item that led to it when there is one. */

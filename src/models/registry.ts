@@ -9,11 +9,12 @@ import { ItemKnnBaseline, KnnBaseline, KNN_BASELINE_DEFAULTS } from './knn-basel
 import { BiasedMF, MF_DEFAULTS } from './mf.js';
 import { CoOccurrence, COOCCURRENCE_DEFAULTS } from './cooccurrence.js';
 import { Ensemble } from './ensemble.js';
+import { ImputeFactors } from './impute.js';
 import { Popularity, POPULARITY_DEFAULTS } from './popularity.js';
 import { SIMILARITY_DEFAULTS } from '../similarity/similarity-index.js';
 import type { ModelContext, OnlineModel } from './model.js';
 
-export const AVAILABLE_MODELS = ['baseline', 'mf', 'knn-item', 'knn-user', 'popularity', 'cooccurrence', 'ensemble'] as const;
+export const AVAILABLE_MODELS = ['baseline', 'mf', 'knn-item', 'knn-user', 'impute-soft', 'impute-hard', 'popularity', 'cooccurrence', 'ensemble'] as const;
 export type AvailableModel = (typeof AVAILABLE_MODELS)[number];
 
 export interface ModelSettings {
@@ -61,7 +62,7 @@ export const DEFAULT_MODEL_SETTINGS: ModelSettings = {
 };
 
 /** The models that can rank (make top-k lists), in order of preference as the serving model. */
-export const RANKING_MODELS: readonly AvailableModel[] = ['ensemble', 'cooccurrence', 'knn-item', 'mf', 'popularity', 'baseline'];
+export const RANKING_MODELS: readonly AvailableModel[] = ['ensemble', 'cooccurrence', 'knn-item', 'mf', 'impute-soft', 'impute-hard', 'popularity', 'baseline'];
 
 /** The ranking model lists are made from by default. */
 export const DEFAULT_RANK_MODEL = 'ensemble';
@@ -99,6 +100,10 @@ function createModel(name: Exclude<AvailableModel, 'ensemble'>, settings: ModelS
       return new ItemKnnBaseline(context, { k: settings.neighbours, similarity: { historyCap: settings.historyCap } });
     case 'knn-user':
       return new KnnBaseline(context, { kind: 'user', k: settings.neighbours, similarity: { historyCap: settings.historyCap } });
+    case 'impute-soft':
+      return new ImputeFactors(context, { variant: 'soft' });
+    case 'impute-hard':
+      return new ImputeFactors(context, { variant: 'hard' });
     case 'popularity':
       return new Popularity({ halfLife: settings.popularityHalfLife });
     case 'cooccurrence':

@@ -27,6 +27,22 @@ async function run(stateDir: string, overrides: Partial<ReplayOptions> = {}) {
   });
 }
 
+test('per-batch impute models run in a replay, feed the ensemble, and resume at a batch boundary to the parameters of an uninterrupted run', async () => {
+  const models = { ...DEFAULT_MODEL_SETTINGS, models: [...DEFAULT_MODEL_SETTINGS.models, 'impute-soft', 'impute-hard'] as const };
+  const whole = tempDir();
+  const summary = await run(whole, { models, rankModel: 'ensemble' });
+  for (const name of ['impute-soft', 'impute-hard'] as const) {
+    const figures = summary.models[name]!;
+    assert.ok(figures.rmse! > 0 && figures.rmse! < 2, `${name}: ${JSON.stringify(figures)}`);
+    assert.ok(figures.hitAt10 !== undefined, `${name} ranks too`);
+  }
+  // Per-batch learners depend on the batches: stop on a boundary and keep the batch size.
+  const split = tempDir();
+  await run(split, { models, rankModel: 'ensemble', stopAtOffset: 1000 });
+  await run(split, { models, rankModel: 'ensemble' });
+  assert.deepEqual(await storedParameters(split), await storedParameters(whole));
+});
+
 test('a replay stopped halfway and resumed ends with the parameters of an uninterrupted run', async () => {
   const whole = tempDir();
   const summary = await run(whole);
