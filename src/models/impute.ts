@@ -54,13 +54,11 @@
  *   impute.predict(0, 4);
  */
 import { clampToScale } from '../events/scale.js';
-import { RatingHistories, type HistoryEntry } from '../similarity/rating-histories.js';
-import { DirtyRows } from './dirty.js';
+import { FoldInState } from './fold-in-state.js';
 import type { IndexedRating, ModelContext, RankingModel, RatingModel, StateValue } from './model.js';
-import { GrowableRows, packFloat64, unpackFloat64 } from './packed.js';
 import { RidgeSystem } from './ridge-solve.js';
 import { RunningMean } from './running-mean.js';
-import { seededNormal } from './seeded-init.js';
+import { assertByteScale, quantiseRating } from './quantise.js';
 
 export type ImputeVariant = 'soft' | 'hard';
 
@@ -82,26 +80,15 @@ export const IMPUTE_DEFAULTS: Record<ImputeVariant, ImputeFactorsOptions> = {
   hard: { variant: 'hard', rank: 3, lambda: 1, initStd: 0.1, meanPrior: 10, offsetPrior: 25 },
 };
 
-const USER_TABLE = 11;
-const ITEM_TABLE = 12;
-
 export class ImputeFactors implements RatingModel, RankingModel {
   readonly name: 'impute-soft' | 'impute-hard';
   readonly learning = 'per-batch' as const;
   readonly options: ImputeFactorsOptions;
   private readonly mean = new RunningMean();
-  /** Contexts are users, entities items: each user's ratings, and each item's raters. */
-  private readonly ratings = new RatingHistories();
-  private readonly userFactors: GrowableRows;
-  private readonly itemFactors: GrowableRows;
+  /** Each user's ratings, each item's raters; user rows [a_u], item rows [d_i, b_i]. */
+  private readonly state: FoldInState;
   private readonly system: RidgeSystem;
   private readonly userSum: Float64Array;
-  private readonly dirty = new DirtyRows();
-  private readonly initUserRow: (row: Float64Array, index: number) => void;
-  private readonly initItemRow: (row: Float64Array, index: number) => void;
-  /** Events learned: the order ratings are replayed in on restore. */
-  private seq = 0;
-  private drainedSeq = 0;
 
   constructor(
     private readonly context: ModelContext,
@@ -115,22 +102,25 @@ export class ImputeFactors implements RatingModel, RankingModel {
     if (context.scale.max / context.scale.step > 255)
       throw new RangeError(`scale ${context.scale.name} has more than 255 steps: ratings are kept as one byte each`);
     this.name = this.modelName;
-    this.userFactors = new GrowableRows(rank);
-    this.itemFactors = new GrowableRows(rank + 1);
+    this.state = new FoldInState({ model: this.name, seed: context.seed, initStd, userWidth: rank, itemWidth: rank + 1, itemLeadingZeros: 1 });
     this.userSum = new Float64Array(rank);
     this.system = new RidgeSystem(rank);
-    this.initUserRow = (row, index) => this.initRow(row, USER_TABLE, index);
-    this.initItemRow = (row, index) => this.initRow(row, ITEM_TABLE, index);
+  }
+
+  private get ratings() {
+    return this.state.ratings;
+  }
+
+  private get itemFactors() {
+    return this.state.items;
+  }
+
+  private get userFactors() {
+    return this.state.users;
   }
 
   private get modelName(): 'impute-soft' | 'impute-hard' {
     return `impute-${this.options.variant}`;
-  }
-
-  private initRow(row: Float64Array, table: number, index: number): void {
-    const first = table === ITEM_TABLE ? 1 : 0;
-    if (first === 1) row[0] = 0;
-    for (let f = first; f < row.length; f++) row[f] = seededNormal(this.options.initStd, this.context.seed, table, index, f);
   }
 
   /** m_u, or the global mean for a user with no ratings yet. */
@@ -189,7 +179,7 @@ export class ImputeFactors implements RatingModel, RankingModel {
     const users = new Set<number>();
     const items = new Set<number>();
     for (const { user, item, rating } of batch) {
-      this.file(user, item, this.quantise(rating));
+      this.state.file(user, item, quantiseRating(rating, this.context.scale));
       this.mean.add(rating);
       users.add(user);
       items.add(item);
@@ -199,22 +189,6 @@ export class ImputeFactors implements RatingModel, RankingModel {
     for (const item of [...items].sort(byIndex)) this.solveItem(item);
   }
 
-  private file(user: number, item: number, value: number): void {
-    const position = this.ratings.position(user, item);
-    if (position < 0) this.ratings.append(user, item, value, this.seq);
-    else this.ratings.replace(user, position, value);
-    this.seq += 1;
-  }
-
-  private quantise(rating: number): number {
-    const { step } = this.context.scale;
-    const value = Math.round(rating / step);
-    if (Math.abs(value * step - rating) > 1e-9 || value < 0) {
-      throw new RangeError(`rating ${rating} is not on the scale's grid of step ${step}: validate events before learning`);
-    }
-    return value;
-  }
-
   private solveUser(user: number): void {
     const { ratings, system, itemFactors } = this;
     const { step } = this.context.scale;
@@ -222,16 +196,14 @@ export class ImputeFactors implements RatingModel, RankingModel {
     const mean = this.userMean(user);
     const items = ratings.entitiesOf(user);
     const values = ratings.valuesOf(user);
-    for (let p = 0, n = ratings.length(user); p < n; p++) itemFactors.ensure(items[p], this.initItemRow);
+    this.state.ensureItemsOf(user);
     system.reset(this.options.lambda);
     const itemRows = itemFactors.raw;
     for (let p = 0, n = ratings.length(user); p < n; p++) {
       const at = items[p] * (r + 1);
       system.add(itemRows, at + 1, values[p] * step - mean - itemRows[at]);
     }
-    this.userFactors.ensure(user, this.initUserRow);
-    this.userFactors.row(user).set(system.solve());
-    this.dirty.users.add(user);
+    this.state.setUserRow(user, system.solve());
   }
 
   private solveItem(item: number): void {
@@ -256,47 +228,20 @@ export class ImputeFactors implements RatingModel, RankingModel {
     }
     const offset = offsetPrior === Infinity ? 0 : residualSum / (count + offsetPrior);
     for (let f = 0; f < r; f++) system.rhs[f] -= offset * userSum[f];
-    this.itemFactors.ensure(item, this.initItemRow);
-    const row = this.itemFactors.row(item);
-    row[0] = offset;
-    row.set(system.solve(), 1);
-    this.dirty.items.add(item);
+    this.state.setItemRow(item, system.solve(), 1)[0] = offset;
   }
 
   drainChanges(): Array<[string, StateValue]> {
     const changes: Array<[string, StateValue]> = [['mean', this.mean.toState()]];
-    if (this.seq !== this.drainedSeq) changes.push(['seq', this.seq]);
-    this.drainedSeq = this.seq;
-    for (const [user, chunk, bytes] of this.ratings.drainChangedChunks()) changes.push([`h${user}.${chunk}`, bytes]);
-    for (const user of this.dirty.users) changes.push([`u${user}`, packFloat64(this.userFactors.row(user))]);
-    for (const item of this.dirty.items) changes.push([`i${item}`, packFloat64(this.itemFactors.row(item))]);
-    this.dirty.clear();
+    this.state.drainInto(changes);
     return changes;
   }
 
   /** Rebuild from every drained entry: ratings replayed in event order, factor rows as stored. Fresh instances only. */
   restore(entries: Iterable<[string, StateValue]>): void {
-    if (this.seq !== 0) throw new Error(`${this.name} restore needs a fresh model: this one has already learned events`);
-    const filed: HistoryEntry[] = [];
-    for (const [key, value] of entries) {
-      if (key === 'mean') this.mean.restore(value);
-      else if (key === 'seq') this.seq = this.drainedSeq = value as number;
-      else if (key.startsWith('h') && value instanceof Uint8Array) {
-        for (const entry of RatingHistories.unpackChunk(Number(key.slice(1, key.indexOf('.'))), value)) filed.push(entry);
-      } else if (key.startsWith('u') || key.startsWith('i')) this.restoreRow(key, value as Uint8Array);
-      else throw new Error(`${this.name}: unknown state key '${key}'`);
-    }
-    filed.sort((x, y) => x.seq - y.seq);
-    for (const { context, entity, value, seq } of filed) this.ratings.append(context, entity, value, seq);
-    this.ratings.markPersisted();
-  }
-
-  private restoreRow(key: string, value: Uint8Array): void {
-    const [rows, init] = key.startsWith('u') ? [this.userFactors, this.initUserRow] : [this.itemFactors, this.initItemRow];
-    const stored = unpackFloat64(value);
-    if (stored.length !== rows.width) throw new Error(`${this.name}: stored row has ${stored.length} factors, this model has ${rows.width}`);
-    const index = Number(key.slice(1));
-    rows.ensure(index, init);
-    rows.row(index).set(stored);
+    this.state.restore(entries, (key, value) => {
+      if (key !== 'mean') throw new Error(`${this.name}: unknown state key '${key}'`);
+      this.mean.restore(value);
+    });
   }
 }

@@ -33,7 +33,8 @@ export interface IndexedRating {
   readonly ts: number;
 }
 
-export type ModelName = 'baseline' | 'mf' | 'knn-item' | 'knn-user' | 'impute-soft' | 'impute-hard' | 'two-tower' | 'popularity' | 'cooccurrence' | 'ensemble';
+export type ModelName =
+  'baseline' | 'mf' | 'knn-item' | 'knn-user' | 'impute-soft' | 'impute-hard' | 'two-tower' | 'popularity' | 'cooccurrence' | 'implicit-als' | 'ensemble';
 
 export type StateValue = number | string | Uint8Array | readonly StateValue[] | { readonly [key: string]: StateValue };
 

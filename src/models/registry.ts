@@ -10,11 +10,23 @@ import { BiasedMF, MF_DEFAULTS } from './mf.js';
 import { CoOccurrence, COOCCURRENCE_DEFAULTS } from './cooccurrence.js';
 import { Ensemble } from './ensemble.js';
 import { ImputeFactors } from './impute.js';
+import { ImplicitAls } from './implicit-als.js';
 import { Popularity, POPULARITY_DEFAULTS } from './popularity.js';
 import { SIMILARITY_DEFAULTS } from '../similarity/similarity-index.js';
 import type { ModelContext, OnlineModel } from './model.js';
 
-export const AVAILABLE_MODELS = ['baseline', 'mf', 'knn-item', 'knn-user', 'impute-soft', 'impute-hard', 'popularity', 'cooccurrence', 'ensemble'] as const;
+export const AVAILABLE_MODELS = [
+  'baseline',
+  'mf',
+  'knn-item',
+  'knn-user',
+  'impute-soft',
+  'impute-hard',
+  'popularity',
+  'cooccurrence',
+  'implicit-als',
+  'ensemble',
+] as const;
 export type AvailableModel = (typeof AVAILABLE_MODELS)[number];
 
 export interface ModelSettings {
@@ -62,7 +74,17 @@ export const DEFAULT_MODEL_SETTINGS: ModelSettings = {
 };
 
 /** The models that can rank (make top-k lists), in order of preference as the serving model. */
-export const RANKING_MODELS: readonly AvailableModel[] = ['ensemble', 'cooccurrence', 'knn-item', 'mf', 'impute-soft', 'impute-hard', 'popularity', 'baseline'];
+export const RANKING_MODELS: readonly AvailableModel[] = [
+  'ensemble',
+  'cooccurrence',
+  'implicit-als',
+  'knn-item',
+  'mf',
+  'impute-soft',
+  'impute-hard',
+  'popularity',
+  'baseline',
+];
 
 /** The ranking model lists are made from by default. */
 export const DEFAULT_RANK_MODEL = 'ensemble';
@@ -104,6 +126,8 @@ function createModel(name: Exclude<AvailableModel, 'ensemble'>, settings: ModelS
       return new ImputeFactors(context, { variant: 'soft' });
     case 'impute-hard':
       return new ImputeFactors(context, { variant: 'hard' });
+    case 'implicit-als':
+      return new ImplicitAls(context);
     case 'popularity':
       return new Popularity({ halfLife: settings.popularityHalfLife });
     case 'cooccurrence':

@@ -22,21 +22,23 @@ export class RidgeSystem {
     this.solution = new Float64Array(rank);
   }
 
-  /** Start a system: Gram = λ I, rhs = 0. */
-  reset(lambda: number): void {
-    this.gram.fill(0);
+  /** Start a system: Gram = base + λ I (base: an r × r upper triangle shared by every row, as implicit ALS's YᵀY), rhs = 0. */
+  reset(lambda: number, base?: Float64Array): void {
+    if (base) this.gram.set(base);
+    else this.gram.fill(0);
     this.rhs.fill(0);
-    for (let f = 0; f < this.rank; f++) this.gram[f * this.rank + f] = lambda;
+    for (let f = 0; f < this.rank; f++) this.gram[f * this.rank + f] += lambda;
   }
 
-  /** Add one observation x with regressor row `row` (read from `row[offset..offset+r)`). */
-  add(row: Float64Array, offset: number, x: number): void {
+  /** Add one observation x with regressor row `row` (read from `row[offset..offset+r)`), weighted `weight` in the Gram matrix. */
+  add(row: Float64Array, offset: number, x: number, weight = 1): void {
     const { rank, gram, rhs } = this;
     for (let f = 0; f < rank; f++) {
       const bf = row[offset + f];
       rhs[f] += x * bf;
+      const wf = weight * bf;
       const at = f * rank;
-      for (let g = f; g < rank; g++) gram[at + g] += bf * row[offset + g];
+      for (let g = f; g < rank; g++) gram[at + g] += wf * row[offset + g];
     }
   }
 

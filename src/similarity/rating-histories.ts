@@ -76,6 +76,11 @@ export class RatingHistories {
     return this.raters[entity] ?? EMPTY_INT32;
   }
 
+  /** One more than the largest entity index filed. */
+  get entityCount(): number {
+    return this.raters.length;
+  }
+
   raterCount(entity: number): number {
     return entity >= 0 && entity < this.raterCounts.length ? this.raterCounts[entity] : 0;
   }

@@ -35,6 +35,7 @@
  * Measured costs and memory: README.md beside this file.
  */
 import type { RatingScale } from '../events/scale.js';
+import { assertByteScale, quantiseRating } from '../models/quantise.js';
 import type { IndexedRating, StateValue } from '../models/model.js';
 import { CoRatingStats } from './co-rating-stats.js';
 import { centredCosine, DEFAULT_SHRINKAGE, shrink, type SimilarityMeasure } from './measures.js';
@@ -104,6 +105,7 @@ export class SimilarityIndex {
   private readonly lists = new NeighbourLists();
   private readonly heaps: TopNHeaps;
   private readonly step: number;
+  private readonly scale: RatingScale;
   private seq = 0;
   private drainedSeq = 0;
   private refreshedSeq = 0;
@@ -119,8 +121,9 @@ export class SimilarityIndex {
       throw new RangeError(`pruneAfter must be a whole number of events ≥ 1 (Infinity never prunes), got ${pruneAfter}`);
     if (!(neighbourCount >= 1)) throw new RangeError(`neighbourCount must be at least 1, got ${neighbourCount}`);
     if (!(shrinkage >= 0) || !(minSupport >= 0)) throw new RangeError('shrinkage and minSupport must be non-negative');
-    if (scale.max / scale.step > 255) throw new RangeError(`scale ${scale.name} has more than 255 steps: ratings are kept as one byte each`);
+    assertByteScale(scale);
     this.step = scale.step;
+    this.scale = scale;
     this.heaps = new TopNHeaps(neighbourCount);
   }
 
@@ -134,7 +137,7 @@ export class SimilarityIndex {
     const item = this.options.kind === 'item';
     const context = item ? rating.user : rating.item;
     const entity = item ? rating.item : rating.user;
-    const value = this.quantise(rating.rating);
+    const value = quantiseRating(rating.rating, this.scale);
     const { histories, stats } = this;
     const cap = this.options.historyCap;
     const position = histories.position(context, entity);
@@ -273,14 +276,6 @@ export class SimilarityIndex {
     this.seq = this.drainedSeq = this.refreshedSeq = seq;
     this.histories.markPersisted();
     for (let entity = 0; entity < this.entityCount; entity++) this.lists.markDirty(entity);
-  }
-
-  private quantise(rating: number): number {
-    const value = Math.round(rating / this.step);
-    if (Math.abs(value * this.step - rating) > 1e-9 || value < 0) {
-      throw new RangeError(`rating ${rating} is not on the scale's grid of step ${this.step}: validate events before learning`);
-    }
-    return value;
   }
 
   /** Mark dirty the entities whose similarities an event in `context` changed. */
