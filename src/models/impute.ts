@@ -99,8 +99,7 @@ export class ImputeFactors implements RatingModel, RankingModel {
     if (!(Number.isInteger(rank) && rank >= 1)) throw new RangeError(`${this.modelName}: rank must be a positive integer, got ${rank}`);
     if (!(lambda >= 0)) throw new RangeError(`${this.modelName}: lambda must be >= 0, got ${lambda}`);
     if (!(initStd > 0)) throw new RangeError(`${this.modelName}: initStd must be > 0, got ${initStd}`);
-    if (context.scale.max / context.scale.step > 255)
-      throw new RangeError(`scale ${context.scale.name} has more than 255 steps: ratings are kept as one byte each`);
+    assertByteScale(context.scale);
     this.name = this.modelName;
     this.state = new FoldInState({ model: this.name, seed: context.seed, initStd, userWidth: rank, itemWidth: rank + 1, itemLeadingZeros: 1 });
     this.userSum = new Float64Array(rank);
