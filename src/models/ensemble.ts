@@ -3,18 +3,10 @@
  * models' candidates. It reads its inputs only through the model interface, and learns each
  * event before them (so from the pre-event state it predicted from).
  *
- * Ratings — feature-weighted linear stacking with exponential forgetting, solved exactly:
+ * Ratings — stacked linear regression with exponential forgetting, solved exactly:
  *
- *   r̂_ui = clamp(w · x_ui),   x_ui = [1, c¹_u r̂¹_ui, (1 − c¹_u) r̂¹_ui, …, cᵐ_u r̂ᵐ_ui, (1 − cᵐ_u) r̂ᵐ_ui]
+ *   r̂_ui = clamp(w · x_ui),   x_ui = [1, r̂¹_ui, …, r̂ᵐ_ui]   (the rating inputs' predictions)
  *   w = argmin Σ_e λ^{t−e} (r_e − w · x_e)² + ρ ‖w − w₀‖²,   w₀ = [0, 1/m, …, 1/m]
- *
- * r̂ᵐ is rating input m's prediction and cᵐ_u = n / (n + 10) its support for the user, n the
- * user's ratings it has learned (`userSupport`, else the stream's count so far): each model gets
- * one weight for users it knows well and one for users it barely knows (Sill et al.'s FWLS with
- * the support meta-feature). Without it the blend, learned prequentially, weighs a per-batch
- * learner by its predictions for users new in a batch, which it knows nothing of yet, and then
- * under-trusts it where it is best (measured, seeds protocol on the synthetic set: ensemble
- * 0.909 against impute-soft 0.899 alone).
  *
  * i.e. (A + ρI) w = b + ρ w₀ with A = Σ λ^{t−e} x xᵀ, b = Σ λ^{t−e} x r, re-solved (ml-matrix)
  * every `solveEvery` events. The inputs' predictions it learns from are prequential ones, so it
@@ -51,8 +43,7 @@
  * = 100; candidatesPerSource N = 50; learningRate η = 0.01, regularization κ = 1e-4 (η = 0.05
  * overshot: prequential hit@10 0.132 against 0.135 at 0.01; 0.005–0.02 are within noise).
  *
- * References: D. Wolpert, "Stacked generalization", Neural Networks 5(2), 1992; J. Sill, G. Takács,
- * L. Mackey, D. Lin, "Feature-weighted linear stacking", arXiv:0911.0460, 2009; the Netflix
+ * References: D. Wolpert, "Stacked generalization", Neural Networks 5(2), 1992; the Netflix
  * Prize blends (A. Töscher, M. Jahrer, R. Bell, "The BigChaos solution", 2009); S. Rendle et
  * al., "BPR: Bayesian personalized ranking from implicit feedback", UAI 2009; T. Joachims,
  * "Optimizing search engines using clickthrough data", KDD 2002 (pairwise learning from what a
@@ -106,8 +97,6 @@ export const ENSEMBLE_DEFAULTS: Omit<EnsembleOptions, 'trainShare'> = {
 
 /** Features per ranking input: percentile, z-score, in its top-N. */
 const PER_SOURCE = 3;
-/** Ratings at which an input's support for a user counts half (c = n / (n + 10)). */
-const SUPPORT_HALF = 10;
 const Z_CLIP = 3;
 
 /** The candidates of one user as last scored, with their features (valid while nothing learned). */
@@ -174,9 +163,6 @@ export class Ensemble implements RatingModel, RankingModel {
   private generation = 0;
   private memo: ScoredCandidates | undefined;
   private lastInputs: { user: number; item: number; events: number; x: Float64Array } | undefined;
-  /** Events of each user learned so far (the support of inputs that do not report their own). */
-  private userEvents = new Float64Array(1024);
-  private readonly countedUsers = new Set<number>();
 
   constructor(
     private readonly context: ModelContext,
@@ -191,7 +177,7 @@ export class Ensemble implements RatingModel, RankingModel {
     this.raters = inputs.filter(isRatingModel);
     this.rankers = inputs.filter(isRankingModel);
     if (this.raters.length === 0 && this.rankers.length === 0) throw new Error('ensemble: needs at least one other model to blend or rank');
-    const width = this.blendWidth;
+    const width = this.raters.length + 1;
     this.gram = new Float64Array(width * width);
     this.moments = new Float64Array(width);
     this.blend = this.prior();
@@ -200,32 +186,19 @@ export class Ensemble implements RatingModel, RankingModel {
     this.buffers = this.rankers.map(() => new Float64Array(1024));
   }
 
-  /** The intercept, then two features per rating input. */
-  private get blendWidth(): number {
-    return 2 * this.raters.length + 1;
-  }
-
   private prior(): Float64Array {
-    const w = new Float64Array(this.blendWidth);
+    const w = new Float64Array(this.raters.length + 1);
     for (let m = 1; m < w.length; m++) w[m] = 1 / this.raters.length;
     return w;
   }
 
-  /** [1, then per rating input its prediction split by its support for the user: c r̂, (1 − c) r̂]. */
+  /** [1, each rating input's prediction]. */
   private blendInputs(user: number, item: number): Float64Array {
     const memo = this.lastInputs;
     if (memo && memo.user === user && memo.item === item && memo.events === this.events) return memo.x;
-    const x = new Float64Array(this.blendWidth);
+    const x = new Float64Array(this.raters.length + 1);
     x[0] = 1;
-    const seen = user < this.userEvents.length ? this.userEvents[user]! : 0;
-    for (let m = 0; m < this.raters.length; m++) {
-      const rater = this.raters[m]!;
-      const support = rater.userSupport ? rater.userSupport(user) : seen;
-      const confidence = support / (support + SUPPORT_HALF);
-      const prediction = rater.predict(user, item);
-      x[2 * m + 1] = confidence * prediction;
-      x[2 * m + 2] = (1 - confidence) * prediction;
-    }
+    for (let m = 0; m < this.raters.length; m++) x[m + 1] = this.raters[m]!.predict(user, item);
     this.lastInputs = { user, item, events: this.events, x };
     return x;
   }
@@ -238,12 +211,9 @@ export class Ensemble implements RatingModel, RankingModel {
     return clampToScale(r, this.context.scale);
   }
 
-  /** Blend weights by input name (and 'intercept'), for reports: the weight for users the input knows well, and barely. */
-  blendWeights(): { intercept: number; inputs: Record<string, { known: number; new: number }> } {
-    return {
-      intercept: this.blend[0]!,
-      inputs: Object.fromEntries(this.raters.map((m, i) => [m.name, { known: this.blend[2 * i + 1]!, new: this.blend[2 * i + 2]! }])),
-    };
+  /** Blend weights by input name (and 'intercept'), for reports. */
+  blendWeights(): Record<string, number> {
+    return Object.fromEntries([['intercept', this.blend[0]!], ...this.raters.map((m, i) => [m.name, this.blend[i + 1]!])]);
   }
 
   /** Ranker weights by input and feature, for reports. */
@@ -259,7 +229,6 @@ export class Ensemble implements RatingModel, RankingModel {
   learn(batch: readonly IndexedRating[]): void {
     for (const event of batch) {
       if (this.raters.length > 0) this.learnBlend(event);
-      this.countEvent(event.user);
       const served = this.memo;
       if (served && served.user === event.user && served.events === this.events && this.teaches(event)) this.learnRanking(served, event.item);
       this.events += 1;
@@ -285,14 +254,8 @@ export class Ensemble implements RatingModel, RankingModel {
     }
   }
 
-  private countEvent(user: number): void {
-    this.userEvents = withIndex(this.userEvents, user);
-    this.userEvents[user] += 1;
-    this.countedUsers.add(user);
-  }
-
   private solveBlend(): void {
-    const width = this.blendWidth;
+    const width = this.raters.length + 1;
     const rho = this.options.priorStrength;
     const prior = this.prior();
     const a = new Matrix(width, width);
@@ -430,16 +393,13 @@ export class Ensemble implements RatingModel, RankingModel {
   }
 
   drainChanges(): Array<[string, StateValue]> {
-    const changes: Array<[string, StateValue]> = [
+    return [
       ['events', this.events],
       ['gram', [...this.gram]],
       ['moments', [...this.moments]],
       ['blend', [...this.blend]],
       ['ranking', [...this.ranking]],
     ];
-    for (const user of this.countedUsers) changes.push([`n${user}`, this.userEvents[user]!]);
-    this.countedUsers.clear();
-    return changes;
   }
 
   restore(entries: Iterable<[string, StateValue]>): void {
@@ -460,9 +420,7 @@ export class Ensemble implements RatingModel, RankingModel {
           break;
         }
         default:
-          if (!/^n\d+$/.test(key)) throw new Error(`ensemble: unknown state key '${key}'`);
-          this.userEvents = withIndex(this.userEvents, Number(key.slice(1)));
-          this.userEvents[Number(key.slice(1))] = value as number;
+          throw new Error(`ensemble: unknown state key '${key}'`);
       }
     }
   }

@@ -58,12 +58,6 @@ export class FoldInState {
     return position < 0;
   }
 
-  /** Make sure every item `user` rated has a row. */
-  ensureItemsOf(user: number): void {
-    const items = this.ratings.entitiesOf(user);
-    for (let p = 0, n = this.ratings.length(user); p < n; p++) this.items.ensure(items[p], this.initItemRow);
-  }
-
   setUserRow(user: number, values: ArrayLike<number>, offset = 0): Float64Array {
     this.users.ensure(user, this.initUserRow);
     const row = this.users.row(user);
@@ -106,6 +100,8 @@ export class FoldInState {
     filed.sort((x, y) => x.seq - y.seq);
     for (const { context, entity, value, seq } of filed) this.ratings.append(context, entity, value, seq);
     this.ratings.markPersisted();
+    // Rows of items rated but not re-solved since were never drained: they are their seeded starts.
+    if (this.ratings.entityCount > 0) this.items.ensure(this.ratings.entityCount - 1, this.initItemRow);
   }
 
   private restoreRow(key: string, value: Uint8Array): void {

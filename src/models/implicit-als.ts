@@ -231,9 +231,6 @@ export class ImplicitAls implements RankingModel {
       else if (key === 'window') for (const item of value as readonly number[]) this.window.add(item);
       else throw new Error(`implicit-als: unknown state key '${key}'`);
     });
-    // Rows of items picked but not swept yet were never drained: they are their seeded starts.
-    const { ratings, items } = this.state;
-    if (ratings.entityCount > 0) items.ensure(ratings.entityCount - 1, this.state.initItemRow);
     // YᵀY as the live model has it: the rows at the last sweep, then each later row in order.
     fillGram(this.itemGram, this.state.items.raw, this.swept, this.options.rank);
     this.itemRowsInGram = this.swept;

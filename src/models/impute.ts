@@ -1,6 +1,6 @@
 /**
  * Incremental impute factors (`impute-soft`, `impute-hard`): Soft-Impute and Hard-Impute made
- * online as ALS fold-in, one re-solve of every touched row per micro-batch.
+ * online as ALS fold-in — the user side at every rating, the item side every `sweepEvery` events.
  *
  * The batch problem (src/models/soft-impute.ts) is min ½‖P_Ω(X − Z)‖²_F + λ‖Z‖_* over Z on the
  * per-user mean-centred matrix X. Written as Z = A Bᵀ with rank ≤ r it is
@@ -8,16 +8,23 @@
  *   min ½ Σ_Ω (x_ui − a_u·b_i)² + λ/2 (‖A‖²_F + ‖B‖²_F)
  *
  * whose solution equals Soft-Impute's once r exceeds the solution's rank (Hastie et al. 2015,
- * §3). Each half-step is a ridge regression per row. Per micro-batch, for the users the batch
- * touched (in index order), then the items it touched:
+ * §3). Each half-step is a ridge regression per row:
  *
  *   a_u ← (Σ_{i∈Ω_u} b_i b_iᵀ + λ I)⁻¹ Σ_{i∈Ω_u} x_ui b_i
  *   b_i ← (Σ_{u∈Ω_i} a_u a_uᵀ + λ I)⁻¹ Σ_{u∈Ω_i} x_ui a_u
  *
- * against the other side's current factors and the current means. The sums are rebuilt from the
- * row's ratings at each solve rather than kept: a kept Σ b_i b_iᵀ goes stale as soon as any of
- * the row's items is re-solved, and keeping it exact would cost the same as rebuilding it.
- * Cost per batch: Σ over touched rows of (ratings × r²/2 + r³/6).
+ * Item rows change only at a sweep, so between sweeps the sums over a user's ratings are
+ * sufficient statistics: kept for the users active since the last sweep (built from their
+ * ratings at their first event after it, then one r × r update a rating; the user's mean enters
+ * at solve time, Σ (r − m_u − d_i) b = Σ (r − d_i) b − m_u Σ b), each rating re-solves its user
+ * exactly at O(r³). Every 1,000 events (counted in events, so the state never depends on batch
+ * boundaries) a sweep re-solves the items rated since the last one against the current user rows
+ * and drops the kept sums. Why not the whole fold-in once per micro-batch: a batch learner
+ * predicts all of a batch's events before learning any, and a user's session mostly falls in
+ * one batch, so it predicts most of a new user's ratings knowing nothing of them (measured on
+ * the synthetic set at 1,000-event batches: prequential RMSE 1.020 that way, 0.955 this way; the
+ * seeds figure is the same, 0.899). Cost: per rating O(r² + r³/6), plus a user's ratings × r²/2
+ * at their first rating of a window; per sweep Σ over the rated items of (raters × r²/2 + r³/6).
  *
  * - soft: λ = 10 (the seed studies' shrinkage), rank r = 10 (Spark MLlib ALS's default). λ
  *   shrinks directions the data do not support to zero, so r is a cap, not a choice of rank.
@@ -33,14 +40,15 @@
  *   r̂_ui = m_u + d_i + a_u · b_i          x_ui = r_ui − m_u − d_i
  *
  * (the double centring of softImpute's biScale, damped). With meanPrior 0 and offsetPrior ∞ it
- * is the seeds' per-user centring exactly. d_i is refreshed at each of the item's solves.
+ * is the seeds' per-user centring exactly. d_i is refreshed at each sweep of the item.
  *
  * A user never seen gets the global mean plus the item offset; an item never seen, the user mean. Predictions are
  * clamped to the scale; `scoreAll` ranks by the unclamped prediction. New rows start at
  * N(0, initStd²) drawn from (seed, row, column), initStd = 0.1.
  *
- * State: the ratings (in chunks, as the similarity index keeps them: 13 bytes a rating) and the
- * factor rows; restore rebuilds exactly the state committed with the last batch.
+ * State: the ratings (in chunks, as the similarity index keeps them: 13 bytes a rating), the
+ * factor rows, the event count and the items rated since the last sweep; restore rebuilds
+ * exactly (the kept sums are rebuilt from the ratings in the same order).
  *
  * References: R. Mazumder, T. Hastie, R. Tibshirani, "Spectral regularization algorithms for
  * learning large incomplete matrices", JMLR 11, 2010; T. Hastie, R. Mazumder, J. Lee, R. Zadeh,
@@ -62,6 +70,13 @@ import { assertByteScale, quantiseRating } from './quantise.js';
 
 export type ImputeVariant = 'soft' | 'hard';
 
+/** A user's sums over their ratings since the last sweep: Σ b bᵀ (upper triangle), Σ (r − d_i) b, Σ b. */
+interface UserSums {
+  readonly gram: Float64Array;
+  readonly residual: Float64Array;
+  readonly factors: Float64Array;
+}
+
 export interface ImputeFactorsOptions {
   readonly variant: ImputeVariant;
   /** Factor columns r (soft: a cap; hard: the rank). */
@@ -69,6 +84,8 @@ export interface ImputeFactorsOptions {
   /** Ridge λ of every row solve. */
   readonly lambda: number;
   readonly initStd: number;
+  /** Events between item sweeps. */
+  readonly sweepEvery: number;
   /** Pseudo-ratings at the global mean in each user's mean m_u (0: the plain mean, as the seeds). */
   readonly meanPrior: number;
   /** Pseudo-residuals at 0 in each item's offset d_i (Infinity: no item offset, user centring only). */
@@ -76,26 +93,32 @@ export interface ImputeFactorsOptions {
 }
 
 export const IMPUTE_DEFAULTS: Record<ImputeVariant, ImputeFactorsOptions> = {
-  soft: { variant: 'soft', rank: 10, lambda: 10, initStd: 0.1, meanPrior: 10, offsetPrior: 25 },
-  hard: { variant: 'hard', rank: 3, lambda: 1, initStd: 0.1, meanPrior: 10, offsetPrior: 25 },
+  soft: { variant: 'soft', rank: 10, lambda: 10, initStd: 0.1, sweepEvery: 1000, meanPrior: 10, offsetPrior: 25 },
+  hard: { variant: 'hard', rank: 3, lambda: 1, initStd: 0.1, sweepEvery: 1000, meanPrior: 10, offsetPrior: 25 },
 };
 
 export class ImputeFactors implements RatingModel, RankingModel {
   readonly name: 'impute-soft' | 'impute-hard';
-  readonly learning = 'per-batch' as const;
+  readonly learning = 'per-event' as const;
   readonly options: ImputeFactorsOptions;
   private readonly mean = new RunningMean();
   /** Each user's ratings, each item's raters; user rows [a_u], item rows [d_i, b_i]. */
   private readonly state: FoldInState;
   private readonly system: RidgeSystem;
   private readonly userSum: Float64Array;
+  /** Kept sums of the users active since the last sweep. */
+  private readonly sums = new Map<number, UserSums>();
+  /** Items rated since the last sweep. */
+  private readonly window = new Set<number>();
+  private events = 0;
 
   constructor(
     private readonly context: ModelContext,
     options: Partial<ImputeFactorsOptions> & { readonly variant: ImputeVariant },
   ) {
     this.options = { ...IMPUTE_DEFAULTS[options.variant], ...options };
-    const { rank, lambda, initStd } = this.options;
+    const { rank, lambda, initStd, sweepEvery } = this.options;
+    if (!(Number.isInteger(sweepEvery) && sweepEvery >= 1)) throw new RangeError(`impute: sweepEvery must be a whole number of events >= 1, got ${sweepEvery}`);
     if (!(Number.isInteger(rank) && rank >= 1)) throw new RangeError(`${this.modelName}: rank must be a positive integer, got ${rank}`);
     if (!(lambda >= 0)) throw new RangeError(`${this.modelName}: lambda must be >= 0, got ${lambda}`);
     if (!(initStd > 0)) throw new RangeError(`${this.modelName}: initStd must be > 0, got ${initStd}`);
@@ -130,10 +153,6 @@ export class ImputeFactors implements RatingModel, RankingModel {
     if (n === 0) return global;
     const prior = this.options.meanPrior;
     return (this.ratings.mean(user) * scale.step * n + prior * global) / (n + prior);
-  }
-
-  userSupport(user: number): number {
-    return this.ratings.length(user);
   }
 
   predict(user: number, item: number): number {
@@ -175,34 +194,61 @@ export class ImputeFactors implements RatingModel, RankingModel {
   }
 
   learn(batch: readonly IndexedRating[]): void {
-    const users = new Set<number>();
-    const items = new Set<number>();
     for (const { user, item, rating } of batch) {
-      this.state.file(user, item, quantiseRating(rating, this.context.scale));
+      const first = this.state.file(user, item, quantiseRating(rating, this.context.scale));
       this.mean.add(rating);
-      users.add(user);
-      items.add(item);
+      // A re-rating changes a term already summed: the user's sums are rebuilt.
+      if (!first) this.sums.delete(user);
+      this.solveUser(user, item);
+      this.window.add(item);
+      this.events += 1;
+      if (this.events % this.options.sweepEvery === 0) this.sweep();
     }
-    const byIndex = (a: number, b: number) => a - b;
-    for (const user of [...users].sort(byIndex)) this.solveUser(user);
-    for (const item of [...items].sort(byIndex)) this.solveItem(item);
   }
 
-  private solveUser(user: number): void {
-    const { ratings, system, itemFactors } = this;
-    const { step } = this.context.scale;
+  /** Item rows are fixed between sweeps, so the sums over a user's ratings stay exact as they grow. */
+  private solveUser(user: number, item: number): void {
+    const { state, system } = this;
     const r = this.options.rank;
-    const mean = this.userMean(user);
-    const items = ratings.entitiesOf(user);
-    const values = ratings.valuesOf(user);
-    this.state.ensureItemsOf(user);
-    system.reset(this.options.lambda);
-    const itemRows = itemFactors.raw;
-    for (let p = 0, n = ratings.length(user); p < n; p++) {
-      const at = items[p] * (r + 1);
-      system.add(itemRows, at + 1, values[p] * step - mean - itemRows[at]);
+    state.items.ensure(item, state.initItemRow);
+    let sums = this.sums.get(user);
+    if (!sums) {
+      sums = { gram: new Float64Array(r * r), residual: new Float64Array(r), factors: new Float64Array(r) };
+      const items = state.ratings.entitiesOf(user);
+      const values = state.ratings.valuesOf(user);
+      for (let p = 0, n = state.ratings.length(user); p < n; p++) this.addRating(sums, items[p], values[p]);
+      this.sums.set(user, sums);
+    } else {
+      const n = state.ratings.length(user);
+      this.addRating(sums, item, state.ratings.valuesOf(user)[n - 1]);
     }
-    this.state.setUserRow(user, system.solve());
+    // (Σ b bᵀ + λ I) a = Σ (r − d_i) b − m_u Σ b: the mean enters at solve time, exactly.
+    system.reset(this.options.lambda);
+    system.gram.set(sums.gram);
+    for (let f = 0; f < r; f++) system.gram[f * r + f] += this.options.lambda;
+    const mean = this.userMean(user);
+    for (let f = 0; f < r; f++) system.rhs[f] = sums.residual[f] - mean * sums.factors[f];
+    state.setUserRow(user, system.solve());
+  }
+
+  private addRating(sums: UserSums, item: number, value: number): void {
+    const r = this.options.rank;
+    const rows = this.state.items.raw;
+    const at = item * (r + 1);
+    const target = value * this.context.scale.step - rows[at];
+    for (let f = 0; f < r; f++) {
+      const b = rows[at + 1 + f];
+      sums.residual[f] += target * b;
+      sums.factors[f] += b;
+      for (let g = f; g < r; g++) sums.gram[f * r + g] += b * rows[at + 1 + g];
+    }
+  }
+
+  /** Re-solve the items rated since the last sweep against the current user rows. */
+  private sweep(): void {
+    for (const item of [...this.window].sort((a, b) => a - b)) this.solveItem(item);
+    this.window.clear();
+    this.sums.clear();
   }
 
   private solveItem(item: number): void {
@@ -231,7 +277,11 @@ export class ImputeFactors implements RatingModel, RankingModel {
   }
 
   drainChanges(): Array<[string, StateValue]> {
-    const changes: Array<[string, StateValue]> = [['mean', this.mean.toState()]];
+    const changes: Array<[string, StateValue]> = [
+      ['mean', this.mean.toState()],
+      ['events', this.events],
+      ['window', [...this.window]],
+    ];
     this.state.drainInto(changes);
     return changes;
   }
@@ -239,8 +289,10 @@ export class ImputeFactors implements RatingModel, RankingModel {
   /** Rebuild from every drained entry: ratings replayed in event order, factor rows as stored. Fresh instances only. */
   restore(entries: Iterable<[string, StateValue]>): void {
     this.state.restore(entries, (key, value) => {
-      if (key !== 'mean') throw new Error(`${this.name}: unknown state key '${key}'`);
-      this.mean.restore(value);
+      if (key === 'mean') this.mean.restore(value);
+      else if (key === 'events') this.events = value as number;
+      else if (key === 'window') for (const item of value as readonly number[]) this.window.add(item);
+      else throw new Error(`${this.name}: unknown state key '${key}'`);
     });
   }
 }

@@ -6,7 +6,7 @@
  *   each event in stream order, right after every model predicted it. Their parameters do not
  *   depend on where batch boundaries fall, so a resumed run equals an uninterrupted one whatever
  *   the batching.
- * - `per-batch` learners (ALS fold-in, tfjs steps, blenders) get `learn(batch)` once per
+ * - `per-batch` learners (tfjs steps, batch fits) get `learn(batch)` once per
  *   micro-batch, after every event of the batch was predicted and scored. Test-then-train stays
  *   honest: each of their predictions of an event is made before they learn it. Their state
  *   depends on the batches they were given, and a resumed run continues from exactly the state
@@ -54,12 +54,6 @@ export interface OnlineModel {
 export interface RatingModel extends OnlineModel {
   /** Predicted rating on the model's scale (clamped to it). Unknown ids fall back gracefully. */
   predict(user: number, item: number): number;
-  /**
-   * How many of the user's ratings the model has learned, when that differs from the stream's
-   * count so far (a per-batch learner knows nothing of a batch's events until it ends). The
-   * ensemble weighs predictions by it.
-   */
-  userSupport?(user: number): number;
 }
 
 /** What put an item on a list: a short reason, and the item that led to it when there is one. */

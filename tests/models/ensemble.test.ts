@@ -101,7 +101,7 @@ test("ensemble: the blend's prequential RMSE is below each of its inputs'", () =
   assert.equal(a.learned, events.length);
   // Both inputs carry weight in the solved blend.
   const weights = ensemble.blendWeights();
-  assert.ok(Number.isFinite(weights.intercept) && weights.inputs.baseline!.known > 0 && weights.inputs.mf!.known > 0, JSON.stringify(weights));
+  assert.ok(Number.isFinite(weights.intercept!) && weights.baseline! > 0 && weights.mf! > 0, JSON.stringify(weights));
   // Predictions stay on the scale.
   for (let u = 0; u < 20; u++)
     for (let i = 0; i < 20; i++) {

@@ -27,8 +27,8 @@ async function run(stateDir: string, overrides: Partial<ReplayOptions> = {}) {
   });
 }
 
-test('per-batch impute models run in a replay, feed the ensemble, and resume at a batch boundary to the parameters of an uninterrupted run', async () => {
-  const models = { ...DEFAULT_MODEL_SETTINGS, models: [...DEFAULT_MODEL_SETTINGS.models, 'impute-soft', 'impute-hard'] as const };
+test('the fold-in models run in a replay, feed the ensemble, and resume anywhere to the parameters of an uninterrupted run', async () => {
+  const models = { ...DEFAULT_MODEL_SETTINGS, models: [...DEFAULT_MODEL_SETTINGS.models, 'impute-soft', 'impute-hard', 'implicit-als'] as const };
   const whole = tempDir();
   const summary = await run(whole, { models, rankModel: 'ensemble' });
   for (const name of ['impute-soft', 'impute-hard'] as const) {
@@ -36,10 +36,10 @@ test('per-batch impute models run in a replay, feed the ensemble, and resume at 
     assert.ok(figures.rmse! > 0 && figures.rmse! < 2, `${name}: ${JSON.stringify(figures)}`);
     assert.ok(figures.hitAt10 !== undefined, `${name} ranks too`);
   }
-  // Per-batch learners depend on the batches: stop on a boundary and keep the batch size.
+  assert.ok(summary.models['implicit-als']!.hitAt10 !== undefined);
   const split = tempDir();
-  await run(split, { models, rankModel: 'ensemble', stopAtOffset: 1000 });
-  await run(split, { models, rankModel: 'ensemble' });
+  await run(split, { models, rankModel: 'ensemble', stopAtOffset: 1777, batchSize: 300 });
+  await run(split, { models, rankModel: 'ensemble', batchSize: 170 });
   assert.deepEqual(await storedParameters(split), await storedParameters(whole));
 });
 
