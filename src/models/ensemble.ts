@@ -305,12 +305,12 @@ export class Ensemble implements RatingModel, RankingModel {
   /** Percentile and clipped z-score of `score` among a source's candidate scores, sorted ascending. */
   private sourceFeatures(sorted: Float64Array, mean: number, sd: number, score: number, out: Float64Array, at: number): void {
     const n = sorted.length;
+    // Scores below `score`, by a binary search without branches on the data (a candidate's place
+    // among the others is unpredictable, and mispredicted branches cost more than the search).
     let below = 0;
-    let high = n;
-    while (below < high) {
-      const mid = (below + high) >> 1;
-      if (sorted[mid]! < score) below = mid + 1;
-      else high = mid;
+    if (n > 0) {
+      for (let span = n; span > 1; span -= span >> 1) below += (span >> 1) * Number(sorted[below + (span >> 1) - 1]! < score);
+      below += Number(sorted[below]! < score);
     }
     out[at] = n > 1 ? below / (n - 1) : 1;
     out[at + 1] = sd > 0 ? Math.max(-Z_CLIP, Math.min(Z_CLIP, (score - mean) / sd)) : 0;
