@@ -165,6 +165,7 @@ export class Ensemble implements RatingModel, RankingModel {
   private candidateScores = new Float64Array(256);
   private values = new Float64Array(256);
   private sorted = new Float64Array(256);
+  private seenMask = new Uint8Array(1024);
   private lastInputs: { user: number; item: number; events: number; x: Float64Array } | undefined;
 
   constructor(
@@ -324,7 +325,11 @@ export class Ensemble implements RatingModel, RankingModel {
     this.stampGeneration = withIndex(this.stampGeneration, itemCount);
     this.stampPosition = withIndex(this.stampPosition, itemCount);
     this.candidateItems = withIndex(this.candidateItems, sources * n);
-    const excluded = (item: number) => seen.has(item);
+    // What the user rated as a byte per item, for the many exclusion checks of the top-N scans.
+    this.seenMask = withIndex(this.seenMask, itemCount);
+    const mask = this.seenMask;
+    for (const item of seen) if (item < mask.length) mask[item] = 1;
+    const excluded = (item: number) => mask[item] === 1;
     const width = this.ranking.length;
     let count = 0;
     // Each input's scores: the ones handed in (read, not copied), or computed into a buffer of its own.
@@ -348,6 +353,7 @@ export class Ensemble implements RatingModel, RankingModel {
         }
       }
     }
+    for (const item of seen) if (item < mask.length) mask[item] = 0;
     const items = this.candidateItems.subarray(0, count);
     this.candidateFeatures = withIndex(this.candidateFeatures, count * width);
     this.candidateScores = withIndex(this.candidateScores, count);
