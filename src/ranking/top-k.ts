@@ -26,6 +26,11 @@ export function topK(scores: Float64Array, count: number, k: number, excluded: (
   // only with a score above the root's (above -Infinity while the heap fills, which NaN never is).
   let threshold = -Infinity;
   for (let index = 0; index < count; index++) {
+    // Four at a time past the ones that cannot enter: most items, once the heap is full.
+    if (index + 3 < count && noneAbove(scores, index, threshold)) {
+      index += 3;
+      continue;
+    }
     const score = scores[index]!;
     if (!(score > threshold) || excluded(index)) continue;
     if (size < k) {
@@ -58,6 +63,13 @@ export function topK(scores: Float64Array, count: number, k: number, excluded: (
   const result: ScoredIndex[] = [];
   for (let i = 0; i < size; i++) result.push({ index: heapIndex[i]!, score: heapScore[i]! });
   return result;
+}
+
+/** Whether none of scores[at..at+3] is above `threshold` (NaN is not), with one branch for the four. */
+function noneAbove(scores: Float64Array, at: number, threshold: number): boolean {
+  const above =
+    Number(scores[at]! > threshold) | Number(scores[at + 1]! > threshold) | Number(scores[at + 2]! > threshold) | Number(scores[at + 3]! > threshold);
+  return above === 0;
 }
 
 /** Put (index, score) at the root of the heap of `size` entries and sift it down to its place. */
