@@ -333,12 +333,13 @@ test('cooccurrence: items linked to none of the recent picks are never listed (n
 test('cooccurrence: the sparse layout (past the dense item limit) gives bit-identical counts, scores and explanations, and restores identically', () => {
   const users = 10;
   const items = 40;
-  const events = repeatingStream(1500, users, items, 17);
+  // Items 0-19 first, then all of them: the switch to sparse comes half-way, with many pairs to move.
+  const stream = repeatingStream(1500, users, items, 17);
+  const events = [...stream.filter((e) => e.item < 20), ...stream.filter((e) => e.item >= 20)];
   for (const similarity of SIMILARITIES) {
     const options = { window: 6, halfLife: 4, similarity };
     const dense = new CoOccurrence(options);
-    // Moves from dense to sparse once item 12 is picked, part-way through the stream.
-    const switched = new CoOccurrence(options, 12);
+    const switched = new CoOccurrence(options, 20);
     const sparse = new CoOccurrence(options, 0);
     for (let start = 0; start < events.length; start += 50) {
       for (const model of [dense, switched, sparse]) model.learn(events.slice(start, start + 50));
