@@ -20,8 +20,11 @@
  * window weighs half the newest: recent taste first, the whole window still counts), similarity
  * 'jaccard' ('cosine' c_ij / √(n_i n_j) and 'lift' c_ij / (n_i n_j) are offered). On the
  * synthetic set h = 20, 50 and ∞ are within 0.005 of each other in P@10 and hit@10 (it has no
- * drift of taste within a user); real users drift, which is what the decay is for. Cost: learn O(W) pair updates; scoreAll O(Σ_{j ∈ window} degree(j)) over
- * adjacency arrays in memory order.
+ * drift of taste within a user); real users drift, which is what the decay is for.
+ *
+ * Cost: learn O(W) pair updates; scoreAll O(W · items) over contiguous rows of a dense count
+ * table while the catalogue has at most 4,096 items, O(Σ_{j ∈ window} degree(j)) over sparse
+ * adjacency arrays beyond (cooccurrence-counts.ts); the two give identical scores.
  *
  * State: every user's picks in order (4 bytes a pick, drained in chunks of 64); restore replays
  * them user by user, which rebuilds identical counts (they depend on each user's own order only).
@@ -36,11 +39,11 @@
  *   model.learn([{ user: 0, item: 1, rating: 4, ts: 0 }, { user: 0, item: 2, rating: 5, ts: 1 }]);
  *   model.similarity(1, 2); // 1: every user who picked one picked the other
  */
-import { PairTable } from '../similarity/pair-table.js';
 import { resized, withIndex } from '../typed-arrays.js';
+import { DENSE_ITEM_LIMIT, DensePairCounts, measure, type CoOccurrenceSimilarity, type PairCounts } from './cooccurrence-counts.js';
 import type { Explanation, IndexedRating, RankingModel, StateValue } from './model.js';
 
-export type CoOccurrenceSimilarity = 'jaccard' | 'cosine' | 'lift';
+export type { CoOccurrenceSimilarity };
 
 export interface CoOccurrenceOptions {
   readonly window: number;
@@ -51,18 +54,13 @@ export interface CoOccurrenceOptions {
 export const COOCCURRENCE_DEFAULTS: CoOccurrenceOptions = { window: 50, halfLife: 50, similarity: 'jaccard' };
 
 const CHUNK = 64;
-/** Pair record: [a + 1, b, position in a's adjacency, position in b's adjacency], a < b. */
-const STRIDE = 4;
 
 export class CoOccurrence implements RankingModel {
   readonly name = 'cooccurrence' as const;
   readonly learning = 'per-event' as const;
   readonly options: CoOccurrenceOptions;
-  private readonly pairs = new PairTable(STRIDE, 1 << 16);
+  private pairCounts: PairCounts;
   private itemCounts = new Uint32Array(1024);
-  private partners: Int32Array[] = [];
-  private counts: Uint32Array[] = [];
-  private degrees = new Int32Array(1024);
   private picks: Int32Array[] = [];
   private pickCounts = new Int32Array(1024);
   /** Per user, the first chunk not yet drained in full. */
@@ -72,7 +70,8 @@ export class CoOccurrence implements RankingModel {
   private readonly picked: Array<Set<number> | undefined> = [];
   private readonly decay: Float64Array;
 
-  constructor(options: Partial<CoOccurrenceOptions> = {}) {
+  /** `denseItemLimit`: the catalogue size up to which pair counts are kept dense (a layout choice: scores are the same). */
+  constructor(options: Partial<CoOccurrenceOptions> = {}, denseItemLimit = DENSE_ITEM_LIMIT) {
     this.options = { ...COOCCURRENCE_DEFAULTS, ...options };
     const { window, halfLife, similarity } = this.options;
     if (!(Number.isInteger(window) && window >= 1)) throw new RangeError(`cooccurrence: window must be a whole number of picks ≥ 1, got ${window}`);
@@ -80,6 +79,7 @@ export class CoOccurrence implements RankingModel {
     if (!['jaccard', 'cosine', 'lift'].includes(similarity))
       throw new RangeError(`cooccurrence: unknown similarity '${similarity}': use jaccard, cosine or lift`);
     this.decay = Float64Array.from({ length: window }, (_, age) => 2 ** (-age / halfLife));
+    this.pairCounts = new DensePairCounts(denseItemLimit);
   }
 
   learn(batch: readonly IndexedRating[]): void {
@@ -100,66 +100,21 @@ export class CoOccurrence implements RankingModel {
     if (count === history.length) history = this.picks[user] = resized(history, count * 2);
     this.itemCounts = withIndex(this.itemCounts, item);
     this.itemCounts[item]! += 1;
-    for (let p = from; p < count; p++) this.link(item, history[p]!);
+    const pairCounts = (this.pairCounts = this.pairCounts.withItem(item));
+    for (let p = from; p < count; p++) pairCounts.link(item, history[p]!);
     history[count] = item;
     this.pickCounts[user] = count + 1;
     return true;
   }
 
-  private link(x: number, y: number): void {
-    const a = Math.min(x, y);
-    const b = Math.max(x, y);
-    const found = this.pairs.findOrInsert(a, b);
-    if (found >= 0) {
-      const at = found * STRIDE;
-      this.counts[a]![this.pairs.records[at + 2]!]! += 1;
-      this.counts[b]![this.pairs.records[at + 3]!]! += 1;
-      return;
-    }
-    const at = (-found - 1) * STRIDE;
-    this.pairs.records[at + 2] = this.attach(a, b);
-    this.pairs.records[at + 3] = this.attach(b, a);
-  }
-
-  /** Append `partner` with count 1 to `item`'s adjacency; its position there. */
-  private attach(item: number, partner: number): number {
-    this.degrees = withIndex(this.degrees, item);
-    const degree = this.degrees[item]!;
-    let partners = this.partners[item];
-    let counts = this.counts[item];
-    if (!partners || !counts) {
-      partners = this.partners[item] = new Int32Array(8);
-      counts = this.counts[item] = new Uint32Array(8);
-    } else if (degree === partners.length) {
-      partners = this.partners[item] = resized(partners, degree * 2);
-      counts = this.counts[item] = resized(counts, degree * 2);
-    }
-    partners[degree] = partner;
-    counts[degree] = 1;
-    this.degrees[item] = degree + 1;
-    return degree;
-  }
-
   /** Users who picked both within W picks of each other. */
   coCount(i: number, j: number): number {
-    const slot = this.pairs.find(Math.min(i, j), Math.max(i, j));
-    return slot < 0 ? 0 : this.counts[Math.min(i, j)]![this.pairs.records[slot * STRIDE + 2]!]!;
+    return i === j ? 0 : this.pairCounts.count(i, j);
   }
 
   similarity(i: number, j: number): number {
-    return this.measure(this.coCount(i, j), this.itemCounts[i] ?? 0, this.itemCounts[j] ?? 0);
-  }
-
-  private measure(c: number, ni: number, nj: number): number {
-    if (c === 0) return 0;
-    switch (this.options.similarity) {
-      case 'jaccard':
-        return c / (ni + nj - c);
-      case 'cosine':
-        return c / Math.sqrt(ni * nj);
-      case 'lift':
-        return c / (ni * nj);
-    }
+    const c = this.coCount(i, j);
+    return c === 0 ? 0 : measure(this.options.similarity, c, this.itemCounts[i] ?? 0, this.itemCounts[j] ?? 0);
   }
 
   /** Σ over the user's last W picks of recency × similarity; -Infinity (never listed) for items linked to none of them. */
@@ -171,23 +126,15 @@ export class CoOccurrence implements RankingModel {
       scores.fill(-Infinity, 0, itemCount);
       return;
     }
-    const itemCounts = this.itemCounts;
-    const jaccard = this.options.similarity === 'jaccard';
-    for (let p = count - 1, age = 0; p >= 0 && age < this.options.window; p--, age++) {
-      const j = history[p]!;
-      const affinity = this.decay[age]!;
-      const partners = this.partners[j];
-      const counts = this.counts[j];
-      if (!partners || !counts) continue;
-      const nj = itemCounts[j]!;
-      const degree = this.degrees[j]!;
-      for (let k = 0; k < degree; k++) {
-        const i = partners[k]!;
-        if (i >= itemCount) continue;
-        const c = counts[k]!;
-        scores[i]! += affinity * (jaccard ? c / (itemCounts[i]! + nj - c) : this.measure(c, itemCounts[i]!, nj));
-      }
-    }
+    const window = {
+      picks: history,
+      newest: count - 1,
+      oldest: Math.max(0, count - this.options.window),
+      decay: this.decay,
+      itemCounts: this.itemCounts,
+      similarity: this.options.similarity,
+    };
+    this.pairCounts.accumulate(window, itemCount, scores);
     // Every contribution is positive: 0 means linked to none of the user's recent picks, so not listed.
     for (let i = 0; i < itemCount; i++) if (scores[i] === 0) scores[i] = -Infinity;
   }

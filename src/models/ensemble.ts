@@ -99,49 +99,46 @@ export const ENSEMBLE_DEFAULTS: Omit<EnsembleOptions, 'trainShare'> = {
 const PER_SOURCE = 3;
 const Z_CLIP = 3;
 
-/** The candidates of one user as last scored, with their features (valid while nothing learned). */
+/**
+ * The candidates of one user as last scored, with their features (valid while nothing learned).
+ * Its arrays are views of buffers the next scoring reuses: only the latest one is ever read.
+ */
 interface ScoredCandidates {
   readonly user: number;
   /** Events learned when scored: the memo is valid while no event was learned since. */
   readonly events: number;
   readonly generation: number;
-  readonly itemCount: number;
   readonly items: Int32Array;
   /** items.length rows of the ranker's features. */
   readonly features: Float64Array;
   readonly scores: Float64Array;
-  /** Per ranking input, its scores of the candidates. */
-  readonly sourceScores: SourceScores[];
-}
-
-/** One input's scores over the candidates: sorted ascending, with their mean and standard deviation. */
-interface SourceScores {
-  readonly sorted: Float64Array;
-  readonly mean: number;
-  readonly sd: number;
 }
 
 /**
- * An input's scores of the candidates; an item it does not list (-Infinity, NaN) gets the lowest
- * score it gave any candidate, so features stay finite and such items rank last for that input.
+ * An input's scores of the candidates, into `values`; an item it does not list (-Infinity, NaN)
+ * gets the lowest score it gave any candidate, so features stay finite and such items rank last
+ * for that input.
  */
-function finiteScores(scores: Float64Array, items: readonly number[]): Float64Array {
-  const values = Float64Array.from(items, (item) => scores[item]!);
+function finiteScores(scores: Float64Array, items: Int32Array, values: Float64Array): void {
   let floor = Infinity;
-  for (const value of values) if (Number.isFinite(value) && value < floor) floor = value;
+  for (let c = 0; c < items.length; c++) {
+    const value = scores[items[c]!]!;
+    values[c] = value;
+    if (Number.isFinite(value) && value < floor) floor = value;
+  }
   if (floor === Infinity) floor = 0;
-  for (let c = 0; c < values.length; c++) if (!Number.isFinite(values[c]!)) values[c] = floor;
-  return values;
+  for (let c = 0; c < items.length; c++) if (!Number.isFinite(values[c]!)) values[c] = floor;
 }
 
-function summarise(sorted: Float64Array): SourceScores {
+/** Mean and standard deviation of scores sorted ascending (summed in that order). */
+function meanAndSd(sorted: Float64Array): { mean: number; sd: number } {
   const n = Math.max(1, sorted.length);
   let mean = 0;
-  for (const score of sorted) mean += score;
+  for (let c = 0; c < sorted.length; c++) mean += sorted[c]!;
   mean /= n;
   let variance = 0;
-  for (const score of sorted) variance += (score - mean) ** 2;
-  return { sorted, mean, sd: Math.sqrt(variance / n) };
+  for (let c = 0; c < sorted.length; c++) variance += (sorted[c]! - mean) ** 2;
+  return { mean, sd: Math.sqrt(variance / n) };
 }
 
 export class Ensemble implements RatingModel, RankingModel {
@@ -162,6 +159,13 @@ export class Ensemble implements RatingModel, RankingModel {
   private stampPosition = new Int32Array(1024);
   private generation = 0;
   private memo: ScoredCandidates | undefined;
+  /** Reused by every scoring (candidates, features, scores, one input's values and their sorted copy). */
+  private candidateItems = new Int32Array(256);
+  private candidateFeatures = new Float64Array(256);
+  private candidateScores = new Float64Array(256);
+  private values = new Float64Array(256);
+  private sorted = new Float64Array(256);
+  private seenMask = new Uint8Array(1024);
   private lastInputs: { user: number; item: number; events: number; x: Float64Array } | undefined;
 
   constructor(
@@ -299,16 +303,15 @@ export class Ensemble implements RatingModel, RankingModel {
     return item < this.stampGeneration.length && this.stampGeneration[item] === scored.generation ? this.stampPosition[item]! : -1;
   }
 
-  /** Percentile and clipped z-score of `score` among a source's candidate scores. */
-  private sourceFeatures(source: SourceScores, score: number, out: Float64Array, at: number): void {
-    const { sorted, mean, sd } = source;
+  /** Percentile and clipped z-score of `score` among a source's candidate scores, sorted ascending. */
+  private sourceFeatures(sorted: Float64Array, mean: number, sd: number, score: number, out: Float64Array, at: number): void {
     const n = sorted.length;
+    // Scores below `score`, by a binary search without branches on the data (a candidate's place
+    // among the others is unpredictable, and mispredicted branches cost more than the search).
     let below = 0;
-    let high = n;
-    while (below < high) {
-      const mid = (below + high) >> 1;
-      if (sorted[mid]! < score) below = mid + 1;
-      else high = mid;
+    if (n > 0) {
+      for (let span = n; span > 1; span -= span >> 1) below += (span >> 1) * Number(sorted[below + (span >> 1) - 1]! < score);
+      below += Number(sorted[below]! < score);
     }
     out[at] = n > 1 ? below / (n - 1) : 1;
     out[at + 1] = sd > 0 ? Math.max(-Z_CLIP, Math.min(Z_CLIP, (score - mean) / sd)) : 0;
@@ -317,14 +320,22 @@ export class Ensemble implements RatingModel, RankingModel {
   /** Candidates from every ranking input's top-N (minus `seen`), their features and scores. */
   private scoreCandidates(user: number, itemCount: number, seen: ReadonlySet<number>, inputScores?: InputScores): ScoredCandidates {
     const n = this.options.candidatesPerSource;
+    const sources = this.rankers.length;
     const generation = ++this.generation;
     this.stampGeneration = withIndex(this.stampGeneration, itemCount);
     this.stampPosition = withIndex(this.stampPosition, itemCount);
-    const items: number[] = [];
-    const sourceOf: number[][] = this.rankers.map(() => []);
+    this.candidateItems = withIndex(this.candidateItems, sources * n);
+    // What the user rated as a byte per item, for the many exclusion checks of the top-N scans.
+    this.seenMask = withIndex(this.seenMask, itemCount);
+    const mask = this.seenMask;
+    for (const item of seen) if (item < mask.length) mask[item] = 1;
+    const excluded = (item: number) => mask[item] === 1;
+    const width = this.ranking.length;
+    let count = 0;
     // Each input's scores: the ones handed in (read, not copied), or computed into a buffer of its own.
     const inputScoresOf: Float64Array[] = [];
-    for (let m = 0; m < this.rankers.length; m++) {
+    const topOf: Array<Array<{ index: number }>> = [];
+    for (let m = 0; m < sources; m++) {
       let buffer = inputScores?.get(this.rankers[m]!);
       if (!buffer) {
         if (this.buffers[m]!.length < itemCount) this.buffers[m] = new Float64Array(Math.max(itemCount, this.buffers[m]!.length * 2));
@@ -332,37 +343,41 @@ export class Ensemble implements RatingModel, RankingModel {
         this.rankers[m]!.scoreAll(user, itemCount, buffer, seen);
       }
       inputScoresOf.push(buffer);
-      for (const { index } of topK(buffer, itemCount, n, (item) => seen.has(item))) {
+      const top = topK(buffer, itemCount, n, excluded);
+      topOf.push(top);
+      for (const { index } of top) {
         if (this.stampGeneration[index] !== generation) {
           this.stampGeneration[index] = generation;
-          this.stampPosition[index] = items.length;
-          items.push(index);
+          this.stampPosition[index] = count;
+          this.candidateItems[count++] = index;
         }
-        sourceOf[m]!.push(index);
       }
     }
-    const width = this.ranking.length;
-    const features = new Float64Array(items.length * width);
-    const sourceScores: SourceScores[] = [];
-    const column = new Float64Array(2);
-    for (let m = 0; m < this.rankers.length; m++) {
-      const values = finiteScores(inputScoresOf[m]!, items);
-      const source = summarise(Float64Array.from(values).sort());
-      sourceScores.push(source);
-      for (let c = 0; c < items.length; c++) {
-        this.sourceFeatures(source, values[c]!, column, 0);
-        features[c * width + m * PER_SOURCE] = column[0]!;
-        features[c * width + m * PER_SOURCE + 1] = column[1]!;
-      }
-      for (const item of sourceOf[m]!) features[this.stampPosition[item]! * width + m * PER_SOURCE + 2] = 1;
+    for (const item of seen) if (item < mask.length) mask[item] = 0;
+    const items = this.candidateItems.subarray(0, count);
+    this.candidateFeatures = withIndex(this.candidateFeatures, count * width);
+    this.candidateScores = withIndex(this.candidateScores, count);
+    this.values = withIndex(this.values, count);
+    this.sorted = withIndex(this.sorted, count);
+    const features = this.candidateFeatures.subarray(0, count * width);
+    features.fill(0);
+    const values = this.values.subarray(0, count);
+    const sorted = this.sorted.subarray(0, count);
+    for (let m = 0; m < sources; m++) {
+      finiteScores(inputScoresOf[m]!, items, values);
+      sorted.set(values);
+      sorted.sort();
+      const { mean, sd } = meanAndSd(sorted);
+      for (let c = 0; c < count; c++) this.sourceFeatures(sorted, mean, sd, values[c]!, features, c * width + m * PER_SOURCE);
+      for (const { index } of topOf[m]!) features[this.stampPosition[index]! * width + m * PER_SOURCE + 2] = 1;
     }
-    const scores = new Float64Array(items.length);
-    for (let c = 0; c < items.length; c++) {
+    const scores = this.candidateScores.subarray(0, count);
+    for (let c = 0; c < count; c++) {
       let s = 0;
       for (let f = 0; f < width; f++) s += this.ranking[f]! * features[c * width + f]!;
       scores[c] = s;
     }
-    this.memo = { user, events: this.events, generation, itemCount, items: Int32Array.from(items), features, scores, sourceScores };
+    this.memo = { user, events: this.events, generation, items, features, scores };
     return this.memo;
   }
 

@@ -329,3 +329,30 @@ test('cooccurrence: items linked to none of the recent picks are never listed (n
     'a user with no picks gets no list from this model',
   );
 });
+
+test('cooccurrence: the sparse layout (past the dense item limit) gives bit-identical counts, scores and explanations, and restores identically', () => {
+  const users = 10;
+  const items = 40;
+  // Items 0-19 first, then all of them: the switch to sparse comes half-way, with many pairs to move.
+  const stream = repeatingStream(1500, users, items, 17);
+  const events = [...stream.filter((e) => e.item < 20), ...stream.filter((e) => e.item >= 20)];
+  for (const similarity of SIMILARITIES) {
+    const options = { window: 6, halfLife: 4, similarity };
+    const dense = new CoOccurrence(options);
+    const switched = new CoOccurrence(options, 20);
+    const sparse = new CoOccurrence(options, 0);
+    for (let start = 0; start < events.length; start += 50) {
+      for (const model of [dense, switched, sparse]) model.learn(events.slice(start, start + 50));
+      assert.deepEqual(allScores(switched, users, items + 3), allScores(dense, users, items + 3), `${similarity}: switched, after ${start + 50} events`);
+      assert.deepEqual(allScores(sparse, users, items + 3), allScores(dense, users, items + 3), `${similarity}: sparse, after ${start + 50} events`);
+    }
+    assert.deepEqual(allCoCounts(switched, items), allCoCounts(dense, items), `${similarity}: counts`);
+    assert.deepEqual(allCoCounts(sparse, items), allCoCounts(dense, items), `${similarity}: counts`);
+    for (let user = 0; user < users; user++)
+      for (let item = 0; item < items; item++)
+        assert.deepEqual(switched.explain(user, item), dense.explain(user, item), `${similarity}: explain(${user}, ${item})`);
+    const restored = new CoOccurrence(options, 12);
+    restored.restore(dense.drainChanges());
+    assert.deepEqual(allScores(restored, users, items), allScores(dense, users, items), `${similarity}: restored`);
+  }
+});
