@@ -114,21 +114,21 @@ test('recommender: figures carry rmse/mae for rating models and hitAt10/ndcgAt10
   for (const batch of batches(all, [50])) recommender.applyBatch(recommender.index(batch));
   const { models } = recommender.evaluator.figures();
   const relevant = all.filter((e) => e.rating >= 4).length;
-  assert.deepEqual(Object.keys(models).sort(), ['baseline', 'cooccurrence', 'ensemble', 'mf', 'popularity']);
+  assert.deepEqual(Object.keys(models).sort(), ['baseline', 'ensemble', 'implicit-als', 'mf', 'popularity']);
   // Rating models: baseline, mf, ensemble.
   for (const name of ['baseline', 'mf', 'ensemble']) {
     const figures = models[name]!;
     assert.ok(figures.rmse! > 0 && figures.rmse! < 3 && figures.mae! > 0 && figures.mae! <= figures.rmse!, `${name}: ${JSON.stringify(figures)}`);
   }
   // Ranking models: all five (baseline and mf rank by predicted rating).
-  for (const name of ['baseline', 'mf', 'popularity', 'cooccurrence', 'ensemble']) {
+  for (const name of ['baseline', 'mf', 'popularity', 'implicit-als', 'ensemble']) {
     const figures = models[name]!;
     assert.equal(figures.rankedEvents, relevant, name);
     assert.ok(figures.hitAt10! > 0 && figures.hitAt10! <= 1, `${name}: ${JSON.stringify(figures)}`);
     assert.ok(figures.ndcgAt10! > 0 && figures.ndcgAt10! <= figures.hitAt10!, `${name}: ${JSON.stringify(figures)}`);
   }
   // Models that do not predict ratings have no error figures.
-  for (const name of ['popularity', 'cooccurrence']) assert.ok(!('rmse' in models[name]!) && !('mae' in models[name]!), name);
+  for (const name of ['popularity', 'implicit-als']) assert.ok(!('rmse' in models[name]!) && !('mae' in models[name]!), name);
 });
 
 test('recommender: hit@10 of a ranking model is its fresh list checked before each relevant event', () => {

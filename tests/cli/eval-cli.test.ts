@@ -18,7 +18,7 @@ test('eval --protocol ranking --json: P/R/NDCG@10 and seconds for every ranking 
   const summary = lastJsonLine(stdout);
   assert.deepEqual(Object.keys(summary), ['protocol', 'models']);
   assert.equal(summary.protocol, 'ranking');
-  assert.deepEqual(Object.keys(summary.models).sort(), ['baseline', 'cooccurrence', 'ensemble', 'mf', 'popularity']);
+  assert.deepEqual(Object.keys(summary.models).sort(), ['baseline', 'ensemble', 'implicit-als', 'mf', 'popularity']);
   for (const figures of Object.values(summary.models)) {
     assert.deepEqual(Object.keys(figures), ['precisionAt10', 'recallAt10', 'ndcgAt10', 'seconds']);
     for (const name of ['precisionAt10', 'recallAt10', 'ndcgAt10'] as const) assert.ok(figures[name]! >= 0 && figures[name]! <= 1, `${name} ${figures[name]}`);

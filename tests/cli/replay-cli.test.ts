@@ -31,11 +31,11 @@ test('replay --json prints the summary contract as the last line of standard out
   assert.equal(summary.events, ratings.length);
   assert.equal(summary.rejected, 1);
   assert.equal(summary.rankModel, 'ensemble');
-  assert.deepEqual(Object.keys(summary.models).sort(), ['baseline', 'cooccurrence', 'ensemble', 'mf', 'popularity']);
-  const { baseline, cooccurrence, ensemble, mf, popularity } = summary.models;
+  assert.deepEqual(Object.keys(summary.models).sort(), ['baseline', 'ensemble', 'implicit-als', 'mf', 'popularity']);
+  const { baseline, 'implicit-als': implicitAls, ensemble, mf, popularity } = summary.models;
   for (const figures of [baseline, mf, ensemble]) assert.ok(figures.rmse > 0 && figures.rmse < 2 && figures.mae > 0 && figures.mae <= figures.rmse);
-  for (const figures of [popularity, cooccurrence]) assert.equal(figures.rmse, undefined, 'ranking-only models have no RMSE');
-  for (const figures of [baseline, mf, ensemble, popularity, cooccurrence]) {
+  for (const figures of [popularity, implicitAls]) assert.equal(figures.rmse, undefined, 'ranking-only models have no RMSE');
+  for (const figures of [baseline, mf, ensemble, popularity, implicitAls]) {
     assert.ok(figures.hitAt10 >= 0 && figures.hitAt10 <= 1 && figures.ndcgAt10 <= figures.hitAt10 && figures.rankedEvents > 0);
   }
   assert.equal(summary.hitAt10, ensemble.hitAt10, "the headline hit@10 is the serving model's");

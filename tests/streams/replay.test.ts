@@ -28,7 +28,7 @@ async function run(stateDir: string, overrides: Partial<ReplayOptions> = {}) {
 }
 
 test('the fold-in models run in a replay, feed the ensemble, and resume anywhere to the parameters of an uninterrupted run', async () => {
-  const models = { ...DEFAULT_MODEL_SETTINGS, models: [...DEFAULT_MODEL_SETTINGS.models, 'impute-soft', 'impute-hard', 'implicit-als'] as const };
+  const models = { ...DEFAULT_MODEL_SETTINGS, models: ['baseline', 'mf', 'impute-soft', 'impute-hard', 'popularity', 'implicit-als', 'ensemble'] as const };
   const whole = tempDir();
   const summary = await run(whole, { models, rankModel: 'ensemble' });
   for (const name of ['impute-soft', 'impute-hard'] as const) {
