@@ -46,6 +46,7 @@
  *   model.scoreAll(0, 4, scores, new Set([3]));
  */
 import { FoldInState } from './fold-in-state.js';
+import { addOuterUpper, gramUpper } from './gram.js';
 import type { Explanation, IndexedRating, ModelContext, RankingModel, StateValue } from './model.js';
 import { RidgeSystem } from './ridge-solve.js';
 
@@ -133,23 +134,21 @@ export class ImplicitAls implements RankingModel {
     const { alpha, rank: r } = this.options;
     const rows = this.state.items.raw;
     const at = item * r;
-    for (let f = 0; f < r; f++) {
-      const v = rows[at + f];
-      sums.rhs[f] += (1 + alpha) * v;
-      for (let g = f; g < r; g++) sums.gram[f * r + g] += alpha * v * rows[at + g];
-    }
+    for (let f = 0; f < r; f++) sums.rhs[f] += (1 + alpha) * rows[at + f];
+    addOuterUpper(sums.gram, rows, at, r, alpha);
   }
 
   /** Rows created since they were last counted enter YᵀY in index order (as a restore replays them). */
   private addNewItemRows(): void {
     const count = this.state.items.rowCount;
-    for (; this.itemRowsInGram < count; this.itemRowsInGram++) addOuter(this.itemGram, this.state.items.raw, this.itemRowsInGram, this.options.rank);
+    for (; this.itemRowsInGram < count; this.itemRowsInGram++)
+      addOuterUpper(this.itemGram, this.state.items.raw, this.itemRowsInGram * this.options.rank, this.options.rank);
   }
 
   private sweep(): void {
     const { state } = this;
     const r = this.options.rank;
-    fillGram(this.userGram, state.users.raw, state.users.rowCount, r);
+    gramUpper(this.userGram, state.users.raw, state.users.rowCount, r);
     for (const item of [...this.window].sort((a, b) => a - b)) this.solveItem(item);
     this.window.clear();
     this.sums.clear();
@@ -232,23 +231,8 @@ export class ImplicitAls implements RankingModel {
       else throw new Error(`implicit-als: unknown state key '${key}'`);
     });
     // YᵀY as the live model has it: the rows at the last sweep, then each later row in order.
-    fillGram(this.itemGram, this.state.items.raw, this.swept, this.options.rank);
+    gramUpper(this.itemGram, this.state.items.raw, this.swept, this.options.rank);
     this.itemRowsInGram = this.swept;
     this.addNewItemRows();
   }
-}
-
-/** gram += v vᵀ (upper triangle) for row `row` of `rows`. */
-function addOuter(gram: Float64Array, rows: Float64Array, row: number, r: number): void {
-  const at = row * r;
-  for (let f = 0; f < r; f++) {
-    const v = rows[at + f];
-    for (let g = f; g < r; g++) gram[f * r + g] += v * rows[at + g];
-  }
-}
-
-/** gram = Σ v vᵀ over rows 0..count-1, in order. */
-function fillGram(gram: Float64Array, rows: Float64Array, count: number, r: number): void {
-  gram.fill(0);
-  for (let row = 0; row < count; row++) addOuter(gram, rows, row, r);
 }

@@ -49,6 +49,7 @@
  */
 import { EigenvalueDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { createRng } from '../random.js';
+import { gramUpper } from './gram.js';
 
 /** Observed entries of a users × items matrix, already centred (per-user mean removed) by the caller. */
 export interface SparseEntries {
@@ -350,16 +351,7 @@ function shrinkColumns(matrix: Float64Array, d: Float64Array, lambda: number): v
  * and the eigendecomposition of the Gram matrix 80 ms. Columns of P with σ ≈ 0 are zero.
  */
 function thinSvd(matrix: Float64Array, k: number, J: number, p: Float64Array, sigma: Float64Array, q: Float64Array): void {
-  const gram = new Float64Array(J * J);
-  for (let i = 0; i < k; i++) {
-    const row = i * J;
-    for (let a = 0; a < J; a++) {
-      const value = matrix[row + a];
-      if (value === 0) continue;
-      const g = a * J;
-      for (let b = a; b < J; b++) gram[g + b] += value * matrix[row + b];
-    }
-  }
+  const gram = gramUpper(new Float64Array(J * J), matrix, k, J);
   for (let a = 0; a < J; a++) for (let b = 0; b < a; b++) gram[a * J + b] = gram[b * J + a];
 
   const evd = new EigenvalueDecomposition(Matrix.from1DArray(J, J, gram), { assumeSymmetric: true });
