@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { isMalformed, type Dataset, type MalformedRow } from '../../src/datasets/rows.js';
 import type { RawRecord, RatingSource } from '../transport.js';
 import { IdIndex } from '../../src/catalog.js';
@@ -92,6 +92,10 @@ export class ReplayLog implements RatingSource {
     if (due === 0) {
       await sleep(Math.max(0, Math.min(maxWaitMs, this.msUntilDue(this.cursor))));
       due = this.dueCount(maxRecords);
+    } else {
+      // One turn of the event loop per poll: with records always due the loop would otherwise
+      // run on promise callbacks alone, and the HTTP API (/metrics, the live page) never answer.
+      await nextTurn();
     }
     const records: RawRecord[] = [];
     const appendedAt = this.now();
