@@ -46,6 +46,9 @@
  * clamped to the scale; `scoreAll` ranks by the unclamped prediction. New rows start at
  * N(0, initStd²) drawn from (seed, row, column), initStd = 0.1.
  *
+ * `warmStart(ratings)` starts a fresh model from batch softImpute-ALS of the same objective
+ * (the historic part of a stream fitted at once, then streamed on from there).
+ *
  * State: the ratings (in chunks, as the similarity index keeps them: 13 bytes a rating), the
  * factor rows, the event count and the items rated since the last sweep; restore rebuilds
  * exactly (the kept sums are rebuilt from the ratings in the same order).
@@ -67,6 +70,7 @@ import type { IndexedRating, ModelContext, RankingModel, RatingModel, StateValue
 import { RidgeSystem } from './ridge-solve.js';
 import { RunningMean } from './running-mean.js';
 import { assertByteScale, quantiseRating } from './quantise.js';
+import { SOFT_IMPUTE_DEFAULTS, softImputeAls, type LowRankFit } from './soft-impute.js';
 
 export type ImputeVariant = 'soft' | 'hard';
 
@@ -249,6 +253,71 @@ export class ImputeFactors implements RatingModel, RankingModel {
     for (const item of [...this.window].sort((a, b) => a - b)) this.solveItem(item);
     this.window.clear();
     this.sums.clear();
+  }
+
+  /**
+   * Start from a batch fit (fresh models only): `ratings` are filed as if learned, the item
+   * offsets computed, and every row set from softImpute-ALS of the same objective on the
+   * centred matrix — Z = U diag(d) Vᵀ split as A = U √d, B = V √d (λ for soft, rank r at λ = 0
+   * for hard). Streaming then continues from there. Returns the batch fit.
+   */
+  warmStart(ratings: readonly IndexedRating[], maxIterations = SOFT_IMPUTE_DEFAULTS.maxIterations): LowRankFit {
+    if (this.events !== 0) throw new Error(`${this.name}: warmStart needs a fresh model: this one has already learned events`);
+    const { state } = this;
+    const { step } = this.context.scale;
+    const r = this.options.rank;
+    for (const { user, item, rating } of ratings) {
+      state.file(user, item, quantiseRating(rating, this.context.scale));
+      this.mean.add(rating);
+      state.items.ensure(item, state.initItemRow);
+      state.users.ensure(user, state.initUserRow);
+      this.events += 1;
+    }
+    const users = state.users.rowCount;
+    const items = state.items.rowCount;
+    const offsets = new Float64Array(items);
+    for (let item = 0; item < items; item++) offsets[item] = this.itemOffset(item);
+    const row: number[] = [];
+    const column: number[] = [];
+    const value: number[] = [];
+    for (let user = 0; user < users; user++) {
+      const mean = this.userMean(user);
+      const rated = state.ratings.entitiesOf(user);
+      const values = state.ratings.valuesOf(user);
+      for (let p = 0, n = state.ratings.length(user); p < n; p++) {
+        row.push(user);
+        column.push(rated[p]);
+        value.push(values[p] * step - mean - offsets[rated[p]]);
+      }
+    }
+    const entries = { rows: users, columns: items, row: Int32Array.from(row), column: Int32Array.from(column), value: Float64Array.from(value) };
+    const lambda = this.options.variant === 'soft' ? this.options.lambda : 0;
+    const fit = softImputeAls(entries, { lambda, rank: r, maxIterations, threshold: SOFT_IMPUTE_DEFAULTS.threshold, seed: this.context.seed });
+    const scaled = new Float64Array(r);
+    for (let user = 0; user < users; user++) {
+      for (let f = 0; f < r; f++) scaled[f] = f < fit.rank ? fit.u[user * fit.rank + f] * Math.sqrt(fit.d[f]) : 0;
+      state.setUserRow(user, scaled);
+    }
+    for (let item = 0; item < items; item++) {
+      for (let f = 0; f < r; f++) scaled[f] = f < fit.rank ? fit.v[item * fit.rank + f] * Math.sqrt(fit.d[f]) : 0;
+      state.setItemRow(item, scaled, 1)[0] = offsets[item];
+    }
+    return fit;
+  }
+
+  /** d_i from the current means: the damped mean residual of the item's ratings. */
+  private itemOffset(item: number): number {
+    const { ratings } = this.state;
+    const { offsetPrior } = this.options;
+    if (offsetPrior === Infinity) return 0;
+    const raters = ratings.ratersOf(item);
+    const count = ratings.raterCount(item);
+    let sum = 0;
+    for (let k = 0; k < count; k++) {
+      const user = raters[2 * k];
+      sum += ratings.valuesOf(user)[raters[2 * k + 1]] * this.context.scale.step - this.userMean(user);
+    }
+    return sum / (count + offsetPrior);
   }
 
   private solveItem(item: number): void {

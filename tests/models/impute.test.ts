@@ -151,6 +151,31 @@ for (const variant of VARIANTS) {
   });
 }
 
+test('impute: a warm start from the batch fit predicts held-out ratings as well as the batch, and streaming continues from it', () => {
+  const { train, heldOut } = lowRankRatings(80, 60, 3);
+  const cut = Math.floor(train.length * 0.8);
+  for (const variant of VARIANTS) {
+    const options = { variant, lambda: variant === 'soft' ? 2 : 1, rank: variant === 'soft' ? 10 : 3, sweepEvery: 25 };
+    const warm = new ImputeFactors(context, options);
+    const fit = warm.warmStart(train.slice(0, cut), 200);
+    assert.ok(fit.rank >= 1 && fit.iterations > 1);
+    const cold = new ImputeFactors(context, options);
+    learnInBatches(cold, train.slice(0, cut), 100);
+    const warmRmse = rmse((u, i) => warm.predict(u, i), heldOut);
+    const coldRmse = rmse((u, i) => cold.predict(u, i), heldOut);
+    assert.ok(warmRmse < coldRmse + 0.02, `${variant}: warm ${warmRmse} vs streamed ${coldRmse}`);
+    // It keeps learning, and its state restores exactly.
+    learnInBatches(warm, train.slice(cut), 50);
+    const restored = new ImputeFactors(context, options);
+    restored.restore(warm.drainChanges());
+    assert.deepEqual(
+      heldOut.map((r) => restored.predict(r.user, r.item)),
+      heldOut.map((r) => warm.predict(r.user, r.item)),
+    );
+    assert.throws(() => warm.warmStart(train), /warmStart needs a fresh model/);
+  }
+});
+
 test('impute: a user never seen gets the global mean plus the item offset, an item never seen the user mean', () => {
   const model = new ImputeFactors(context, { variant: 'soft', meanPrior: 0, offsetPrior: 0, sweepEvery: 3 });
   model.learn([
