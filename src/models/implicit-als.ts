@@ -25,8 +25,8 @@
  * (raters × r²/2 + r³/6).
  *
  * Parameters (defaults): rank r = 20; α = 1 and λ = 1 (the implicit library's α; the paper's
- * α = 40 suits play counts, not one-off picks — measured on the synthetic set, offline P@10 0.36
- * at α = 10, 0.40 at α = 1, insensitive to λ from 0.1 to 10); sweepEvery = 1,000 events. New
+ * α = 40 suits play counts, not one-off picks — measured on the synthetic set, offline P@10 0.23
+ * at α = 40, 0.36 at α = 10, 0.40 at α = 1, insensitive to λ from 0.1 to 10); sweepEvery = 1,000 events. New
  * item rows start at N(0, 0.1²) drawn from (seed, row, column). A user with no picks scores
  * nothing (the pipeline's cold-start model lists for them); items not learned yet score −∞.
  *
