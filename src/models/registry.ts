@@ -9,8 +9,8 @@ import { ItemKnnBaseline, KnnBaseline, KNN_BASELINE_DEFAULTS } from './knn-basel
 import { BiasedMF, MF_DEFAULTS } from './mf.js';
 import { CoOccurrence, COOCCURRENCE_DEFAULTS } from './cooccurrence.js';
 import { Ensemble } from './ensemble.js';
-import { ImputeFactors } from './impute.js';
-import { ImplicitAls } from './implicit-als.js';
+import { ImputeFactors, IMPUTE_DEFAULTS } from './impute.js';
+import { ImplicitAls, IMPLICIT_ALS_DEFAULTS } from './implicit-als.js';
 import { Popularity, POPULARITY_DEFAULTS } from './popularity.js';
 import { SIMILARITY_DEFAULTS } from '../similarity/similarity-index.js';
 import type { ModelContext, OnlineModel } from './model.js';
@@ -42,6 +42,13 @@ export interface ModelSettings {
   readonly popularityHalfLife: number;
   /** Co-occurrence: a pick is linked to the user's W previous picks. */
   readonly cooccurrenceWindow: number;
+  /** Implicit ALS: factor columns r and the confidence α of a pick. */
+  readonly implicitRank: number;
+  readonly implicitAlpha: number;
+  /** impute-soft: rank cap and shrinkage λ; impute-hard: its fixed rank. */
+  readonly softImputeRank: number;
+  readonly softImputeLambda: number;
+  readonly hardImputeRank: number;
   /**
    * Share of the events on which every ranking model's fresh list is computed before the event
    * is learned: the relevant ones are scored (prequential hit@k), and the ensemble's ranker
@@ -73,6 +80,11 @@ export const DEFAULT_MODEL_SETTINGS: ModelSettings = {
   historyCap: SIMILARITY_DEFAULTS.historyCap,
   popularityHalfLife: POPULARITY_DEFAULTS.halfLife,
   cooccurrenceWindow: COOCCURRENCE_DEFAULTS.window,
+  implicitRank: IMPLICIT_ALS_DEFAULTS.rank,
+  implicitAlpha: IMPLICIT_ALS_DEFAULTS.alpha,
+  softImputeRank: IMPUTE_DEFAULTS.soft.rank,
+  softImputeLambda: IMPUTE_DEFAULTS.soft.lambda,
+  hardImputeRank: IMPUTE_DEFAULTS.hard.rank,
   rankingShare: DEFAULT_RANKING_SHARE,
 };
 
@@ -126,11 +138,11 @@ function createModel(name: Exclude<AvailableModel, 'ensemble'>, settings: ModelS
     case 'knn-user':
       return new KnnBaseline(context, { kind: 'user', k: settings.neighbours, similarity: { historyCap: settings.historyCap } });
     case 'impute-soft':
-      return new ImputeFactors(context, { variant: 'soft' });
+      return new ImputeFactors(context, { variant: 'soft', rank: settings.softImputeRank, lambda: settings.softImputeLambda });
     case 'impute-hard':
-      return new ImputeFactors(context, { variant: 'hard' });
+      return new ImputeFactors(context, { variant: 'hard', rank: settings.hardImputeRank });
     case 'implicit-als':
-      return new ImplicitAls(context);
+      return new ImplicitAls(context, { rank: settings.implicitRank, alpha: settings.implicitAlpha });
     case 'popularity':
       return new Popularity({ halfLife: settings.popularityHalfLife });
     case 'cooccurrence':

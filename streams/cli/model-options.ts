@@ -9,7 +9,7 @@ import {
   type ModelSettings,
 } from '../../src/models/registry.js';
 import { UsageError } from './errors.js';
-import { halfLife, integer, positiveInteger, share } from './options.js';
+import { halfLife, integer, nonNegativeNumber, positiveInteger, share } from './options.js';
 
 export interface ModelFlags {
   models: string;
@@ -19,6 +19,11 @@ export interface ModelFlags {
   historyCap: number;
   popularityHalfLife: number;
   window: number;
+  implicitRank: number;
+  implicitAlpha: number;
+  softImputeRank: number;
+  softImputeLambda: number;
+  hardImputeRank: number;
   rankingShare: number;
   seed: number;
 }
@@ -53,6 +58,19 @@ export function addModelOptions(command: Command): Command {
         .argParser(positiveInteger)
         .default(DEFAULT_MODEL_SETTINGS.cooccurrenceWindow),
     )
+    .addOption(new Option('--implicit-rank <r>', 'implicit-als: factor columns').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.implicitRank))
+    .addOption(
+      new Option('--implicit-alpha <α>', 'implicit-als: confidence of a pick over an unpicked cell, c = 1 + α')
+        .argParser(nonNegativeNumber)
+        .default(DEFAULT_MODEL_SETTINGS.implicitAlpha),
+    )
+    .addOption(new Option('--soft-impute-rank <r>', 'impute-soft: rank cap').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.softImputeRank))
+    .addOption(
+      new Option('--soft-impute-lambda <λ>', 'impute-soft: shrinkage λ (the ridge of every row solve)')
+        .argParser(nonNegativeNumber)
+        .default(DEFAULT_MODEL_SETTINGS.softImputeLambda),
+    )
+    .addOption(new Option('--hard-impute-rank <r>', 'impute-hard: its fixed rank').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.hardImputeRank))
     .addOption(
       new Option(
         '--ranking-share <share>',
@@ -74,6 +92,11 @@ export function modelSettingsFrom(flags: ModelFlags): ModelSettings {
       historyCap: flags.historyCap,
       popularityHalfLife: flags.popularityHalfLife,
       cooccurrenceWindow: flags.window,
+      implicitRank: flags.implicitRank,
+      implicitAlpha: flags.implicitAlpha,
+      softImputeRank: flags.softImputeRank,
+      softImputeLambda: flags.softImputeLambda,
+      hardImputeRank: flags.hardImputeRank,
       rankingShare: flags.rankingShare,
     };
   } catch (error) {

@@ -19,6 +19,12 @@ export function positiveNumber(value: string): number {
   return parsed;
 }
 
+export function nonNegativeNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError(`'${value}' is not a non-negative number`);
+  return parsed;
+}
+
 export function integer(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed)) throw new InvalidArgumentError(`'${value}' is not an integer`);

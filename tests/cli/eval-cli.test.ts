@@ -69,3 +69,32 @@ test('eval on a dataset with nothing to test is a one-line error', () => {
   assert.match(noProtocol.stderr, /required option '--protocol <name>' not specified/);
   assert.match(runCli(['eval', '--help']).stdout, /Usage: rxrec eval/);
 });
+
+test('eval --protocol seeds with the impute models: their batch fits get rows too, and their flags reach the models', () => {
+  const run = (...flags: string[]) => {
+    const { status, stdout, stderr } = runCli([
+      'eval',
+      '--protocol',
+      'seeds',
+      '--dataset',
+      syntheticDir,
+      '--models',
+      'baseline,impute-soft,impute-hard',
+      '--json',
+      ...flags,
+    ]);
+    assert.equal(status, 0, stderr);
+    return lastJsonLine(stdout).models;
+  };
+  const defaults = run();
+  assert.deepEqual(Object.keys(defaults).sort(), ['baseline', 'impute-hard', 'impute-hard-batch', 'impute-soft', 'impute-soft-batch']);
+  for (const figures of Object.values(defaults)) assert.ok(figures.rmse! > 0 && figures.rmse! < 2 && figures.seconds! >= 0);
+  // A shrinkage this large leaves no factors: impute-soft is then its means alone, and scores differently.
+  const shrunk = run('--soft-impute-lambda', '1000000', '--hard-impute-rank', '1');
+  assert.notEqual(shrunk['impute-soft']!.rmse, defaults['impute-soft']!.rmse);
+  assert.notEqual(shrunk['impute-hard']!.rmse, defaults['impute-hard']!.rmse);
+  assert.equal(shrunk['impute-soft-batch']!.rmse, defaults['impute-soft-batch']!.rmse, 'the batch rows keep the seeds settings');
+  const refused = runCli(['eval', '--protocol', 'seeds', '--dataset', syntheticDir, '--implicit-alpha', '-1']);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /'-1' is not a non-negative number/);
+});
