@@ -124,7 +124,8 @@ export class ImputeFactors implements RatingModel, RankingModel {
     const { rank, lambda, initStd, sweepEvery } = this.options;
     if (!(Number.isInteger(sweepEvery) && sweepEvery >= 1)) throw new RangeError(`impute: sweepEvery must be a whole number of events >= 1, got ${sweepEvery}`);
     if (!(Number.isInteger(rank) && rank >= 1)) throw new RangeError(`${this.modelName}: rank must be a positive integer, got ${rank}`);
-    if (!(lambda >= 0)) throw new RangeError(`${this.modelName}: lambda must be >= 0, got ${lambda}`);
+    // With λ = 0 a row with fewer ratings than the rank has no unique solution, and its factors run off.
+    if (!(lambda > 0)) throw new RangeError(`${this.modelName}: lambda must be > 0, got ${lambda}`);
     if (!(initStd > 0)) throw new RangeError(`${this.modelName}: initStd must be > 0, got ${initStd}`);
     assertByteScale(context.scale);
     this.name = this.modelName;
@@ -137,7 +138,7 @@ export class ImputeFactors implements RatingModel, RankingModel {
     return this.state.ratings;
   }
 
-  private get itemFactors() {
+  private get itemRows() {
     return this.state.items;
   }
 
@@ -159,21 +160,26 @@ export class ImputeFactors implements RatingModel, RankingModel {
     return (this.ratings.mean(user) * scale.step * n + prior * global) / (n + prior);
   }
 
+  /** b_i (a copy), for reports and checks. */
+  itemFactors(item: number): Float64Array {
+    return this.itemRows.row(item).slice(1);
+  }
+
   predict(user: number, item: number): number {
     return clampToScale(this.rawPrediction(user, item), this.context.scale);
   }
 
   private rawPrediction(user: number, item: number): number {
     const mean = this.userMean(user);
-    if (item >= this.itemFactors.rowCount) return mean;
-    const offset = this.itemFactors.raw[item * this.itemFactors.width];
+    if (item >= this.itemRows.rowCount) return mean;
+    const offset = this.itemRows.raw[item * this.itemRows.width];
     return this.ratings.length(user) === 0 ? mean + offset : mean + offset + this.dot(user, item);
   }
 
   private dot(user: number, item: number): number {
     const r = this.options.rank;
     const users = this.userFactors.raw;
-    const items = this.itemFactors.raw;
+    const items = this.itemRows.raw;
     let sum = 0;
     for (let f = 0, pu = user * r, qi = item * (r + 1) + 1; f < r; f++) sum += users[pu + f] * items[qi + f];
     return sum;
@@ -182,10 +188,10 @@ export class ImputeFactors implements RatingModel, RankingModel {
   /** Unclamped predictions; items this model has not learned yet get the user's mean. */
   scoreAll(user: number, itemCount: number, scores: Float64Array): void {
     const mean = this.userMean(user);
-    const known = Math.min(itemCount, this.itemFactors.rowCount);
+    const known = Math.min(itemCount, this.itemRows.rowCount);
     const r = this.options.rank;
     const users = this.userFactors.raw;
-    const items = this.itemFactors.raw;
+    const items = this.itemRows.raw;
     const pu = user * r;
     const hasFactors = this.ratings.length(user) > 0;
     for (let item = 0; item < known; item++) {
@@ -257,9 +263,10 @@ export class ImputeFactors implements RatingModel, RankingModel {
 
   /**
    * Start from a batch fit (fresh models only): `ratings` are filed as if learned, the item
-   * offsets computed, and every row set from softImpute-ALS of the same objective on the
-   * centred matrix — Z = U diag(d) Vᵀ split as A = U √d, B = V √d (λ for soft, rank r at λ = 0
-   * for hard). Streaming then continues from there. Returns the batch fit.
+   * offsets computed, and every row set from softImpute-ALS on the model's centred matrix — the
+   * batch problem the model approximates: Soft-Impute at the model's λ, Hard-Impute at its rank
+   * (λ = 0; the model's own ridge then applies from the next solve on). Z = U diag(d) Vᵀ is
+   * split as A = U √d, B = V √d. Streaming then continues from there. Returns the batch fit.
    */
   warmStart(ratings: readonly IndexedRating[], maxIterations = SOFT_IMPUTE_DEFAULTS.maxIterations): LowRankFit {
     if (this.events !== 0) throw new Error(`${this.name}: warmStart needs a fresh model: this one has already learned events`);
@@ -293,13 +300,16 @@ export class ImputeFactors implements RatingModel, RankingModel {
     const entries = { rows: users, columns: items, row: Int32Array.from(row), column: Int32Array.from(column), value: Float64Array.from(value) };
     const lambda = this.options.variant === 'soft' ? this.options.lambda : 0;
     const fit = softImputeAls(entries, { lambda, rank: r, maxIterations, threshold: SOFT_IMPUTE_DEFAULTS.threshold, seed: this.context.seed });
-    const scaled = new Float64Array(r);
+    // Columns past the fit's rank keep their seeded starts: a column at exactly 0 would stay 0
+    // under every later ALS solve, and the model could never gain rank as data arrive.
+    const used = Math.min(r, fit.rank);
+    const scaled = new Float64Array(used);
     for (let user = 0; user < users; user++) {
-      for (let f = 0; f < r; f++) scaled[f] = f < fit.rank ? fit.u[user * fit.rank + f] * Math.sqrt(fit.d[f]) : 0;
+      for (let f = 0; f < used; f++) scaled[f] = fit.u[user * fit.rank + f] * Math.sqrt(fit.d[f]);
       state.setUserRow(user, scaled);
     }
     for (let item = 0; item < items; item++) {
-      for (let f = 0; f < r; f++) scaled[f] = f < fit.rank ? fit.v[item * fit.rank + f] * Math.sqrt(fit.d[f]) : 0;
+      for (let f = 0; f < used; f++) scaled[f] = fit.v[item * fit.rank + f] * Math.sqrt(fit.d[f]);
       state.setItemRow(item, scaled, 1)[0] = offsets[item];
     }
     return fit;

@@ -45,7 +45,7 @@ export class RidgeSystem {
   /**
    * Solve into `solution` (the Gram matrix is overwritten). A pivot that rounding has made
    * non-positive (only possible with λ ≈ 0 and collinear rows) is floored at a tiny fraction
-   * of the diagonal's scale, which zeroes that direction instead of blowing it up.
+   * of the diagonal's scale, so that the solve stays finite (not small: keep λ > 0 for that).
    */
   solve(): Float64Array {
     const { rank: r, gram: a, rhs, solution: x } = this;

@@ -9,7 +9,7 @@ import {
   type ModelSettings,
 } from '../../src/models/registry.js';
 import { UsageError } from './errors.js';
-import { halfLife, integer, nonNegativeNumber, positiveInteger, share } from './options.js';
+import { halfLife, integer, nonNegativeNumber, positiveInteger, positiveNumber, share } from './options.js';
 
 export interface ModelFlags {
   models: string;
@@ -66,8 +66,8 @@ export function addModelOptions(command: Command): Command {
     )
     .addOption(new Option('--soft-impute-rank <r>', 'impute-soft: rank cap').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.softImputeRank))
     .addOption(
-      new Option('--soft-impute-lambda <λ>', 'impute-soft: shrinkage λ (the ridge of every row solve)')
-        .argParser(nonNegativeNumber)
+      new Option('--soft-impute-lambda <λ>', 'impute-soft: shrinkage λ > 0 (the ridge of every row solve)')
+        .argParser(positiveNumber)
         .default(DEFAULT_MODEL_SETTINGS.softImputeLambda),
     )
     .addOption(new Option('--hard-impute-rank <r>', 'impute-hard: its fixed rank').argParser(positiveInteger).default(DEFAULT_MODEL_SETTINGS.hardImputeRank))

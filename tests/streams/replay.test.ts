@@ -30,7 +30,16 @@ async function run(stateDir: string, overrides: Partial<ReplayOptions> = {}) {
 test('the fold-in models run in a replay, feed the ensemble, and resume anywhere to the parameters of an uninterrupted run', async () => {
   const models = { ...DEFAULT_MODEL_SETTINGS, models: ['baseline', 'mf', 'impute-soft', 'impute-hard', 'popularity', 'implicit-als', 'ensemble'] as const };
   const whole = tempDir();
-  const summary = await run(whole, { models, rankModel: 'ensemble' });
+  let inputs: string[] = [];
+  const summary = await run(whole, {
+    models,
+    rankModel: 'ensemble',
+    onStart: ({ recommender }) => {
+      inputs = (recommender.ranker.inputs ?? []).map((model) => model.name);
+    },
+  });
+  // The serving ensemble blends their predictions and takes candidates from their lists.
+  assert.deepEqual(inputs.sort(), ['baseline', 'implicit-als', 'impute-hard', 'impute-soft', 'mf', 'popularity']);
   for (const name of ['impute-soft', 'impute-hard'] as const) {
     const figures = summary.models[name]!;
     assert.ok(figures.rmse! > 0 && figures.rmse! < 2, `${name}: ${JSON.stringify(figures)}`);
