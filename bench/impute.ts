@@ -10,7 +10,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ML1M_SHAPE, ML100K_SHAPE, syntheticRatingRows, type SyntheticSpec } from '../src/datasets/synthetic.js';
+import { ML1M_SHAPE, ML100K_SHAPE, type SyntheticSpec } from '../src/datasets/synthetic.js';
+import { indexedStream } from './indexed-stream.js';
 import { userCentred } from '../src/eval/batch-impute.js';
 import { WHOLE_STARS } from '../src/events/scale.js';
 import { ImputeFactors } from '../src/models/impute.js';
@@ -40,16 +41,6 @@ async function replayRate(models: readonly AvailableModel[], rankModel: string):
     rates.push(summary.eventsPerSecond);
   }
   return rates;
-}
-
-/** The stream in timestamp order with dense indices, as the pipeline hands it to models. */
-function indexedStream(spec: SyntheticSpec): IndexedRating[] {
-  const users = new Map<string, number>();
-  const items = new Map<string, number>();
-  const intern = (map: Map<string, number>, id: string) => map.get(id) ?? (map.set(id, map.size), map.size - 1);
-  return [...syntheticRatingRows(spec)]
-    .sort((a, b) => a.ts - b.ts || a.line - b.line)
-    .map((row) => ({ user: intern(users, row.userId), item: intern(items, row.itemId), rating: row.rating, ts: row.ts }));
 }
 
 function foldInMsPerBatch(events: readonly IndexedRating[], variant: 'soft' | 'hard'): number {

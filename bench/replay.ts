@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { WHOLE_STARS } from '../src/events/scale.js';
 import { BiasedMF } from '../src/models/mf.js';
 import { DEFAULT_MODEL_SETTINGS, DEFAULT_RANK_MODEL, type ModelSettings } from '../src/models/registry.js';
-import type { IndexedRating } from '../src/models/model.js';
-import { ML100K_SHAPE, syntheticRatingRows } from '../src/datasets/synthetic.js';
+import { ML100K_SHAPE } from '../src/datasets/synthetic.js';
+import { indexedStream } from './indexed-stream.js';
 import { resolveDataset } from '../streams/cli/dataset-spec.js';
 import { replay } from '../streams/replay-job.js';
 
@@ -41,12 +41,7 @@ async function endToEnd(models: ModelSettings, rankModel: string) {
 }
 
 function mfKernel(): { eventsPerSecond: number; events: number } {
-  const userIndex = new Map<string, number>();
-  const itemIndex = new Map<string, number>();
-  const intern = (map: Map<string, number>, id: string) => map.get(id) ?? (map.set(id, map.size), map.size - 1);
-  const events: IndexedRating[] = [...syntheticRatingRows(ML100K_SHAPE)]
-    .sort((a, b) => a.ts - b.ts || a.line - b.line)
-    .map((row) => ({ user: intern(userIndex, row.userId), item: intern(itemIndex, row.itemId), rating: row.rating, ts: row.ts }));
+  const events = indexedStream(ML100K_SHAPE);
   const rates: number[] = [];
   for (let run = 0; run < RUNS; run++) {
     const mf = new BiasedMF({ scale: WHOLE_STARS, seed: 42 }, { factors: DEFAULT_MODEL_SETTINGS.factors });

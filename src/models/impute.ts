@@ -66,6 +66,7 @@
  */
 import { clampToScale } from '../events/scale.js';
 import { FoldInState } from './fold-in-state.js';
+import { addOuterUpper } from './gram.js';
 import type { IndexedRating, ModelContext, RankingModel, RatingModel, StateValue } from './model.js';
 import { RidgeSystem } from './ridge-solve.js';
 import { RunningMean } from './running-mean.js';
@@ -109,7 +110,6 @@ export class ImputeFactors implements RatingModel, RankingModel {
   /** Each user's ratings, each item's raters; user rows [a_u], item rows [d_i, b_i]. */
   private readonly state: FoldInState;
   private readonly system: RidgeSystem;
-  private readonly userSum: Float64Array;
   /** Kept sums of the users active since the last sweep. */
   private readonly sums = new Map<number, UserSums>();
   /** Items rated since the last sweep. */
@@ -130,7 +130,6 @@ export class ImputeFactors implements RatingModel, RankingModel {
     assertByteScale(context.scale);
     this.name = this.modelName;
     this.state = new FoldInState({ model: this.name, seed: context.seed, initStd, userWidth: rank, itemWidth: rank + 1, itemLeadingZeros: 1 });
-    this.userSum = new Float64Array(rank);
     this.system = new RidgeSystem(rank);
   }
 
@@ -233,9 +232,7 @@ export class ImputeFactors implements RatingModel, RankingModel {
       this.addRating(sums, item, state.ratings.valuesOf(user)[n - 1]);
     }
     // (Σ b bᵀ + λ I) a = Σ (r − d_i) b − m_u Σ b: the mean enters at solve time, exactly.
-    system.reset(this.options.lambda);
-    system.gram.set(sums.gram);
-    for (let f = 0; f < r; f++) system.gram[f * r + f] += this.options.lambda;
+    system.reset(this.options.lambda, sums.gram);
     const mean = this.userMean(user);
     for (let f = 0; f < r; f++) system.rhs[f] = sums.residual[f] - mean * sums.factors[f];
     state.setUserRow(user, system.solve());
@@ -250,8 +247,8 @@ export class ImputeFactors implements RatingModel, RankingModel {
       const b = rows[at + 1 + f];
       sums.residual[f] += target * b;
       sums.factors[f] += b;
-      for (let g = f; g < r; g++) sums.gram[f * r + g] += b * rows[at + 1 + g];
     }
+    addOuterUpper(sums.gram, rows, at + 1, r);
   }
 
   /** Re-solve the items rated since the last sweep against the current user rows. */
@@ -335,23 +332,13 @@ export class ImputeFactors implements RatingModel, RankingModel {
     const { step } = this.context.scale;
     const r = this.options.rank;
     const raters = ratings.ratersOf(item);
-    const { offsetPrior } = this.options;
-    const count = ratings.raterCount(item);
+    const offset = this.itemOffset(item);
     system.reset(this.options.lambda);
     const userRows = userFactors.raw;
-    // The item's offset d_i is the damped mean residual; x − d_i is regressed on a_u, in one
-    // pass: Σ (x − d_i) a_u = Σ x a_u − d_i Σ a_u.
-    const userSum = this.userSum.fill(0);
-    let residualSum = 0;
-    for (let k = 0; k < count; k++) {
+    for (let k = 0, count = ratings.raterCount(item); k < count; k++) {
       const user = raters[2 * k];
-      const x = ratings.valuesOf(user)[raters[2 * k + 1]] * step - this.userMean(user);
-      system.add(userRows, user * r, x);
-      residualSum += x;
-      for (let f = 0, at = user * r; f < r; f++) userSum[f] += userRows[at + f];
+      system.add(userRows, user * r, ratings.valuesOf(user)[raters[2 * k + 1]] * step - this.userMean(user) - offset);
     }
-    const offset = offsetPrior === Infinity ? 0 : residualSum / (count + offsetPrior);
-    for (let f = 0; f < r; f++) system.rhs[f] -= offset * userSum[f];
     this.state.setItemRow(item, system.solve(), 1)[0] = offset;
   }
 
