@@ -91,8 +91,8 @@ export const DEFAULT_MODEL_SETTINGS: ModelSettings = {
 /** The models that can rank (make top-k lists), in order of preference as the serving model. */
 export const RANKING_MODELS: readonly AvailableModel[] = [
   'ensemble',
-  'cooccurrence',
   'implicit-als',
+  'cooccurrence',
   'knn-item',
   'mf',
   'impute-soft',
