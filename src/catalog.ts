@@ -4,6 +4,8 @@
  * resize of anyone's vocabulary. Assignment depends only on event order, which keeps a resumed
  * run identical to an uninterrupted one.
  */
+import { SideFeatures } from './side-features.js';
+
 export class IdIndex {
   private readonly indexById = new Map<string, number>();
   private readonly ids: string[] = [];
@@ -58,4 +60,6 @@ export class IdIndex {
 export class Catalog {
   readonly users = new IdIndex();
   readonly items = new IdIndex();
+  /** Side features by id (items and users topics), looked up by index. */
+  readonly features = new SideFeatures(this);
 }

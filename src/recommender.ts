@@ -58,7 +58,8 @@ export interface StateDelta {
   readonly users: Array<[number, string]>;
   readonly items: Array<[number, string]>;
   readonly history: Array<[number, number]>;
-  readonly models: Array<[model: string, key: string, value: StateValue]>;
+  /** A null value deletes the key. */
+  readonly models: Array<[model: string, key: string, value: StateValue | null]>;
   readonly evaluation: ReturnType<PrequentialEvaluator['toState']>;
   readonly lists: Array<[number, Int32Array]>;
 }

@@ -171,7 +171,10 @@ export class StateStore {
       for (const [index, id] of delta.users) this.usersDb.put(index, id);
       for (const [index, id] of delta.items) this.itemsDb.put(index, id);
       for (const pair of delta.history) this.historyDb.put(pair, 1);
-      for (const [model, key, value] of delta.models) this.modelsDb.put([model, key], value);
+      for (const [model, key, value] of delta.models) {
+        if (value === null) this.modelsDb.remove([model, key]);
+        else this.modelsDb.put([model, key], value);
+      }
       for (const [user, list] of delta.lists) this.listsDb.put(user, new Uint8Array(list.buffer, list.byteOffset, list.byteLength));
       this.evaluationDb.put('prequential', delta.evaluation);
       for (const [partition, offset] of positions) this.positionsDb.put(partition, offset);

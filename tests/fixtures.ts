@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng } from '../src/random.js';
-import type { IndexedRating } from '../src/models/model.js';
+import type { IndexedRating, StateValue } from '../src/models/model.js';
 
 const createdDirs: string[] = [];
 process.on('exit', () => {
@@ -52,4 +52,12 @@ export function writeMl100k(ratings: readonly IndexedRating[], options: { extraL
   );
   writeFileSync(join(dir, 'u.user'), Array.from({ length: users }, (_, u) => `${u + 1}|${20 + (u % 40)}|${u % 2 ? 'M' : 'F'}|other|0${u}`).join('\n') + '\n');
   return dir;
+}
+
+/** Apply a model's drained changes to a stored map the way the state store does (null deletes). */
+export function storeChanges(stored: Map<string, StateValue>, changes: Iterable<[string, StateValue | null]>): void {
+  for (const [key, value] of changes) {
+    if (value === null) stored.delete(key);
+    else stored.set(key, value);
+  }
 }

@@ -21,9 +21,15 @@
  * - `drainChanges` returns the parameters changed since its last call as (key, value) pairs and
  *   forgets them; the state store writes them in the batch's transaction. `restore` takes back
  *   every pair ever drained (latest value per key) and must rebuild an identical model.
- * - Values are numbers, strings, plain arrays/objects of those, or Uint8Array (packed rows).
+ * - Values are numbers, strings, plain arrays/objects of those, or Uint8Array (packed rows); a
+ *   null value deletes the key (a model's queue of work it has since done).
+ *
+ * A model may learn behind the stream (the two-tower trains on its own schedule): it then
+ * reports how far behind it is (`lag`), can be made to catch up (`flush`, for batch protocols),
+ * and is closed when the pipeline stops (`close`).
  */
 import type { RatingScale } from '../events/scale.js';
+import type { FeatureLookup, UserFeatures } from '../side-features.js';
 
 /** A rating with its user and item already interned in the pipeline's catalogue. */
 export interface IndexedRating {
@@ -46,8 +52,19 @@ export interface OnlineModel {
   /** Models this one reads when it predicts or scores; it learns each event before them. */
   readonly inputs?: readonly OnlineModel[];
   learn(batch: readonly IndexedRating[]): void;
-  drainChanges(): Array<[key: string, value: StateValue]>;
+  drainChanges(): Array<[key: string, value: StateValue | null]>;
   restore(entries: Iterable<[key: string, value: StateValue]>): void;
+  /** Events learned by the pipeline that this model has not trained on yet, and for how long the oldest has waited. */
+  lag?(): LearningLag;
+  /** Train on everything handed to `learn` so far (batch protocols test after training). */
+  flush?(): Promise<void>;
+  /** Stop background work; the model is not used afterwards. */
+  close?(): Promise<void>;
+}
+
+export interface LearningLag {
+  readonly events: number;
+  readonly seconds: number;
 }
 
 /** A model that predicts ratings: it appears in the RMSE/MAE figures. */
@@ -77,6 +94,11 @@ export interface RankingModel extends OnlineModel {
   explain?(user: number, item: number): Explanation;
   /** Its user-less order is the list for users never seen (popularity's is; a learned blend's need not be). */
   readonly servesColdStart?: boolean;
+  /**
+   * Scores for a user with no ratings yet, placed from their side features alone (a model that
+   * can, such as the two-tower). Same contract as `scoreAll`.
+   */
+  scoreNewcomer?(features: UserFeatures, itemCount: number, scores: Float64Array): void;
 }
 
 /** Scores already computed for the same user and state, by model. */
@@ -92,6 +114,8 @@ export interface ItemNeighbours {
 export interface ModelContext {
   readonly scale: RatingScale;
   readonly seed: number;
+  /** Side features by catalogue index, for models that read them. */
+  readonly features?: FeatureLookup;
 }
 
 export function isRatingModel(model: OnlineModel): model is RatingModel {

@@ -4,7 +4,7 @@ import { createSyntheticMovieLens } from '../../src/datasets/synthetic.js';
 import { clampToScale, WHOLE_STARS } from '../../src/events/scale.js';
 import { Baseline } from '../../src/models/baseline.js';
 import { ItemKnnBaseline, KnnBaseline, type KnnBaselineOptions } from '../../src/models/knn-baseline.js';
-import { randomRatings } from '../fixtures.js';
+import { randomRatings, storeChanges } from '../fixtures.js';
 import type { IndexedRating, RatingModel as OnlineModel, StateValue } from '../../src/models/model.js';
 import { cappedSimilarities, pairKey, randomStream } from '../similarity/reference.js';
 
@@ -92,7 +92,7 @@ for (const kind of ['item', 'user'] as const) {
     uninterrupted.learn(stream);
     const stored = new Map<string, StateValue>();
     const save = (model: OnlineModel) => {
-      for (const [key, value] of model.drainChanges()) stored.set(key, value);
+      storeChanges(stored, model.drainChanges());
     };
     const first = new KnnBaseline(context, options);
     first.learn(stream.slice(0, 200));

@@ -4,7 +4,7 @@ import { WHOLE_STARS } from '../../src/events/scale.js';
 import { Baseline } from '../../src/models/baseline.js';
 import { BiasedMF } from '../../src/models/mf.js';
 import type { RatingModel as OnlineModel, StateValue } from '../../src/models/model.js';
-import { randomRatings } from '../fixtures.js';
+import { randomRatings, storeChanges } from '../fixtures.js';
 
 const context = { scale: WHOLE_STARS, seed: 7 };
 const makers: Record<string, () => OnlineModel> = {
@@ -47,7 +47,7 @@ for (const [name, make] of Object.entries(makers)) {
     const first = make();
     const stored = new Map<string, StateValue>();
     const save = (model: OnlineModel) => {
-      for (const [key, value] of model.drainChanges()) stored.set(key, value);
+      storeChanges(stored, model.drainChanges());
     };
     first.learn(stream.slice(0, 2500));
     save(first);
