@@ -38,6 +38,8 @@ export interface RecommenderOptions {
   readonly rankingShare: number;
   /** A clock in milliseconds; when given, each model's learning time is summed (`learningSeconds`). */
   readonly clock?: () => number;
+  /** The catalogue the models were given the side features of (a new one when none). */
+  readonly catalog?: Catalog;
 }
 
 /** A list entry: the item, its score and what put it there. */
@@ -81,7 +83,7 @@ export interface RecommenderSnapshot {
 }
 
 export class Recommender {
-  readonly catalog = new Catalog();
+  readonly catalog: Catalog;
   readonly histories = new UserHistories();
   readonly evaluator: PrequentialEvaluator;
   /** Each user's current list (item indices, best first): what a hit@k is checked against. */
@@ -111,6 +113,7 @@ export class Recommender {
     readonly ranker: RankingModel,
     readonly options: RecommenderOptions,
   ) {
+    this.catalog = options.catalog ?? new Catalog();
     if (!models.includes(ranker)) throw new Error(`the ranking model '${ranker.name}' must be one of the pipeline's models`);
     if (!(options.rankingShare >= 0 && options.rankingShare <= 1))
       throw new RangeError(`the ranking sample share must be in [0, 1], got ${options.rankingShare}`);

@@ -2,6 +2,7 @@
  * Building the recommender core from settings, and from a state directory. The settings bound
  * to a state (`BoundConfig`) are the ones that shape parameters; list length is not one of them.
  */
+import { Catalog } from '../src/catalog.js';
 import { scaleByName } from '../src/events/scale.js';
 import { isRankingModel } from '../src/models/model.js';
 import { createModels, DEFAULT_RANKING_SHARE, type ModelSettings } from '../src/models/registry.js';
@@ -17,13 +18,21 @@ export interface BoundConfig extends ModelSettings {
 /** `clock` (ms), when given, makes the recommender time each model's learning. */
 export function assembleRecommender(config: BoundConfig, k: number, clock?: () => number): Recommender {
   const scale = scaleByName(config.scale);
-  const models = createModels(config, scale);
+  const catalog = new Catalog();
+  const models = createModels(config, scale, catalog.features);
   const ranker = models.find((model) => model.name === config.rankModel);
   if (!ranker || !isRankingModel(ranker)) {
     const rankers = models.filter(isRankingModel).map((m) => m.name);
     throw new Error(`rank model '${config.rankModel}' must be one of the running models that can rank: ${rankers.join(', ')}`);
   }
-  return new Recommender(models, ranker, { scale, k, relevanceThreshold: scale.max - 1, rankingShare: config.rankingShare ?? DEFAULT_RANKING_SHARE, clock });
+  return new Recommender(models, ranker, {
+    scale,
+    k,
+    relevanceThreshold: scale.max - 1,
+    rankingShare: config.rankingShare ?? DEFAULT_RANKING_SHARE,
+    clock,
+    catalog,
+  });
 }
 
 /** The recommender for a stream: bound to `streamId` and `config` in the store, and restored from it. */

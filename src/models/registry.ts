@@ -14,6 +14,7 @@ import { ImplicitAls, IMPLICIT_ALS_DEFAULTS } from './implicit-als.js';
 import { Popularity, POPULARITY_DEFAULTS } from './popularity.js';
 import { SIMILARITY_DEFAULTS } from '../similarity/similarity-index.js';
 import type { ModelContext, OnlineModel } from './model.js';
+import type { FeatureLookup } from '../side-features.js';
 
 export const AVAILABLE_MODELS = [
   'baseline',
@@ -118,9 +119,9 @@ export function parseModelNames(list: string): AvailableModel[] {
   return [...new Set(names)] as AvailableModel[];
 }
 
-/** The models, in the order given; the ensemble reads every other one. */
-export function createModels(settings: ModelSettings, scale: RatingScale): OnlineModel[] {
-  const context = { scale, seed: settings.seed };
+/** The models, in the order given; the ensemble reads every other one. `features` are the catalogue's side features. */
+export function createModels(settings: ModelSettings, scale: RatingScale, features?: FeatureLookup): OnlineModel[] {
+  const context: ModelContext = { scale, seed: settings.seed, features };
   const models = settings.models.filter((name) => name !== 'ensemble').map((name) => createModel(name, settings, context));
   if (!settings.models.includes('ensemble')) return models;
   const ensemble = new Ensemble(context, models, { trainShare: settings.rankingShare });
