@@ -1,5 +1,5 @@
 /** Growing typed arrays by copy: the one way every growable table here makes room. */
-type TypedArray = Float64Array | Int32Array | Uint32Array | Uint8Array;
+type TypedArray = Float64Array | Float32Array | Int32Array | Uint32Array | Uint8Array;
 
 /** A copy of `array` with `size` elements, the new ones zero. */
 export function resized<T extends TypedArray>(array: T, size: number): T {

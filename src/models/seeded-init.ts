@@ -22,3 +22,8 @@ export function seededNormal(std: number, seed: number, table: number, row: numb
   const u2 = mix(seed, table, row, column, 2) / 4294967296;
   return std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
 }
+
+/** A uniform draw in [0, 1) determined by its coordinates (stateless, so it survives a restore). */
+export function seededUniform(seed: number, stream: number, a: number, b: number): number {
+  return mix(seed, stream, a, b, 3) / 4294967296;
+}

@@ -1,0 +1,31 @@
+/** The two-tower's sparse parameters: one embedding table per id kind, and the bias columns. */
+import { EmbeddingTable } from './embedding-table.js';
+import type { TwoTowerOptions } from './options.js';
+
+export interface TowerTables {
+  readonly userId: EmbeddingTable;
+  readonly itemId: EmbeddingTable;
+  readonly gender: EmbeddingTable;
+  readonly occupation: EmbeddingTable;
+  readonly userBias: EmbeddingTable;
+  readonly itemBias: EmbeddingTable;
+}
+
+export const TABLE_NAMES = ['userId', 'itemId', 'gender', 'occupation', 'userBias', 'itemBias'] as const;
+export type TableName = (typeof TABLE_NAMES)[number];
+
+/** Keras' Embedding starts uniform in ±0.05 (sd 0.029); biases start at 0. */
+const EMBEDDING_INIT_SD = 0.03;
+
+export function createTables(options: Pick<TwoTowerOptions, 'embedding'>, seed: number): TowerTables {
+  const e = options.embedding;
+  const table = (dim: number, tableId: number, std: number) => new EmbeddingTable(dim, { seed, tableId: 100 + tableId, std });
+  return {
+    userId: table(e, 0, EMBEDDING_INIT_SD),
+    itemId: table(e, 1, EMBEDDING_INIT_SD),
+    gender: table(e / 2, 2, EMBEDDING_INIT_SD),
+    occupation: table(e / 2, 3, EMBEDDING_INIT_SD),
+    userBias: table(1, 4, 0),
+    itemBias: table(1, 5, 0),
+  };
+}
