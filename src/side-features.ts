@@ -16,6 +16,12 @@ export interface ItemFeatures {
   readonly genres: readonly string[];
 }
 
+/** Only the fields `record` defines (a user row or topic record has more, and may leave some out). */
+export function userFeaturesOf(record: UserFeatures): UserFeatures {
+  const { age, gender, occupation } = record;
+  return { ...(age === undefined ? {} : { age }), ...(gender === undefined ? {} : { gender }), ...(occupation === undefined ? {} : { occupation }) };
+}
+
 /** Features by catalogue index, as models see them. */
 export interface FeatureLookup {
   user(index: number): UserFeatures | undefined;

@@ -12,13 +12,17 @@
  *   models     [model name, key] → value     (each model's own drainChanges keys)
  *   lists      user index → packed Int32Array of the current top-k item indices
  *   evaluation 'prequential' → counters
- *   item-labels item id → {title, genres}     (from the dataset's item file, for display)
+ *   item-labels   item id → {title, genres}               (for display; genres are side features)
+ *   user-features user id → {age?, gender?, occupation?}  (side features)
+ * Item labels and user features come from the dataset's item and user files (embedded replay)
+ * or the items and users topics (serve); the latest value per id wins.
  */
 import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { StateValue } from '../src/models/model.js';
 import type { RecommenderSnapshot, StateDelta } from '../src/recommender.js';
+import { userFeaturesOf, type UserFeatures } from '../src/side-features.js';
 import { StateError } from './errors.js';
 
 /** Bump when the layout above changes incompatibly. */
@@ -42,6 +46,7 @@ export class StateStore {
   private readonly listsDb: Database<Uint8Array, number>;
   private readonly evaluationDb: Database<StateDelta['evaluation'], string>;
   private readonly itemLabelsDb: Database<ItemLabel, string>;
+  private readonly userFeaturesDb: Database<UserFeatures, string>;
 
   private constructor(
     readonly dir: string,
@@ -56,6 +61,7 @@ export class StateStore {
     this.listsDb = root.openDB({ name: 'lists' });
     this.evaluationDb = root.openDB({ name: 'evaluation' });
     this.itemLabelsDb = root.openDB({ name: 'item-labels' });
+    this.userFeaturesDb = root.openDB({ name: 'user-features' });
   }
 
   /** Remove the state files in `dir` (for --fresh); other files there are left alone. */
@@ -125,7 +131,7 @@ export class StateStore {
     return this.meta.get('config');
   }
 
-  /** Item titles and genres, for showing lists to people (written once per dataset). */
+  /** Item titles and genres, for showing lists to people and as the items' side features. */
   putItemLabels(labels: Iterable<[string, ItemLabel]>): void {
     this.root.transactionSync(() => {
       for (const [itemId, label] of labels) this.itemLabelsDb.put(itemId, label);
@@ -134,6 +140,23 @@ export class StateStore {
 
   itemLabel(itemId: string): ItemLabel | undefined {
     return this.itemLabelsDb.get(itemId);
+  }
+
+  /** Every stored item label, in item id order. */
+  itemLabels(): Iterable<[string, ItemLabel]> {
+    return this.itemLabelsDb.getRange().map(({ key, value }) => [key, value] as [string, ItemLabel]);
+  }
+
+  /** Users' side features; only the fields each defines are stored. */
+  putUserFeatures(entries: Iterable<[string, UserFeatures]>): void {
+    this.root.transactionSync(() => {
+      for (const [userId, features] of entries) this.userFeaturesDb.put(userId, userFeaturesOf(features));
+    });
+  }
+
+  /** Every stored user's side features, in user id order. */
+  userFeatures(): Iterable<[string, UserFeatures]> {
+    return this.userFeaturesDb.getRange().map(({ key, value }) => [key, value] as [string, UserFeatures]);
   }
 
   position(partition: number): number | undefined {

@@ -71,3 +71,38 @@ test('a state directory that cannot be created is refused with a clear message',
     /^StateError: state directory '.*plain-file\/state' is not writable \(ENOTDIR\): choose another with --state$/,
   );
 });
+
+test('user features and item labels are kept across a reopen, the latest per id, user features with only their defined fields', async () => {
+  const dir = tempDir();
+  const store = StateStore.open(dir);
+  store.putItemLabels([
+    ['i2', { title: 'Two', genres: ['Drama'] }],
+    ['i1', { title: 'One', genres: [] }],
+  ]);
+  const row = { userId: 'u1', age: 33, gender: 'F', occupation: undefined, zip: '10001' };
+  store.putUserFeatures([
+    ['u2', { age: 20, gender: 'M', occupation: 'student' }],
+    ['u1', row],
+  ]);
+  store.putUserFeatures([['u2', { occupation: 'writer' }]]);
+  store.putItemLabels([['i2', { title: 'Two (restored)', genres: ['Drama', 'War'] }]]);
+  await store.close();
+
+  const reopened = StateStore.open(dir);
+  assert.deepEqual(
+    [...reopened.userFeatures()],
+    [
+      ['u1', { age: 33, gender: 'F' }],
+      ['u2', { occupation: 'writer' }],
+    ],
+  );
+  assert.deepEqual(
+    [...reopened.itemLabels()],
+    [
+      ['i1', { title: 'One', genres: [] }],
+      ['i2', { title: 'Two (restored)', genres: ['Drama', 'War'] }],
+    ],
+  );
+  assert.equal(reopened.itemLabel('i2')?.title, 'Two (restored)');
+  await reopened.close();
+});
