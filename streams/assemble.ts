@@ -9,6 +9,7 @@ import { createModels, DEFAULT_RANKING_SHARE, type ModelSettings } from '../src/
 import { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
 import { StateError } from '../state/errors.js';
+import { loadSideFeatures } from './side-features.js';
 
 export interface BoundConfig extends ModelSettings {
   readonly scale: string;
@@ -50,6 +51,8 @@ export function loadRecommender(store: StateStore, k: number): Recommender {
 }
 
 function restored(recommender: Recommender, store: StateStore): Recommender {
+  // Side features first: a model may read them as it restores.
+  loadSideFeatures(store, recommender.catalog.features);
   recommender.restore(store.snapshot(recommender.models.map((model) => model.name)));
   return recommender;
 }

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
-import { isMalformed, type Dataset } from '../src/datasets/rows.js';
+import { isMalformed, type Dataset, type MalformedRow } from '../src/datasets/rows.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/events/rating.js';
 import type { ModelFigures } from '../src/eval/prequential.js';
 import type { ModelSettings } from '../src/models/registry.js';
@@ -19,6 +19,7 @@ import { BoundedSource } from './bounded-source.js';
 import type { TitleOf } from './list-entries.js';
 import { PipelineMetrics } from './metrics.js';
 import { runPipeline, type BatchReport } from './pipeline.js';
+import { keepItems, keepUsers } from './side-features.js';
 
 export interface ReplayOptions {
   readonly dataset: Dataset;
@@ -93,7 +94,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     const log = await ReplayLog.load(options.dataset, options.pacing, { onProgress: options.onLoadProgress });
     const config: BoundConfig = { scale: options.dataset.scale.name, rankModel: options.rankModel, ...options.models };
     const recommender = resumeRecommender(store, log.streamId, config, options.k);
-    if (store.position(0) === undefined) await storeItemLabels(store, options.dataset);
+    if (store.position(0) === undefined) await keepSideFeatures(store, options.dataset, recommender);
 
     const source = options.stopAtOffset === undefined ? log : new BoundedSource(log, options.stopAtOffset);
     await source.start((partition) => store.position(partition));
@@ -158,10 +159,14 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   }
 }
 
-async function storeItemLabels(store: StateStore, dataset: Dataset): Promise<void> {
-  const labels: Array<[string, { title: string; genres: readonly string[] }]> = [];
-  for await (const row of dataset.items()) {
-    if (!isMalformed(row)) labels.push([row.itemId, { title: row.title, genres: row.genres }]);
-  }
-  store.putItemLabels(labels);
+/** The dataset's item and user files (none for formats without users), into the state and the catalogue. */
+async function keepSideFeatures(store: StateStore, dataset: Dataset, recommender: Recommender): Promise<void> {
+  keepItems(store, recommender.catalog.features, await wellFormed(dataset.items()));
+  keepUsers(store, recommender.catalog.features, await wellFormed(dataset.users()));
+}
+
+async function wellFormed<T extends object>(rows: AsyncIterable<T | MalformedRow>): Promise<T[]> {
+  const kept: T[] = [];
+  for await (const row of rows) if (!isMalformed(row)) kept.push(row);
+  return kept;
 }

@@ -1,0 +1,28 @@
+/**
+ * Side features kept in two places: the state store, so that a restarted or loaded recommender
+ * has them before any file or topic is read again, and the catalogue, where the models look them
+ * up. The embedded replay keeps the dataset's item and user files here, serve the items and
+ * users topics.
+ */
+import type { ItemRow, UserRow } from '../src/datasets/rows.js';
+import { userFeaturesOf, type SideFeatures, type UserFeatures } from '../src/side-features.js';
+import type { StateStore } from '../state/store.js';
+
+/** Items' titles and genres into the store, their genres into the catalogue; later rows win. */
+export function keepItems(store: StateStore, features: SideFeatures, items: readonly ItemRow[]): void {
+  store.putItemLabels(items.map(({ itemId, title, genres }) => [itemId, { title, genres }]));
+  for (const { itemId, genres } of items) features.setItem(itemId, { genres });
+}
+
+/** Users' age, gender and occupation into the store and the catalogue; later rows win. */
+export function keepUsers(store: StateStore, features: SideFeatures, users: readonly UserRow[]): void {
+  const entries = users.map((user): [string, UserFeatures] => [user.userId, userFeaturesOf(user)]);
+  store.putUserFeatures(entries);
+  for (const [userId, user] of entries) features.setUser(userId, user);
+}
+
+/** Everything the store keeps into the catalogue (a resumed or loaded recommender). */
+export function loadSideFeatures(store: StateStore, features: SideFeatures): void {
+  for (const [itemId, { genres }] of store.itemLabels()) features.setItem(itemId, { genres });
+  for (const [userId, user] of store.userFeatures()) features.setUser(userId, user);
+}
