@@ -17,6 +17,7 @@ import { decodeRating, validateRating, type RatingEvent, type RejectionKind } fr
 import type { RatingScale } from '../src/events/scale.js';
 import type { Recommender, UserList } from '../src/recommender.js';
 import type { StateStore } from '../state/store.js';
+import { deadLetterOf } from './dead-letter.js';
 import { listItems, type TitleOf } from './list-entries.js';
 import type { PipelineMetrics } from './metrics.js';
 import { pullBatches } from './pull.js';
@@ -158,29 +159,6 @@ function nextPositions(records: readonly RawRecord[]): Map<number, number> {
 function lastOffset(records: readonly RawRecord[]): string {
   const last = records[records.length - 1];
   return last ? `${last.partition}:${last.offset}` : '';
-}
-
-function deadLetterOf(record: RawRecord, topic: string, reason: string): DeadLetter {
-  return {
-    reason,
-    topic,
-    partition: record.partition,
-    offset: record.offset,
-    ...(record.origin === undefined ? {} : { origin: record.origin }),
-    key: record.key,
-    raw: rawText(record.value),
-  };
-}
-
-/** The original bytes as text: UTF-8 when valid, else base64. */
-function rawText(value: RawRecord['value']): string {
-  if (typeof value === 'string') return value;
-  if (value instanceof Uint8Array) {
-    const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    const text = bytes.toString('utf8');
-    return Buffer.from(text, 'utf8').equals(bytes) ? text : `base64:${bytes.toString('base64')}`;
-  }
-  return JSON.stringify(value);
 }
 
 function toRecommendationList(recommender: Recommender, list: UserList, sourceOffset: string, publishedAt: number, titleOf: TitleOf): RecommendationList {

@@ -27,7 +27,8 @@ export type ValidationResult =
 const ajv = new Ajv2020({ allErrors: false, strict: true });
 const matchesSchema = ajv.compile<RatingEvent>(ratingSchema);
 
-function describeSchemaError(error: ErrorObject): string {
+/** One schema violation in words, for a dead letter's reason. */
+export function describeSchemaError(error: ErrorObject): string {
   const field = error.instancePath.replace(/^\//, '');
   switch (error.keyword) {
     case 'required':
@@ -57,16 +58,23 @@ export function validateRating(candidate: unknown, scale: RatingScale): Validati
 
 /** Decode wire bytes (JSON) and validate them. */
 export function decodeRating(raw: string | Uint8Array, scale: RatingScale, maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES): ValidationResult {
+  const parsed = parseMessage(raw, maxBytes);
+  return parsed.ok ? validateRating(parsed.candidate, scale) : parsed;
+}
+
+export type ParseResult =
+  { readonly ok: true; readonly candidate: unknown } | { readonly ok: false; readonly kind: 'oversized' | 'not_json'; readonly reason: string };
+
+/** A message's bytes as JSON, refusing oversized ones before parsing (every topic's first check). */
+export function parseMessage(raw: string | Uint8Array, maxBytes: number): ParseResult {
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
   if (size > maxBytes) return { ok: false, kind: 'oversized', reason: `oversized message: ${size} bytes > ${maxBytes}` };
   const text = typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
-  let candidate: unknown;
   try {
-    candidate = JSON.parse(text);
+    return { ok: true, candidate: JSON.parse(text) };
   } catch (error) {
     return { ok: false, kind: 'not_json', reason: `not JSON: ${(error as Error).message}` };
   }
-  return validateRating(candidate, scale);
 }
 
 export function encodeRating(event: RatingEvent): string {
