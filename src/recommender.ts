@@ -47,6 +47,14 @@ export interface ListEntry extends ScoredIndex {
   readonly why: Explanation;
 }
 
+/** The list for a user with no ratings, and the model that made it. */
+export interface NewcomerList {
+  readonly model: RankingModel;
+  readonly items: ListEntry[];
+  /** Placed from the user's side features (else it is the cold-start list). */
+  readonly fromFeatures: boolean;
+}
+
 /** A refreshed list: item indices with their scores, best first. */
 export interface UserList {
   readonly user: number;
@@ -257,6 +265,23 @@ export class Recommender {
   coldStartList(k = this.options.k): ListEntry[] {
     const user = this.catalog.users.size;
     return this.explained(user, this.rank(this.coldStarter, user, k, NOTHING_SEEN), this.coldStarter);
+  }
+
+  /**
+   * The list for a user id with no ratings (unknown, or known with an empty history): placed
+   * from their side features by the first ranking model that can place newcomers, else the
+   * cold-start list. Like that list, it leaves out nothing and ranks the learned items.
+   */
+  newcomerList(userId: string, k = this.options.k): NewcomerList {
+    const features = this.catalog.features.userById(userId);
+    const placer = features && this.rankers.find((model) => model.scoreNewcomer !== undefined);
+    if (!features || !placer?.scoreNewcomer) return { model: this.coldStarter, items: this.coldStartList(k), fromFeatures: false };
+    const itemCount = this.learnedItems;
+    if (this.scores.length < itemCount) this.scores = new Float64Array(Math.max(itemCount, this.scores.length * 2));
+    placer.scoreNewcomer(features, itemCount, this.scores);
+    const why = { reason: `fits people like you (${placer.name}, side features)` };
+    const items = topK(this.scores, itemCount, k, () => false).map((entry) => ({ ...entry, why }));
+    return { model: placer, items, fromFeatures: true };
   }
 
   private explained(user: number, items: ScoredIndex[], model: RankingModel = this.ranker): ListEntry[] {

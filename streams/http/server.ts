@@ -77,13 +77,17 @@ async function handle(parts: HttpApiParts, request: IncomingMessage, response: S
   }
 }
 
+/** A user with ratings gets their list; one without, the newcomer list (from side features when known). */
 function recommendationsFor(recommender: Recommender, userId: string, k: number, titleOf?: TitleOf) {
   const user = recommender.catalog.users.lookup(userId);
-  const entries = user >= 0 ? recommender.rankFor(user, k) : recommender.coldStartList(k);
+  const list =
+    user >= 0 && recommender.histories.itemsOf(user).size > 0
+      ? { model: recommender.ranker, items: recommender.rankFor(user, k) }
+      : recommender.newcomerList(userId, k);
   return {
     userId,
-    items: listItems(recommender, entries, titleOf),
-    model: (user >= 0 ? recommender.ranker : recommender.coldStartModel).name,
+    items: listItems(recommender, list.items, titleOf),
+    model: list.model.name,
     known: user >= 0,
   };
 }

@@ -22,22 +22,25 @@ export function recommendCommand(): Command {
     .action(async (flags: RecommendFlags) => {
       await withStoredRecommender(flags.state, flags.k, (recommender, store) => {
         const user = recommender.catalog.users.lookup(flags.user);
-        const items = user >= 0 ? recommender.rankFor(user) : recommender.coldStartList();
+        const rated = user >= 0 ? recommender.histories.itemsOf(user).size : 0;
+        const newcomer = rated === 0 ? recommender.newcomerList(flags.user) : undefined;
         const list = {
           userId: flags.user,
-          items: listItems(recommender, items, (itemId) => store.itemLabel(itemId)?.title),
-          model: (user >= 0 ? recommender.ranker : recommender.coldStartModel).name,
+          items: listItems(recommender, newcomer?.items ?? recommender.rankFor(user), (itemId) => store.itemLabel(itemId)?.title),
+          model: (newcomer?.model ?? recommender.ranker).name,
           known: user >= 0,
         };
         if (flags.json) {
           process.stdout.write(JSON.stringify(list) + '\n');
           return;
         }
-        const rated = user >= 0 ? recommender.histories.itemsOf(user).size : 0;
+        const features = recommender.catalog.features.userById(flags.user);
         process.stdout.write(
-          user >= 0
+          newcomer === undefined
             ? `top ${flags.k} for user ${flags.user} (rated ${rated} items) by ${list.model}:\n`
-            : `user ${flags.user} is unknown: the cold-start list by ${list.model}:\n`,
+            : newcomer.fromFeatures
+              ? `user ${flags.user} has no ratings: placed from their side features ${JSON.stringify(features)} by ${list.model}:\n`
+              : `user ${flags.user} ${user >= 0 ? 'has no ratings' : 'is unknown'}: the cold-start list by ${list.model}:\n`,
         );
         list.items.forEach((item, rank) => {
           const label = store.itemLabel(item.itemId);

@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WHOLE_STARS } from '../../../src/events/scale.js';
+import { Popularity } from '../../../src/models/popularity.js';
 import { DEFAULT_MODEL_SETTINGS } from '../../../src/models/registry.js';
+import { Recommender } from '../../../src/recommender.js';
 import { assembleRecommender } from '../../../streams/assemble.js';
 import { startHttpApi } from '../../../streams/http/server.js';
 import { PipelineMetrics } from '../../../streams/metrics.js';
+import { FeaturePlacer } from '../../feature-placer.js';
 import { randomRatings } from '../../fixtures.js';
 
 async function api(notReady?: string) {
@@ -81,5 +84,44 @@ test('health, metrics and the live page', async () => {
   } finally {
     ready.server.close();
     lagging.server.close();
+  }
+});
+
+interface ListBody {
+  readonly model: string;
+  readonly known: boolean;
+  readonly items: ReadonlyArray<{ readonly itemId: string; readonly why: string }>;
+}
+
+test('GET /recommendations/:userId places a user without ratings from their side features when a model can', async () => {
+  const popularity = new Popularity();
+  const recommender = new Recommender([popularity, new FeaturePlacer()], popularity, { scale: WHOLE_STARS, k: 10, relevanceThreshold: 4, rankingShare: 1 });
+  const events = randomRatings(500, 20, 30, 4).map((r) => ({ userId: `u${r.user}`, itemId: `i${r.item}`, rating: r.rating, ts: r.ts }));
+  recommender.applyBatch(recommender.index(events));
+  recommender.catalog.features.setUser('new-f', { age: 30, gender: 'F' });
+  recommender.catalog.features.setUser('new-m', { age: 30, gender: 'M' });
+  const metrics = new PipelineMetrics();
+  const { server, port } = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined } }, 0);
+  const get = async (path: string) => (await (await fetch(`http://127.0.0.1:${port}${path}`)).json()) as ListBody;
+  try {
+    const female = await get('/recommendations/new-f?k=3');
+    const male = await get('/recommendations/new-m?k=3');
+    assert.deepEqual(
+      { model: female.model, known: female.known, why: female.items[0].why },
+      { model: 'two-tower', known: false, why: 'fits people like you (two-tower, side features)' },
+    );
+    assert.equal(female.items.length, 3);
+    assert.notDeepEqual(female.items, male.items, 'different features, different lists');
+    const cold = await get('/recommendations/nobody?k=3');
+    assert.equal(cold.model, 'popularity');
+    assert.deepEqual(
+      cold.items.map((item) => item.itemId),
+      recommender.coldStartList(3).map((entry) => recommender.catalog.items.idAt(entry.index)),
+    );
+    const known = await get('/recommendations/u1?k=3');
+    assert.equal(known.model, 'popularity');
+    assert.equal(known.known, true);
+  } finally {
+    server.close();
   }
 });
