@@ -7,6 +7,10 @@
  * A cluster that cannot be reached at start-up is retried with backoff for `connectTimeoutMs`
  * (each attempt logged, readiness saying why); one lost mid-stream is retried by the consumer and
  * the producer themselves (streams/kafka/source.ts, producer.ts) while the pipeline waits.
+ *
+ * Side features: before the first batch the worker reads the items and users topics to their
+ * current end (streams/kafka/side-feature-feed.ts) into the state and the catalogue, and then
+ * keeps applying what is published to them while it runs.
  */
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,6 +19,7 @@ import { Gauge } from 'prom-client';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/events/rating.js';
 import type { RatingScale } from '../src/events/scale.js';
 import type { ModelSettings } from '../src/models/registry.js';
+import type { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
 import { resumeRecommender, type BoundConfig } from './assemble.js';
 import { startHttpApi, type Readiness } from './http/server.js';
@@ -22,8 +27,10 @@ import type { KafkaLog } from './kafka/client.js';
 import { topicNames, type KafkaSettings } from './kafka/config.js';
 import { KafkaUnavailableError } from './kafka/errors.js';
 import { openServeTransport, type KafkaServeTransport } from './kafka/open.js';
+import { SideFeatureFeed } from './kafka/side-feature-feed.js';
 import { PipelineMetrics } from './metrics.js';
 import { runPipeline } from './pipeline.js';
+import { keepItems, keepUsers } from './side-features.js';
 
 export interface ServeOptions {
   readonly settings: KafkaSettings;
@@ -49,6 +56,8 @@ export interface ServeOptions {
   readonly stop: AbortSignal;
   /** How often a progress line is logged while events flow (0: never). */
   readonly progressEveryMs?: number;
+  /** Called once the state and the side features are loaded, before the first batch. */
+  readonly onStart?: (info: { readonly recommender: Recommender }) => void | Promise<void>;
 }
 
 export interface ServeSummary {
@@ -75,6 +84,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const readiness = new WorkerReadiness(settings, options.readyLag);
   let http: Server | undefined;
   let transport: KafkaServeTransport | undefined;
+  let feed: SideFeatureFeed | undefined;
   const started = performance.now();
   let applied = 0;
   let rejected = 0;
@@ -103,6 +113,24 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     });
     if (transport === undefined) return { streamId, applied, rejected, seconds: 0, positions: store.positions() };
     const { source } = transport;
+
+    readiness.readingSideFeatures();
+    const { features } = recommender.catalog;
+    feed = await SideFeatureFeed.open(transport.kafka, settings, {
+      onItems: (items) => keepItems(store, features, items),
+      onUsers: (users) => keepUsers(store, features, users),
+      deadLetters: transport.deadLetters,
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      log,
+    });
+    if (!(await untilStopped(feed.caughtUp, options.stop))) return { streamId, applied, rejected, seconds: 0, positions: store.positions() };
+    const read = feed.counts();
+    log(
+      `side features: read ${read.items} items from ${topics.items} and ${read.users} users from ${topics.users}` +
+        `${read.rejected > 0 ? ` (${read.rejected} bad records sent to ${topics.dlq})` : ''}; ` +
+        `the catalogue has features of ${features.itemCount} items and ${features.userCount} users`,
+    );
+    await options.onStart?.({ recommender });
     readiness.connected(transport);
     const onStop = () => {
       log('stopping: finishing the batch in flight, then committing and leaving the group');
@@ -146,6 +174,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   } finally {
     clearInterval(gauges);
     try {
+      await feed?.close();
       await transport?.close();
     } finally {
       http?.close();
@@ -189,10 +218,26 @@ async function connect(
   }
 }
 
-/** Ready: state loaded (before the HTTP API starts), Kafka in touch, consumer lag within bound. */
+/** Resolves true once `work` is done, false if `stop` is aborted first. */
+async function untilStopped(work: Promise<void>, stop: AbortSignal): Promise<boolean> {
+  if (stop.aborted) return false;
+  let onAbort!: () => void;
+  const stopped = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    stop.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work.then(() => true), stopped]);
+  } finally {
+    stop.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Ready: state loaded (before the HTTP API starts), side features read, Kafka in touch, consumer lag within bound. */
 class WorkerReadiness implements Readiness {
   private transport: KafkaServeTransport | undefined;
   private lastError: string | undefined;
+  private reading = false;
 
   constructor(
     private readonly settings: KafkaSettings,
@@ -203,12 +248,17 @@ class WorkerReadiness implements Readiness {
     this.lastError = message;
   }
 
+  readingSideFeatures(): void {
+    this.reading = true;
+  }
+
   connected(transport: KafkaServeTransport): void {
     this.transport = transport;
   }
 
   notReadyBecause(): string | undefined {
     if (!this.transport) {
+      if (this.reading) return `reading the side features (the items and users topics)`;
       return `connecting to Kafka at ${this.settings.brokers.join(',')}${this.lastError ? ` (last attempt: ${this.lastError})` : ''}`;
     }
     const { consumer, producer } = this.transport.health();
