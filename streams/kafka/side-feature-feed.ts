@@ -20,6 +20,9 @@ import { DEFAULT_RETRY, type KafkaLog } from './client.js';
 import { topicNames, type KafkaSettings } from './config.js';
 import { explainKafkaError } from './errors.js';
 
+/** While catching up, how often the partitions not yet read to their end are logged. */
+const BEHIND_LOG_EVERY_MS = 10_000;
+
 export interface SideFeatureHandlers {
   readonly onItems: (items: readonly ItemRow[]) => void;
   readonly onUsers: (users: readonly UserRow[]) => void;
@@ -45,6 +48,9 @@ export class SideFeatureFeed {
   private readonly consumer: Consumer;
   /** Per 'topic:partition', the offset to read up to before the feed is caught up. */
   private readonly remaining = new Map<string, number>();
+  /** Per 'topic:partition', the next offset to read. */
+  private readonly positions = new Map<string, number>();
+  private behindLog: NodeJS.Timeout | undefined;
   private readonly counted = { items: 0, users: 0, rejected: 0 };
   private caughtUpNow = false;
   private resolveCaughtUp!: () => void;
@@ -89,6 +95,7 @@ export class SideFeatureFeed {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.behindLog);
     this.rejectCaughtUp(new Error('the side-feature feed was closed before it caught up'));
     await this.consumer.disconnect().catch(() => undefined);
   }
@@ -112,7 +119,13 @@ export class SideFeatureFeed {
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
+    // A partition that never reaches its end offset (its last records removed) would hold serve back: say which.
+    this.behindLog = setInterval(() => this.handlers.log(`still reading the side features: ${this.behind()}`), BEHIND_LOG_EVERY_MS).unref();
     this.checkCaughtUp();
+  }
+
+  private behind(): string {
+    return [...this.remaining].map(([key, end]) => `${key} at ${this.positions.get(key) ?? 0} of ${end}`).join(', ');
   }
 
   private async onBatch({ batch }: EachBatchPayload): Promise<void> {
@@ -145,6 +158,7 @@ export class SideFeatureFeed {
 
   private readUpTo(topic: string, partition: number, next: number): void {
     const key = `${topic}:${partition}`;
+    this.positions.set(key, next);
     const end = this.remaining.get(key);
     if (end !== undefined && next >= end) this.remaining.delete(key);
     this.checkCaughtUp();
@@ -153,6 +167,7 @@ export class SideFeatureFeed {
   private checkCaughtUp(): void {
     if (this.caughtUpNow || this.remaining.size > 0) return;
     this.caughtUpNow = true;
+    clearInterval(this.behindLog);
     this.resolveCaughtUp();
   }
 
