@@ -21,6 +21,7 @@ import {
   type RankingModel,
   type RatingModel,
   type StateValue,
+  type TrainingStatus,
 } from './models/model.js';
 import { learningOrder } from './models/learning-order.js';
 import { topK, type ScoredIndex } from './ranking/top-k.js';
@@ -142,6 +143,31 @@ export class Recommender {
       options.k,
       options.relevanceThreshold,
     );
+  }
+
+  /** Start the models that train in the background (after `restore`, before the first batch). */
+  async start(): Promise<void> {
+    for (const model of this.models) await model.start?.();
+  }
+
+  /** Let the background learners catch up with every event applied (batch protocols test after this). */
+  async flush(): Promise<void> {
+    for (const model of this.models) await model.flush?.();
+  }
+
+  /** Stop the background learners. */
+  async close(): Promise<void> {
+    for (const model of this.models) await model.close?.();
+  }
+
+  /** Where each background learner stands, by model name. */
+  trainingStatus(): Record<string, TrainingStatus> {
+    const status: Record<string, TrainingStatus> = {};
+    for (const model of this.models) {
+      const training = model.training?.();
+      if (training) status[model.name] = training;
+    }
+    return status;
   }
 
   /** The model whose order users never seen get. */

@@ -5,7 +5,7 @@
 import { Catalog } from '../src/catalog.js';
 import { scaleByName } from '../src/events/scale.js';
 import { isRankingModel } from '../src/models/model.js';
-import { createModels, DEFAULT_RANKING_SHARE, type ModelSettings } from '../src/models/registry.js';
+import { boundSettings, createModels, DEFAULT_RANKING_SHARE, type ModelSettings } from '../src/models/registry.js';
 import { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
 import { StateError } from '../state/errors.js';
@@ -39,7 +39,7 @@ export function assembleRecommender(config: BoundConfig, k: number, clock?: () =
 /** The recommender for a stream: bound to `streamId` and `config` in the store, and restored from it. */
 export function resumeRecommender(store: StateStore, streamId: string, config: BoundConfig, k: number): Recommender {
   const recommender = assembleRecommender(config, k);
-  store.bind(streamId, config);
+  store.bind(streamId, boundSettings(config));
   return restored(recommender, store);
 }
 

@@ -61,6 +61,31 @@ export class PipelineMetrics {
     registers: [this.registry],
   });
 
+  readonly trainingLagEvents = new Gauge({
+    name: 'rxrec_training_lag_events',
+    help: 'Events a background learner (two-tower) has been handed but not trained on yet',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly trainingLagSeconds = new Gauge({
+    name: 'rxrec_training_lag_seconds',
+    help: 'How long the oldest event a background learner has not trained on has waited',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly tfjsStepSeconds = new Gauge({
+    name: 'rxrec_tfjs_step_duration_seconds',
+    help: 'Mean duration of recent tfjs training steps',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly tfjsBackend = new Gauge({
+    name: 'rxrec_tfjs_backend',
+    help: 'The tfjs backend a model trains on (1 for the one in use)',
+    labelNames: ['model', 'backend'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'rxrec_' });
   }

@@ -12,7 +12,7 @@
  * Micro-batches are bounded by size and time by the source's poll(maxRecords, maxWaitMs), and
  * the next one is pulled only when this one is fully through (backpressure).
  */
-import { concatMap, map, of, type Observable } from 'rxjs';
+import { concatMap, defer, finalize, from, map, of, type Observable } from 'rxjs';
 import { decodeRating, validateRating, type RatingEvent, type RejectionKind } from '../src/events/rating.js';
 import type { RatingScale } from '../src/events/scale.js';
 import type { Recommender, UserList } from '../src/recommender.js';
@@ -140,12 +140,18 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     return { records: batch.records.length, applied: batch.events.length, rejected: batch.letters.length, positions: batch.positions, lists };
   };
 
-  return pullBatches(
-    () => source.poll(settings.batchSize, settings.batchWaitMs),
-    (records) =>
-      records.length === 0
-        ? of<BatchReport>({ records: 0, applied: 0, rejected: 0, positions: new Map(), lists: [] })
-        : of(records).pipe(map(decode), concatMap(sendDeadLetters), map(learn), map(persist), concatMap(publish)),
+  // Background learners start before the first batch and stop with the stream.
+  return defer(() => from(recommender.start())).pipe(
+    concatMap(() =>
+      pullBatches(
+        () => source.poll(settings.batchSize, settings.batchWaitMs),
+        (records) =>
+          records.length === 0
+            ? of<BatchReport>({ records: 0, applied: 0, rejected: 0, positions: new Map(), lists: [] })
+            : of(records).pipe(map(decode), concatMap(sendDeadLetters), map(learn), map(persist), concatMap(publish)),
+      ),
+    ),
+    finalize(() => void recommender.close()),
   );
 }
 
@@ -191,4 +197,10 @@ function updateQualityGauges(metrics: PipelineMetrics, recommender: Recommender)
   }
   if (Number.isFinite(figures.published.hitAtK)) metrics.publishedHitRate.set(figures.published.hitAtK);
   if (Number.isFinite(figures.published.ndcgAtK)) metrics.publishedNdcg.set(figures.published.ndcgAtK);
+  for (const [model, status] of Object.entries(recommender.trainingStatus())) {
+    metrics.trainingLagEvents.set({ model }, status.lagEvents);
+    metrics.trainingLagSeconds.set({ model }, status.lagSeconds);
+    metrics.tfjsStepSeconds.set({ model }, status.stepSeconds);
+    metrics.tfjsBackend.set({ model, backend: status.backend }, 1);
+  }
 }

@@ -9,6 +9,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/events/rating.js';
 import type { ModelFigures } from '../src/eval/prequential.js';
 import type { ModelSettings } from '../src/models/registry.js';
 import type { Recommender } from '../src/recommender.js';
+import type { TrainingStatus } from '../src/models/model.js';
 import { StateStore } from '../state/store.js';
 import { resumeRecommender, type BoundConfig } from './assemble.js';
 import { DeadLetterFile, discardRecommendations, JsonLinesFile } from './embedded/file-sinks.js';
@@ -81,6 +82,8 @@ export interface ReplaySummary {
   readonly position: number;
   readonly total: number;
   readonly deadLetterPath: string;
+  /** Background learners (two-tower): how far behind the stream they were when it ended, their backend and steps. */
+  readonly training: Record<string, TrainingStatus>;
 }
 
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
@@ -152,6 +155,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       position,
       total: log.length,
       deadLetterPath: deadLetters.path,
+      training: recommender.trainingStatus(),
     };
   } finally {
     await Promise.all([deadLetters.close(), recommendations.close(), similarItems?.close()]);

@@ -24,9 +24,10 @@
  * - Values are numbers, strings, plain arrays/objects of those, or Uint8Array (packed rows); a
  *   null value deletes the key (a model's queue of work it has since done).
  *
- * A model may learn behind the stream (the two-tower trains on its own schedule): it then
- * reports how far behind it is (`lag`), can be made to catch up (`flush`, for batch protocols),
- * and is closed when the pipeline stops (`close`).
+ * A model may learn behind the stream (the two-tower trains on its own schedule): it is started
+ * before the first batch and after `restore` (`start`: a worker, a tfjs backend), reports how far
+ * behind it is (`training`), can be made to catch up (`flush`, for batch protocols), and is
+ * closed when the pipeline stops (`close`).
  */
 import type { RatingScale } from '../events/scale.js';
 import type { FeatureLookup, UserFeatures } from '../side-features.js';
@@ -54,17 +55,27 @@ export interface OnlineModel {
   learn(batch: readonly IndexedRating[]): void;
   drainChanges(): Array<[key: string, value: StateValue | null]>;
   restore(entries: Iterable<[key: string, value: StateValue]>): void;
-  /** Events learned by the pipeline that this model has not trained on yet, and for how long the oldest has waited. */
-  lag?(): LearningLag;
+  /** Prepare background training; called once, after `restore` and before the first batch. */
+  start?(): Promise<void>;
+  /** Where background training stands. */
+  training?(): TrainingStatus;
   /** Train on everything handed to `learn` so far (batch protocols test after training). */
   flush?(): Promise<void>;
   /** Stop background work; the model is not used afterwards. */
   close?(): Promise<void>;
 }
 
-export interface LearningLag {
-  readonly events: number;
-  readonly seconds: number;
+export interface TrainingStatus {
+  /** The tfjs backend that trains it ('wasm', 'cpu', 'tensorflow'). */
+  readonly backend: string;
+  /** Events handed to `learn` that it has not trained on yet, and how long the oldest has waited. */
+  readonly lagEvents: number;
+  readonly lagSeconds: number;
+  readonly trainedEvents: number;
+  readonly steps: number;
+  /** Mean duration of its recent training steps, and their training loss. */
+  readonly stepSeconds: number;
+  readonly loss: number;
 }
 
 /** A model that predicts ratings: it appears in the RMSE/MAE figures. */

@@ -12,6 +12,8 @@ import { Ensemble } from './ensemble.js';
 import { ImputeFactors, IMPUTE_DEFAULTS } from './impute.js';
 import { ImplicitAls, IMPLICIT_ALS_DEFAULTS } from './implicit-als.js';
 import { Popularity, POPULARITY_DEFAULTS } from './popularity.js';
+import { TwoTower } from './two-tower/two-tower.js';
+import { TWO_TOWER_DEFAULTS, type TwoTowerOptions } from './two-tower/options.js';
 import { SIMILARITY_DEFAULTS } from '../similarity/similarity-index.js';
 import type { ModelContext, OnlineModel } from './model.js';
 import type { FeatureLookup } from '../side-features.js';
@@ -26,6 +28,7 @@ export const AVAILABLE_MODELS = [
   'popularity',
   'cooccurrence',
   'implicit-als',
+  'two-tower',
   'ensemble',
 ] as const;
 export type AvailableModel = (typeof AVAILABLE_MODELS)[number];
@@ -50,6 +53,8 @@ export interface ModelSettings {
   readonly softImputeRank: number;
   readonly softImputeLambda: number;
   readonly hardImputeRank: number;
+  /** two-tower: tower sizes, steps, reservoir, where it trains and on which tfjs backend. */
+  readonly twoTower: TwoTowerOptions;
   /**
    * Share of the events on which every ranking model's fresh list is computed before the event
    * is learned: the relevant ones are scored (prequential hit@k), and the ensemble's ranker
@@ -86,6 +91,7 @@ export const DEFAULT_MODEL_SETTINGS: ModelSettings = {
   softImputeRank: IMPUTE_DEFAULTS.soft.rank,
   softImputeLambda: IMPUTE_DEFAULTS.soft.lambda,
   hardImputeRank: IMPUTE_DEFAULTS.hard.rank,
+  twoTower: TWO_TOWER_DEFAULTS,
   rankingShare: DEFAULT_RANKING_SHARE,
 };
 
@@ -98,6 +104,7 @@ export const RANKING_MODELS: readonly AvailableModel[] = [
   'mf',
   'impute-soft',
   'impute-hard',
+  'two-tower',
   'popularity',
   'baseline',
 ];
@@ -148,5 +155,13 @@ function createModel(name: Exclude<AvailableModel, 'ensemble'>, settings: ModelS
       return new Popularity({ halfLife: settings.popularityHalfLife });
     case 'cooccurrence':
       return new CoOccurrence({ window: settings.cooccurrenceWindow });
+    case 'two-tower':
+      return new TwoTower(context, settings.twoTower);
   }
+}
+
+/** Settings that do not shape parameters (where and on what a model trains): left out of the config a state is bound to. */
+export function boundSettings<T extends ModelSettings>(settings: T): T {
+  const { trainIn: _trainIn, backend: _backend, ...twoTower } = settings.twoTower ?? TWO_TOWER_DEFAULTS;
+  return { ...settings, twoTower };
 }

@@ -1,5 +1,5 @@
 /** The flags that choose and shape the models, shared by `replay` and `serve`. */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   AVAILABLE_MODELS,
   DEFAULT_MODEL_SETTINGS,
@@ -8,6 +8,7 @@ import {
   RANKING_MODELS,
   type ModelSettings,
 } from '../../src/models/registry.js';
+import { BACKEND_CHOICES, checkTwoTowerOptions, TWO_TOWER_DEFAULTS, type TwoTowerOptions } from '../../src/models/two-tower/options.js';
 import { UsageError } from './errors.js';
 import { halfLife, integer, nonNegativeNumber, positiveInteger, positiveNumber, share } from './options.js';
 
@@ -25,6 +26,7 @@ export interface ModelFlags {
   softImputeLambda: number;
   hardImputeRank: number;
   rankingShare: number;
+  twoTower: Partial<TwoTowerOptions>;
   seed: number;
 }
 
@@ -79,6 +81,14 @@ export function addModelOptions(command: Command): Command {
         .argParser(share)
         .default(DEFAULT_MODEL_SETTINGS.rankingShare),
     )
+    .addOption(
+      new Option(
+        '--two-tower <key=value,…>',
+        `two-tower settings, e.g. trainIn=inline,backend=wasm,embedding=32 (keys: ${Object.keys(TWO_TOWER_DEFAULTS).join(', ')})`,
+      )
+        .argParser(twoTowerSettings)
+        .default({}, "the seeds' sizes, worker training, backend auto"),
+    )
     .addOption(new Option('--seed <n>', "seed of every model's initialisation").argParser(integer).default(DEFAULT_MODEL_SETTINGS.seed));
 }
 
@@ -98,6 +108,7 @@ export function modelSettingsFrom(flags: ModelFlags): ModelSettings {
       softImputeLambda: flags.softImputeLambda,
       hardImputeRank: flags.hardImputeRank,
       rankingShare: flags.rankingShare,
+      twoTower: checkTwoTowerOptions({ ...TWO_TOWER_DEFAULTS, ...flags.twoTower }),
     };
   } catch (error) {
     throw new UsageError((error as Error).message);
@@ -109,4 +120,23 @@ export function rankModelFrom(flags: ModelFlags, settings: ModelSettings): strin
   if (flags.rankModel !== undefined) return flags.rankModel;
   if (settings.models.includes(DEFAULT_RANK_MODEL)) return DEFAULT_RANK_MODEL;
   return settings.models.find((name) => RANKING_MODELS.includes(name)) ?? DEFAULT_RANK_MODEL;
+}
+
+/** `key=value,…` into two-tower settings: numbers for the numeric keys, names for trainIn and backend. */
+function twoTowerSettings(value: string, previous: Partial<TwoTowerOptions>): Partial<TwoTowerOptions> {
+  const settings: Record<string, number | string> = { ...previous };
+  for (const pair of value.split(',').filter((part) => part.trim().length > 0)) {
+    const [key, raw] = pair.split('=').map((part) => part.trim());
+    if (!key || raw === undefined || !(key in TWO_TOWER_DEFAULTS)) {
+      throw new InvalidArgumentError(`'${pair}' is not key=value with a key of ${Object.keys(TWO_TOWER_DEFAULTS).join(', ')}`);
+    }
+    if (key === 'trainIn' && raw !== 'worker' && raw !== 'inline') throw new InvalidArgumentError(`trainIn must be worker or inline, got '${raw}'`);
+    if (key === 'backend' && !(BACKEND_CHOICES as readonly string[]).includes(raw)) {
+      throw new InvalidArgumentError(`backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${raw}'`);
+    }
+    const numeric = typeof TWO_TOWER_DEFAULTS[key as keyof TwoTowerOptions] === 'number';
+    if (numeric && !Number.isFinite(Number(raw))) throw new InvalidArgumentError(`${key} must be a number, got '${raw}'`);
+    settings[key] = numeric ? Number(raw) : raw;
+  }
+  return settings as Partial<TwoTowerOptions>;
 }

@@ -6,11 +6,11 @@
  *          u = normalise(relu(x W_1 + b_1) W_2 + b_2)
  *   item:  g = relu(genres W_g + b_g),  y = [e_id (E), g]
  *          v = normalise(relu(y W_3 + b_3) W_4 + b_4)
- *   head:  r̂ = μ + b_u + b_i + c + s · u·v      (u·v is a cosine in [-1, 1])
+ *   head:  r̂ = b_ui + c + s · u·v      (b_ui the baseline estimate μ + b_u + b_i; u·v a cosine)
  *
  * Weights start Glorot-uniform (Keras' Dense default), biases at 0, the scale s at 1.
  */
-import type { Rng } from '../../random.js';
+import { createRng, type Rng } from '../../random.js';
 import type { TwoTowerOptions } from './options.js';
 
 export interface ParamSpec {
@@ -73,4 +73,9 @@ export function paramViews(specs: readonly ParamSpec[], flat: Float32Array): Rec
   }
   if (offset !== flat.length) throw new Error(`the towers have ${offset} dense parameters, the stored ones ${flat.length}`);
   return views;
+}
+
+/** The towers' seeded start: trainer and serving begin from the same weights. */
+export function seededParams(shape: TowerShape, seed: number): Float32Array {
+  return initialParams(paramSpecs(shape), createRng(seed ^ 0x7717));
 }

@@ -11,7 +11,7 @@ import type { FeatureLookup, ItemFeatures, UserFeatures } from '../../side-featu
 import type { IndexedRating } from '../model.js';
 
 /** Fields of one encoded event, in order. */
-export const FIELDS = 7;
+export const FIELDS = 8;
 export const enum Field {
   User = 0,
   Item = 1,
@@ -20,6 +20,8 @@ export const enum Field {
   GenreMask = 4,
   Age = 5,
   Rating = 6,
+  /** The baseline estimate μ + b_u + b_i before the event: the towers learn what it misses. */
+  Base = 7,
 }
 
 /** Encoded events, FIELDS numbers each (integers are exact in float64). */
@@ -107,7 +109,8 @@ export class FeatureEncoder {
     return mask >>> 0;
   }
 
-  encode(batch: readonly IndexedRating[]): EncodedEvents {
+  /** `baseOf(event)` is the baseline estimate the event was predicted with. */
+  encode(batch: readonly IndexedRating[], baseOf: (event: IndexedRating) => number): EncodedEvents {
     const out = new Float64Array(batch.length * FIELDS);
     batch.forEach((event, b) => {
       const [gender, occupation, age] = this.user(this.features?.user(event.user));
@@ -119,6 +122,7 @@ export class FeatureEncoder {
       out[row + Field.GenreMask] = this.genreMask(this.features?.item(event.item));
       out[row + Field.Age] = age;
       out[row + Field.Rating] = event.rating;
+      out[row + Field.Base] = baseOf(event);
     });
     return out;
   }
@@ -130,4 +134,15 @@ export class FeatureEncoder {
   userInputs(user: number): [number, number, number] {
     return this.user(this.features?.user(user));
   }
+}
+
+export function concatEvents(chunks: readonly EncodedEvents[]): EncodedEvents {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Float64Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
 }

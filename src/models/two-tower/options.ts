@@ -4,6 +4,9 @@
  * batch 1024); the rest is what online training adds: the replay reservoir, the share of each
  * step drawn from it, the sparse rows' own learning rate, and where training runs.
  */
+export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
 export interface TwoTowerOptions {
   /** Id embedding width E; gender and occupation embeddings and the age layer are E/2 wide. */
   readonly embedding: number;
@@ -31,7 +34,7 @@ export interface TwoTowerOptions {
   /** Write a checkpoint of the trainer after at least this many trained events. */
   readonly checkpointEvery: number;
   /** tfjs backend: 'auto' tries tensorflow (tfjs-node), then wasm, then cpu. */
-  readonly backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  readonly backend: BackendChoice;
 }
 
 export const TWO_TOWER_DEFAULTS: TwoTowerOptions = {
@@ -58,7 +61,16 @@ export function newPerStep(options: TwoTowerOptions): number {
 }
 
 export function checkTwoTowerOptions(options: TwoTowerOptions): TwoTowerOptions {
-  const positiveInts: Array<keyof TwoTowerOptions> = ['embedding', 'userDense', 'genreDense', 'movieDense', 'final', 'batchSize', 'genreSlots', 'checkpointEvery'];
+  const positiveInts: Array<keyof TwoTowerOptions> = [
+    'embedding',
+    'userDense',
+    'genreDense',
+    'movieDense',
+    'final',
+    'batchSize',
+    'genreSlots',
+    'checkpointEvery',
+  ];
   for (const key of positiveInts) {
     const value = options[key] as number;
     if (!Number.isInteger(value) || value < 1) throw new RangeError(`two-tower ${key} must be a positive integer, got ${value}`);
@@ -70,6 +82,7 @@ export function checkTwoTowerOptions(options: TwoTowerOptions): TwoTowerOptions 
   }
   if (!(options.l2 >= 0)) throw new RangeError(`two-tower l2 must be >= 0, got ${options.l2}`);
   if (!(options.replayPerEvent >= 0)) throw new RangeError(`two-tower replayPerEvent must be >= 0, got ${options.replayPerEvent}`);
-  if (!Number.isInteger(options.reservoir) || options.reservoir < 0) throw new RangeError(`two-tower reservoir must be a non-negative integer, got ${options.reservoir}`);
+  if (!Number.isInteger(options.reservoir) || options.reservoir < 0)
+    throw new RangeError(`two-tower reservoir must be a non-negative integer, got ${options.reservoir}`);
   return options;
 }

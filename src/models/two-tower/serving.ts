@@ -55,7 +55,6 @@ export class TowerServing {
   readonly specs: readonly ParamSpec[];
   private params: Record<string, Float32Array>;
   private version = 0;
-  mean = 0;
   private itemVectors: Float32Array;
   private itemVersions = new Int32Array(0);
   private readonly userCache = new Map<number, Float32Array>();
@@ -101,10 +100,6 @@ export class TowerServing {
   private rowOf(table: TowerTables[keyof TowerTables], index: number, out: Float32Array, at: number): void {
     if (index < table.rowCount) out.set(table.row(index), at);
     else for (let c = 0; c < table.dim; c++) out[at + c] = table.initialValue(index, c);
-  }
-
-  private bias(table: TowerTables['userBias'], index: number): number {
-    return index < table.rowCount ? table.row(index)[0]! : 0;
   }
 
   /** The user tower's output for these inputs (user -1: no id row, a newcomer placed by features alone). */
@@ -177,29 +172,30 @@ export class TowerServing {
     return this.itemVectors.subarray(item * this.shape.final, (item + 1) * this.shape.final);
   }
 
-  /** The head without the cosine: μ + b_u + b_i + c. */
-  private base(user: number, item: number): number {
-    return this.mean + this.bias(this.tables.userBias, user) + this.bias(this.tables.itemBias, item) + this.params.offset![0]!;
-  }
-
   get scale(): number {
     return this.params.scale![0]!;
   }
 
-  /** The unclamped predicted rating. */
-  rating(user: number, item: number): number {
+  /** The head's learned offset c. */
+  get offset(): number {
+    return this.params.offset![0]!;
+  }
+
+  /** s · u·v: what the towers add to the baseline estimate. */
+  interaction(user: number, item: number): number {
     const u = this.userVector(user);
     const v = this.itemVector(item);
     let dot = 0;
     for (let c = 0; c < u.length; c++) dot += u[c]! * v[c]!;
-    return this.base(user, item) + this.scale * dot;
+    return this.scale * dot;
   }
 
-  /** Predicted ratings minus the user's constant terms, for items 0..itemCount-1 (ranking within a user). */
-  scoreItems(userVector: Float32Array, itemCount: number, scores: Float64Array): void {
+  /** s · u·v for items 0..itemCount-1, added to `scores` (which hold the baseline's). */
+  addInteractions(userVector: Float32Array, itemCount: number, scores: Float64Array): void {
     const items = this.itemMatrix(itemCount);
-    blockScores(userVector, 1, items, itemCount, this.shape.final, scores);
+    const dots = new Float64Array(itemCount);
+    blockScores(userVector, 1, items, itemCount, this.shape.final, dots);
     const s = this.scale;
-    for (let i = 0; i < itemCount; i++) scores[i] = s * scores[i]! + this.bias(this.tables.itemBias, i);
+    for (let i = 0; i < itemCount; i++) scores[i]! += s * dots[i]!;
   }
 }

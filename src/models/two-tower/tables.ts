@@ -1,4 +1,4 @@
-/** The two-tower's sparse parameters: one embedding table per id kind, and the bias columns. */
+/** The two-tower's sparse parameters: one embedding table per id kind. */
 import { EmbeddingTable } from './embedding-table.js';
 import type { TwoTowerOptions } from './options.js';
 
@@ -7,14 +7,12 @@ export interface TowerTables {
   readonly itemId: EmbeddingTable;
   readonly gender: EmbeddingTable;
   readonly occupation: EmbeddingTable;
-  readonly userBias: EmbeddingTable;
-  readonly itemBias: EmbeddingTable;
 }
 
-export const TABLE_NAMES = ['userId', 'itemId', 'gender', 'occupation', 'userBias', 'itemBias'] as const;
+export const TABLE_NAMES = ['userId', 'itemId', 'gender', 'occupation'] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 
-/** Keras' Embedding starts uniform in ±0.05 (sd 0.029); biases start at 0. */
+/** Keras' Embedding starts uniform in ±0.05 (sd 0.029). */
 const EMBEDDING_INIT_SD = 0.03;
 
 export function createTables(options: Pick<TwoTowerOptions, 'embedding'>, seed: number): TowerTables {
@@ -25,7 +23,5 @@ export function createTables(options: Pick<TwoTowerOptions, 'embedding'>, seed: 
     itemId: table(e, 1, EMBEDDING_INIT_SD),
     gender: table(e / 2, 2, EMBEDDING_INIT_SD),
     occupation: table(e / 2, 3, EMBEDDING_INIT_SD),
-    userBias: table(1, 4, 0),
-    itemBias: table(1, 5, 0),
   };
 }

@@ -9,18 +9,19 @@
  * input tensors; tfjs computes the loss and its gradients with respect to those inputs and the
  * dense variables; the dense variables take a tfjs Adam step, the rows a lazy-Adam step.
  *
- *   loss = mean_b (μ + b_u + b_i + c + s·u_b·v_b − r_b)²  + l2 · mean_b (|e_u|² + |e_i|² + b_u² + b_i²)
+ *   loss = mean_b (b_ui + c + s·u_b·v_b − r_b)²  + l2 · mean_b (|e_u|² + |e_i|²)
  *
- * μ is the running mean of the ratings trained on (not learned).
+ * b_ui is the baseline estimate the event was predicted with (encoded with it): the towers learn
+ * what the baseline misses, and a user or item the baseline knows little of is placed by the
+ * towers from its features.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types.js';
-import { paramSize, paramSpecs, initialParams, type ParamSpec } from './dense-params.js';
+import { paramSize, paramSpecs, seededParams, type ParamSpec } from './dense-params.js';
 import { FIELDS, Field, type EncodedEvents } from './encoding.js';
 import { newPerStep, type TwoTowerOptions } from './options.js';
 import { createTables, TABLE_NAMES, type TableName, type TowerTables } from './tables.js';
 import { seededUniform } from '../seeded-init.js';
-import { createRng } from '../../random.js';
 import { resized } from '../../typed-arrays.js';
 import { packFloat32, packFloat64, unpackFloat32, unpackFloat64 } from './pack.js';
 import type { StateValue } from '../model.js';
@@ -28,7 +29,6 @@ import type { StateValue } from '../model.js';
 /** What serving needs after steps: the dense weights, the rows that changed, and where training stands. */
 export interface TowerUpdate {
   readonly trainedEvents: number;
-  readonly mean: number;
   readonly params: Float32Array;
   readonly rows: Array<{ readonly table: TableName; readonly rows: Int32Array; readonly values: Float32Array }>;
   readonly steps: number;
@@ -52,7 +52,6 @@ export class TowerTrainer {
   private offered = 0;
   private pending: Float64Array = new Float64Array(0);
   private pendingCount = 0;
-  private ratingSum = 0;
   /** Events trained on: the stream position training has reached. */
   trainedEvents = 0;
   steps = 0;
@@ -67,7 +66,7 @@ export class TowerTrainer {
   ) {
     this.tables = createTables(options, seed);
     this.specs = paramSpecs(options);
-    const flat = initialParams(this.specs, createRng(seed ^ 0x7717));
+    const flat = seededParams(options, seed);
     const id = ++instances;
     let offset = 0;
     this.variables = this.specs.map((spec) => {
@@ -79,10 +78,6 @@ export class TowerTrainer {
     this.optimizer = tf.train.adam(options.learningRate);
     this.reservoir = new Float64Array(Math.min(options.reservoir, 4096) * FIELDS);
     this.perStep = newPerStep(options);
-  }
-
-  get mean(): number {
-    return this.trainedEvents > 0 ? this.ratingSum / this.trainedEvents : 0;
   }
 
   /** Events handed over but not yet trained on (fewer than a step's worth). */
@@ -120,7 +115,6 @@ export class TowerTrainer {
   private step(fresh: Float64Array): void {
     const started = performance.now();
     const freshCount = fresh.length / FIELDS;
-    for (let b = 0; b < freshCount; b++) this.ratingSum += fresh[b * FIELDS + Field.Rating]!;
     this.trainedEvents += freshCount;
     const replayCount = this.reservoirCount === 0 ? 0 : Math.round(freshCount * this.options.replayPerEvent);
     const batch = new Float64Array((freshCount + replayCount) * FIELDS);
@@ -144,7 +138,8 @@ export class TowerTrainer {
     if (this.offered >= capacity) slot = Math.floor(seededUniform(this.seed, RESERVOIR_STREAM, this.offered, 0) * (this.offered + 1));
     this.offered++;
     if (slot >= capacity) return;
-    if ((slot + 1) * FIELDS > this.reservoir.length) this.reservoir = resized(this.reservoir, Math.min(capacity, Math.max(slot + 1, 2 * (this.reservoir.length / FIELDS))) * FIELDS);
+    if ((slot + 1) * FIELDS > this.reservoir.length)
+      this.reservoir = resized(this.reservoir, Math.min(capacity, Math.max(slot + 1, 2 * (this.reservoir.length / FIELDS))) * FIELDS);
     this.reservoir.set(event, slot * FIELDS);
     this.reservoirCount = Math.max(this.reservoirCount, slot + 1);
     this.dirtyReservoirBlocks.add(Math.floor(slot / RESERVOIR_BLOCK));
@@ -152,8 +147,7 @@ export class TowerTrainer {
 
   /** One optimisation step on `batch`; its mean squared error before the step. */
   private train(batch: Float64Array): number {
-    const { embedding: e, genreSlots, l2 } = this.options;
-    const half = e / 2;
+    const { genreSlots, l2 } = this.options;
     const count = batch.length / FIELDS;
     const column = (field: Field) => Int32Array.from({ length: count }, (_, b) => batch[b * FIELDS + field]!);
     const users = column(Field.User);
@@ -169,18 +163,24 @@ export class TowerTrainer {
     const genres = new Float32Array(count * genreSlots);
     const ages = new Float32Array(count);
     const targets = new Float32Array(count);
-    const mean = this.mean;
+    const bases = new Float32Array(count);
     for (let b = 0; b < count; b++) {
       const mask = batch[b * FIELDS + Field.GenreMask]!;
       for (let s = 0; s < genreSlots; s++) genres[b * genreSlots + s] = (mask >>> s) & 1;
       ages[b] = batch[b * FIELDS + Field.Age]!;
-      targets[b] = batch[b * FIELDS + Field.Rating]! - mean;
+      targets[b] = batch[b * FIELDS + Field.Rating]!;
+      bases[b] = batch[b * FIELDS + Field.Base]!;
     }
-    const inputs = [gathered('userId', users), gathered('gender', genders), gathered('occupation', occupations), gathered('itemId', items), gathered('userBias', users), gathered('itemBias', items)];
-    const constants = { age: tf.tensor2d(ages, [count, 1]), genres: tf.tensor2d(genres, [count, genreSlots]), target: tf.tensor2d(targets, [count, 1]) };
+    const inputs = [gathered('userId', users), gathered('gender', genders), gathered('occupation', occupations), gathered('itemId', items)];
+    const constants = {
+      age: tf.tensor2d(ages, [count, 1]),
+      genres: tf.tensor2d(genres, [count, genreSlots]),
+      target: tf.tensor2d(targets, [count, 1]),
+      base: tf.tensor2d(bases, [count, 1]),
+    };
     const n = inputs.length;
     const lossOf = (...args: tf.Tensor[]): tf.Scalar => {
-      const [uId, gE, oE, iId, bu, bi] = args.slice(0, n) as tf.Tensor2D[];
+      const [uId, gE, oE, iId] = args.slice(0, n) as tf.Tensor2D[];
       const p = Object.fromEntries(this.specs.map((spec, k) => [spec.name, args[n + k]!])) as Record<string, tf.Tensor2D>;
       const age = tf.relu(tf.add(matMul(constants.age, p.age_w!), p.age_b!));
       const x = tf.concat([uId!, gE!, oE!, age], 1);
@@ -189,10 +189,10 @@ export class TowerTrainer {
       const y = tf.concat([iId!, g], 1);
       const v = l2Normalise(tf.add(matMul(tf.relu(tf.add(matMul(y, p.item1_w!), p.item1_b!)), p.item2_w!), p.item2_b!));
       const cosine = tf.sum(tf.mul(u, v), 1, true);
-      const predicted = tf.add(tf.add(tf.add(bu!, bi!), p.offset!), tf.mul(p.scale!, cosine));
+      const predicted = tf.add(tf.add(constants.base, p.offset!), tf.mul(p.scale!, cosine));
       const mse = tf.mean(tf.squaredDifference(predicted, constants.target));
       if (l2 === 0) return mse as tf.Scalar;
-      const penalty = tf.addN([tf.sum(tf.square(uId!)), tf.sum(tf.square(iId!)), tf.sum(tf.square(bu!)), tf.sum(tf.square(bi!))]);
+      const penalty = tf.add(tf.sum(tf.square(uId!)), tf.sum(tf.square(iId!)));
       return tf.add(mse, tf.mul(l2 / count, penalty)) as tf.Scalar;
     };
     const { value, grads } = tf.valueAndGrads(lossOf)([...inputs, ...this.variables]);
@@ -203,8 +203,6 @@ export class TowerTrainer {
       ['gender', genders],
       ['occupation', occupations],
       ['itemId', items],
-      ['userBias', users],
-      ['itemBias', items],
     ];
     sparse.forEach(([table, indices], k) => this.tables[table].applyGradients(indices, grads[k]!.dataSync() as Float32Array, lr));
     this.optimizer.applyGradients(this.variables.map((variable, k) => ({ name: variable.name, tensor: grads[n + k]! })));
@@ -230,24 +228,16 @@ export class TowerTrainer {
       const changed = this.tables[table].drainDirty();
       return { table, rows: Int32Array.from(changed), values: this.tables[table].valuesOf(changed) };
     }).filter((entry) => entry.rows.length > 0);
-    return { trainedEvents: this.trainedEvents, mean: this.mean, params: this.params(), rows, steps: this.steps, loss: this.loss, stepSeconds: this.stepSeconds };
+    return { trainedEvents: this.trainedEvents, params: this.params(), rows, steps: this.steps, loss: this.loss, stepSeconds: this.stepSeconds };
   }
 
   /**
    * The state changed since the last checkpoint, as state-store entries: counters, dense weights
    * and Adam's moments, changed table blocks (values, moments, step counts) and reservoir blocks.
-   * The pending events are not in it: they are in the model's queue, replayed on restore. Async
-   * only because tfjs reads Adam's state so; everything is captured before anything else runs.
+   * The pending events are not in it: they are in the model's queue, replayed on restore.
    */
-  async checkpoint(): Promise<Array<[string, StateValue]>> {
-    const weights = await this.optimizer.getWeights();
-    const moments = new Float32Array(weights.reduce((sum, w) => sum + w.tensor.size, 0));
-    let offset = 0;
-    for (const w of weights) {
-      moments.set(w.tensor.dataSync(), offset);
-      offset += w.tensor.size;
-    }
-    tf.dispose(weights[0]!.tensor);
+  checkpoint(): Array<[string, StateValue]> {
+    const moments = this.optimizerState();
     const entries: Array<[string, StateValue]> = [];
     for (const table of TABLE_NAMES) {
       for (const block of this.tables[table].drainDirtyBlocks()) entries.push([`t/${table}/${block}`, packFloat32(this.tables[table].packBlock(block))]);
@@ -267,7 +257,6 @@ export class TowerTrainer {
         steps: this.steps,
         offered: this.offered,
         reservoirCount: this.reservoirCount,
-        ratingSum: this.ratingSum,
         loss: Number.isFinite(this.loss) ? this.loss : -1,
       },
     ]);
@@ -304,10 +293,29 @@ export class TowerTrainer {
         this.steps = c.steps!;
         this.offered = c.offered!;
         this.reservoirCount = c.reservoirCount!;
-        this.ratingSum = c.ratingSum!;
         this.loss = c.loss! < 0 ? NaN : c.loss!;
       } else throw new Error(`unknown two-tower checkpoint key '${key}'`);
     }
+  }
+
+  /**
+   * [iterations, first moments…, second moments…] in variable order, read synchronously: tfjs's
+   * public getWeights is async and hands out live variables, which a step in between would change.
+   */
+  private optimizerState(): Float32Array {
+    const adam = this.optimizer as unknown as {
+      accumulatedFirstMoment: Array<{ variable: tf.Variable }>;
+      accumulatedSecondMoment: Array<{ variable: tf.Variable }>;
+    };
+    const moments = [...adam.accumulatedFirstMoment, ...adam.accumulatedSecondMoment].map((m) => m.variable);
+    const out = new Float32Array(1 + moments.reduce((sum, m) => sum + m.size, 0));
+    out[0] = this.optimizer.iterations;
+    let offset = 1;
+    for (const moment of moments) {
+      out.set(moment.dataSync(), offset);
+      offset += moment.size;
+    }
+    return out;
   }
 
   private async restoreOptimizer(values: Float32Array): Promise<void> {

@@ -149,7 +149,16 @@ function jsonSummary(s: ReplaySummary): object {
     ndcgAt10: round(s.ndcgAt10, 4),
     publishedHitAt10: round(s.publishedHitAt10, 4),
     publishedNdcgAt10: round(s.publishedNdcgAt10, 4),
+    ...(Object.keys(s.training).length > 0 ? { training: s.training } : {}),
   };
+}
+
+/** One line per background learner: its backend and how far behind the stream it ended. */
+function trainingLines(s: ReplaySummary): string[] {
+  return Object.entries(s.training).map(
+    ([name, t]) =>
+      `${name} trains on tfjs '${t.backend}' behind the stream: ${t.trainedEvents} of ${t.trainedEvents + t.lagEvents} events trained when it ended (lag ${t.lagEvents} events, ${t.lagSeconds.toFixed(1)} s), ${t.steps} steps of ${(t.stepSeconds * 1000).toFixed(1)} ms`,
+  );
 }
 
 function textSummary(s: ReplaySummary, k: number): string {
@@ -165,6 +174,7 @@ function textSummary(s: ReplaySummary, k: number): string {
     `prequential (test, then train) over the whole stream; hit@${k} and NDCG@${k} of each model's fresh list on ${ranked} sampled events rated >= 4:`,
     ...rows,
     `  as published  hit@${k} ${fixed(s.publishedHitAt10, 4)}  NDCG@${k} ${fixed(s.publishedNdcgAt10, 4)}  (the lists as last published: staleness depends on --batch-size)`,
+    ...trainingLines(s),
   ];
   return lines.join('\n') + '\n';
 }
