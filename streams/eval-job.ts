@@ -21,6 +21,7 @@ import type { ModelSettings } from '../src/models/registry.js';
 import { HARD_IMPUTE_DEFAULTS, SOFT_IMPUTE_DEFAULTS } from '../src/models/soft-impute.js';
 import type { Recommender } from '../src/recommender.js';
 import { assembleRecommender } from './assemble.js';
+import { readSideFeatures } from './side-features.js';
 import { float64Column, uint32Column, type NumberColumn } from './embedded/columns.js';
 
 export const PROTOCOLS = ['ranking', 'seeds'] as const;
@@ -117,16 +118,24 @@ export async function evaluateOffline(options: EvalOptions): Promise<EvalSummary
   options.onSplit?.(summary);
 
   const recommender = assembleRecommender({ scale: dataset.scale.name, rankModel: options.rankModel, ...options.models }, LIST_LENGTH, () => performance.now());
-  const started = performance.now();
-  await train(recommender, columns, timestampOrder(columns, split.isTest, summary.train), options.onTrained);
-  const trainSeconds = (performance.now() - started) / 1000;
-  const test = positionsWhere(split.isTest, 1, summary.test);
-  const learning = recommender.learningSeconds;
-  const models =
-    protocol === 'ranking'
-      ? scoreLists(recommender, columns, test, learning)
-      : { ...scoreRatings(recommender, columns, test, dataset, learning), ...batchImputeFigures(options, columns, split.isTest, test) };
-  return { protocol, split: summary, trainSeconds, models };
+  await readSideFeatures(dataset, recommender.catalog.features);
+  await recommender.start();
+  try {
+    const started = performance.now();
+    await train(recommender, columns, timestampOrder(columns, split.isTest, summary.train), options.onTrained);
+    // Background learners (two-tower) finish training on the training set before the test.
+    await recommender.flush();
+    const trainSeconds = (performance.now() - started) / 1000;
+    const test = positionsWhere(split.isTest, 1, summary.test);
+    const learning = recommender.learningSeconds;
+    const models =
+      protocol === 'ranking'
+        ? scoreLists(recommender, columns, test, learning)
+        : { ...scoreRatings(recommender, columns, test, dataset, learning), ...batchImputeFigures(options, columns, split.isTest, test) };
+    return { protocol, split: summary, trainSeconds, models };
+  } finally {
+    await recommender.close();
+  }
 }
 
 async function loadRatings(dataset: Dataset): Promise<RatingColumns> {

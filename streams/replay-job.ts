@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
-import { isMalformed, type Dataset, type MalformedRow } from '../src/datasets/rows.js';
+import type { Dataset } from '../src/datasets/rows.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/events/rating.js';
 import type { ModelFigures } from '../src/eval/prequential.js';
 import type { ModelSettings } from '../src/models/registry.js';
@@ -20,7 +20,7 @@ import { BoundedSource } from './bounded-source.js';
 import type { TitleOf } from './list-entries.js';
 import { PipelineMetrics } from './metrics.js';
 import { runPipeline, type BatchReport } from './pipeline.js';
-import { keepItems, keepUsers } from './side-features.js';
+import { datasetSideRows, keepItems, keepUsers } from './side-features.js';
 
 export interface ReplayOptions {
   readonly dataset: Dataset;
@@ -165,12 +165,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
 
 /** The dataset's item and user files (none for formats without users), into the state and the catalogue. */
 async function keepSideFeatures(store: StateStore, dataset: Dataset, recommender: Recommender): Promise<void> {
-  keepItems(store, recommender.catalog.features, await wellFormed(dataset.items()));
-  keepUsers(store, recommender.catalog.features, await wellFormed(dataset.users()));
-}
-
-async function wellFormed<T extends object>(rows: AsyncIterable<T | MalformedRow>): Promise<T[]> {
-  const kept: T[] = [];
-  for await (const row of rows) if (!isMalformed(row)) kept.push(row);
-  return kept;
+  const { items, users } = await datasetSideRows(dataset);
+  keepItems(store, recommender.catalog.features, items);
+  keepUsers(store, recommender.catalog.features, users);
 }

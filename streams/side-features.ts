@@ -4,7 +4,7 @@
  * up. The embedded replay keeps the dataset's item and user files here, serve the items and
  * users topics.
  */
-import type { ItemRow, UserRow } from '../src/datasets/rows.js';
+import { isMalformed, type Dataset, type ItemRow, type MalformedRow, type UserRow } from '../src/datasets/rows.js';
 import { userFeaturesOf, type SideFeatures, type UserFeatures } from '../src/side-features.js';
 import type { StateStore } from '../state/store.js';
 
@@ -25,4 +25,22 @@ export function keepUsers(store: StateStore, features: SideFeatures, users: read
 export function loadSideFeatures(store: StateStore, features: SideFeatures): void {
   for (const [itemId, { genres }] of store.itemLabels()) features.setItem(itemId, { genres });
   for (const [userId, user] of store.userFeatures()) features.setUser(userId, user);
+}
+
+/** A dataset's well-formed item and user rows (no users for formats without them). */
+export async function datasetSideRows(dataset: Dataset): Promise<{ items: ItemRow[]; users: UserRow[] }> {
+  return { items: await wellFormed(dataset.items()), users: await wellFormed(dataset.users()) };
+}
+
+/** A dataset's side features into a catalogue only (batch protocols keep no state). */
+export async function readSideFeatures(dataset: Dataset, features: SideFeatures): Promise<void> {
+  const { items, users } = await datasetSideRows(dataset);
+  for (const { itemId, genres } of items) features.setItem(itemId, { genres });
+  for (const user of users) features.setUser(user.userId, userFeaturesOf(user));
+}
+
+async function wellFormed<T extends object>(rows: AsyncIterable<T | MalformedRow>): Promise<T[]> {
+  const kept: T[] = [];
+  for await (const row of rows) if (!isMalformed(row)) kept.push(row);
+  return kept;
 }

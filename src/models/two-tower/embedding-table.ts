@@ -79,10 +79,14 @@ export class EmbeddingTable {
     return this.values.subarray(index * this.dim, (index + 1) * this.dim);
   }
 
-  /** Rows `indices[b]` into `out` (B × dim, row-major), creating rows on first sight. */
+  /** Rows `indices[b]` into `out` (B × dim, row-major), creating rows on first sight; index -1 gathers zeros. */
   gather(indices: Int32Array, out: Float32Array): void {
     for (let b = 0; b < indices.length; b++) {
       const index = indices[b]!;
+      if (index < 0) {
+        out.fill(0, b * this.dim, (b + 1) * this.dim);
+        continue;
+      }
       this.ensure(index);
       out.set(this.values.subarray(index * this.dim, (index + 1) * this.dim), b * this.dim);
     }
@@ -90,13 +94,15 @@ export class EmbeddingTable {
 
   /**
    * One lazy-Adam step on the rows of a batch: `grads` (B × dim) holds d loss / d row for each
-   * gathered position; gradients of a row gathered several times are summed first.
+   * gathered position; gradients of a row gathered several times are summed first. Positions
+   * with index -1 (dropped rows) are skipped.
    */
   applyGradients(indices: Int32Array, grads: Float32Array, learningRate: number): void {
     const { dim } = this;
     const summed = new Map<number, Float32Array>();
     for (let b = 0; b < indices.length; b++) {
       const index = indices[b]!;
+      if (index < 0) continue;
       let sum = summed.get(index);
       if (!sum) summed.set(index, (sum = new Float32Array(dim)));
       for (let c = 0; c < dim; c++) sum[c]! += grads[b * dim + c]!;

@@ -36,9 +36,17 @@ export interface TowerUpdate {
   readonly stepSeconds: number;
 }
 
+interface BatchConstants {
+  readonly age: tf.Tensor2D;
+  readonly genres: tf.Tensor2D;
+  readonly target: tf.Tensor2D;
+  readonly base: tf.Tensor2D;
+}
+
 const RESERVOIR_BLOCK = 1024;
 const RESERVOIR_STREAM = 1;
 const REPLAY_STREAM = 2;
+const DROPOUT_STREAM = 3;
 let instances = 0;
 
 export class TowerTrainer {
@@ -145,21 +153,29 @@ export class TowerTrainer {
     this.dirtyReservoirBlocks.add(Math.floor(slot / RESERVOIR_BLOCK));
   }
 
-  /** One optimisation step on `batch`; its mean squared error before the step. */
-  private train(batch: Float64Array): number {
-    const { genreSlots, l2 } = this.options;
+  /**
+   * A batch as tfjs inputs: the gathered rows (differentiated), the constants, and the row
+   * indices. In training, `dropout` drops id rows (index -1: zeros in, no update).
+   */
+  private tensors(batch: Float64Array, dropout = 0) {
+    const { genreSlots } = this.options;
     const count = batch.length / FIELDS;
-    const column = (field: Field) => Int32Array.from({ length: count }, (_, b) => batch[b * FIELDS + field]!);
-    const users = column(Field.User);
-    const items = column(Field.Item);
-    const genders = column(Field.Gender);
-    const occupations = column(Field.Occupation);
-    const gathered = (table: TableName, indices: Int32Array) => {
+    const column = (field: Field, side: number) =>
+      Int32Array.from({ length: count }, (_, b) =>
+        side >= 0 && dropout > 0 && seededUniform(this.seed, DROPOUT_STREAM, this.steps, 2 * b + side) < dropout ? -1 : batch[b * FIELDS + field]!,
+      );
+    const indices: Array<[TableName, Int32Array]> = [
+      ['userId', column(Field.User, 0)],
+      ['gender', column(Field.Gender, -1)],
+      ['occupation', column(Field.Occupation, -1)],
+      ['itemId', column(Field.Item, 1)],
+    ];
+    const rows = indices.map(([table, index]) => {
       const source = this.tables[table];
-      const out = new Float32Array(indices.length * source.dim);
-      source.gather(indices, out);
-      return tf.tensor2d(out, [indices.length, source.dim]);
-    };
+      const out = new Float32Array(index.length * source.dim);
+      source.gather(index, out);
+      return tf.tensor2d(out, [index.length, source.dim]);
+    });
     const genres = new Float32Array(count * genreSlots);
     const ages = new Float32Array(count);
     const targets = new Float32Array(count);
@@ -171,42 +187,57 @@ export class TowerTrainer {
       targets[b] = batch[b * FIELDS + Field.Rating]!;
       bases[b] = batch[b * FIELDS + Field.Base]!;
     }
-    const inputs = [gathered('userId', users), gathered('gender', genders), gathered('occupation', occupations), gathered('itemId', items)];
-    const constants = {
+    const constants: BatchConstants = {
       age: tf.tensor2d(ages, [count, 1]),
       genres: tf.tensor2d(genres, [count, genreSlots]),
       target: tf.tensor2d(targets, [count, 1]),
       base: tf.tensor2d(bases, [count, 1]),
     };
-    const n = inputs.length;
+    return { indices, rows, constants };
+  }
+
+  /** b_ui + c + s·u·v for a batch, from its gathered rows and the dense parameters (by spec name). */
+  private forward(rows: readonly tf.Tensor[], constants: BatchConstants, params: readonly tf.Tensor[]): tf.Tensor2D {
+    const [uId, gE, oE, iId] = rows as tf.Tensor2D[];
+    const p = Object.fromEntries(this.specs.map((spec, k) => [spec.name, params[k]!])) as Record<string, tf.Tensor2D>;
+    const age = tf.relu(tf.add(matMul(constants.age, p.age_w!), p.age_b!));
+    const x = tf.concat([uId!, gE!, oE!, age], 1);
+    const u = l2Normalise(tf.add(matMul(tf.relu(tf.add(matMul(x, p.user1_w!), p.user1_b!)), p.user2_w!), p.user2_b!));
+    const g = tf.relu(tf.add(matMul(constants.genres, p.genre_w!), p.genre_b!));
+    const y = tf.concat([iId!, g], 1);
+    const v = l2Normalise(tf.add(matMul(tf.relu(tf.add(matMul(y, p.item1_w!), p.item1_b!)), p.item2_w!), p.item2_b!));
+    const cosine = tf.sum(tf.mul(u, v), 1, true);
+    return tf.add(tf.add(constants.base, p.offset!), tf.mul(p.scale!, cosine));
+  }
+
+  /** The towers' predictions for encoded events, computed by tfjs (serving computes the same in typed arrays). */
+  predictions(batch: EncodedEvents): Float32Array {
+    const { rows, constants } = this.tensors(batch);
+    const predicted = tf.tidy(() => this.forward(rows, constants, this.variables));
+    const values = predicted.dataSync() as Float32Array;
+    tf.dispose([predicted, ...rows, ...Object.values(constants)]);
+    return values;
+  }
+
+  /** One optimisation step on `batch`; its mean squared error before the step. */
+  private train(batch: Float64Array): number {
+    const { l2 } = this.options;
+    const count = batch.length / FIELDS;
+    const { indices, rows, constants } = this.tensors(batch, this.options.idDropout);
+    const n = rows.length;
     const lossOf = (...args: tf.Tensor[]): tf.Scalar => {
-      const [uId, gE, oE, iId] = args.slice(0, n) as tf.Tensor2D[];
-      const p = Object.fromEntries(this.specs.map((spec, k) => [spec.name, args[n + k]!])) as Record<string, tf.Tensor2D>;
-      const age = tf.relu(tf.add(matMul(constants.age, p.age_w!), p.age_b!));
-      const x = tf.concat([uId!, gE!, oE!, age], 1);
-      const u = l2Normalise(tf.add(matMul(tf.relu(tf.add(matMul(x, p.user1_w!), p.user1_b!)), p.user2_w!), p.user2_b!));
-      const g = tf.relu(tf.add(matMul(constants.genres, p.genre_w!), p.genre_b!));
-      const y = tf.concat([iId!, g], 1);
-      const v = l2Normalise(tf.add(matMul(tf.relu(tf.add(matMul(y, p.item1_w!), p.item1_b!)), p.item2_w!), p.item2_b!));
-      const cosine = tf.sum(tf.mul(u, v), 1, true);
-      const predicted = tf.add(tf.add(constants.base, p.offset!), tf.mul(p.scale!, cosine));
+      const predicted = this.forward(args.slice(0, n), constants, args.slice(n));
       const mse = tf.mean(tf.squaredDifference(predicted, constants.target));
       if (l2 === 0) return mse as tf.Scalar;
-      const penalty = tf.add(tf.sum(tf.square(uId!)), tf.sum(tf.square(iId!)));
+      const penalty = tf.add(tf.sum(tf.square(args[0]!)), tf.sum(tf.square(args[3]!)));
       return tf.add(mse, tf.mul(l2 / count, penalty)) as tf.Scalar;
     };
-    const { value, grads } = tf.valueAndGrads(lossOf)([...inputs, ...this.variables]);
+    const { value, grads } = tf.valueAndGrads(lossOf)([...rows, ...this.variables]);
     const loss = value.dataSync()[0]!;
     const lr = this.options.embeddingLearningRate;
-    const sparse: Array<[TableName, Int32Array]> = [
-      ['userId', users],
-      ['gender', genders],
-      ['occupation', occupations],
-      ['itemId', items],
-    ];
-    sparse.forEach(([table, indices], k) => this.tables[table].applyGradients(indices, grads[k]!.dataSync() as Float32Array, lr));
+    indices.forEach(([table, index], k) => this.tables[table].applyGradients(index, grads[k]!.dataSync() as Float32Array, lr));
     this.optimizer.applyGradients(this.variables.map((variable, k) => ({ name: variable.name, tensor: grads[n + k]! })));
-    tf.dispose([value, ...grads, ...inputs, ...Object.values(constants)]);
+    tf.dispose([value, ...grads, ...rows, ...Object.values(constants)]);
     return loss;
   }
 
@@ -299,18 +330,18 @@ export class TowerTrainer {
   }
 
   /**
-   * [iterations, first moments…, second moments…] in variable order, read synchronously: tfjs's
+   * [iterations, β1^t, β2^t, first moments…, second moments…] in variable order, read synchronously: tfjs's
    * public getWeights is async and hands out live variables, which a step in between would change.
    */
   private optimizerState(): Float32Array {
-    const adam = this.optimizer as unknown as {
-      accumulatedFirstMoment: Array<{ variable: tf.Variable }>;
-      accumulatedSecondMoment: Array<{ variable: tf.Variable }>;
-    };
+    const adam = this.adamInternals();
     const moments = [...adam.accumulatedFirstMoment, ...adam.accumulatedSecondMoment].map((m) => m.variable);
-    const out = new Float32Array(1 + moments.reduce((sum, m) => sum + m.size, 0));
+    const out = new Float32Array(3 + moments.reduce((sum, m) => sum + m.size, 0));
+    // β1^t and β2^t as Adam accumulated them: recomputing them on restore differs in the last bits.
     out[0] = this.optimizer.iterations;
-    let offset = 1;
+    out[1] = adam.accBeta1.dataSync()[0]!;
+    out[2] = adam.accBeta2.dataSync()[0]!;
+    let offset = 3;
     for (const moment of moments) {
       out.set(moment.dataSync(), offset);
       offset += moment.size;
@@ -318,9 +349,19 @@ export class TowerTrainer {
     return out;
   }
 
+  /** tfjs Adam's state, which its public getWeights reads only asynchronously and only in part. */
+  private adamInternals() {
+    return this.optimizer as unknown as {
+      accumulatedFirstMoment: Array<{ variable: tf.Variable }>;
+      accumulatedSecondMoment: Array<{ variable: tf.Variable }>;
+      accBeta1: tf.Variable;
+      accBeta2: tf.Variable;
+    };
+  }
+
   private async restoreOptimizer(values: Float32Array): Promise<void> {
     const weights: NamedTensor[] = [{ name: 'iter', tensor: tf.scalar(values[0]!, 'int32') }];
-    let offset = 1;
+    let offset = 3;
     for (const suffix of ['m', 'v']) {
       if (offset >= values.length) break;
       for (const variable of this.variables) {
@@ -330,6 +371,9 @@ export class TowerTrainer {
     }
     if (offset !== values.length) throw new Error('the stored two-tower optimizer state does not fit these tower sizes');
     await this.optimizer.setWeights(weights);
+    const adam = this.adamInternals();
+    adam.accBeta1.assign(tf.scalar(values[1]!));
+    adam.accBeta2.assign(tf.scalar(values[2]!));
   }
 
   dispose(): void {
@@ -353,7 +397,7 @@ const plainProduct = (x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
     },
   };
 };
-const matMul = tf.customGrad(plainProduct as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
+export const matMul = tf.customGrad(plainProduct as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
 
 function l2Normalise(x: tf.Tensor2D): tf.Tensor2D {
   return tf.div(x, tf.sqrt(tf.maximum(tf.sum(tf.square(x), 1, true), 1e-12)));

@@ -38,7 +38,8 @@ import { concatEvents, FeatureEncoder, FIELDS, type EncodedEvents } from './enco
 import type { TrainerHost } from './host.js';
 import { checkTwoTowerOptions, newPerStep, TWO_TOWER_DEFAULTS, type TwoTowerOptions } from './options.js';
 import { packFloat64, unpackFloat32, unpackFloat64 } from './pack.js';
-import { TowerServing } from './serving.js';
+import { blockScores, TowerServing } from './serving.js';
+import { topK, type ScoredIndex } from '../../ranking/top-k.js';
 import { createTables, TABLE_NAMES, type TableName } from './tables.js';
 import type { TowerUpdate } from './trainer.js';
 
@@ -48,6 +49,9 @@ interface QueuedBatch {
   readonly events: EncodedEvents;
   readonly handedAt: number;
 }
+
+/** Users scored together in one product by `retrieve`. */
+const RETRIEVAL_BLOCK = 64;
 
 const VOCABULARY_KEYS = { 'v/genders': 'genders', 'v/occupations': 'occupations', 'v/genres': 'genres' } as const;
 
@@ -209,9 +213,30 @@ export class TwoTower implements RatingModel, RankingModel {
     return { reason: 'two-tower: close to your taste' };
   }
 
-  /** Item vectors 0..itemCount-1 (row-major, `dim` wide) and a user's vector: retrieval by matrix products. */
-  embeddings(itemCount: number): { items: Float32Array; dim: number; user: (user: number) => Float32Array } {
-    return { items: this.serving.itemMatrix(itemCount), dim: this.serving.dim, user: (user) => this.serving.userVector(user) };
+  /**
+   * Top-n items of each user by predicted rating: the users' vectors, a block at a time, against
+   * every item vector in one matrix product (blockScores), plus the baseline's item terms.
+   */
+  retrieve(users: readonly number[], itemCount: number, n: number, exclude: (user: number, item: number) => boolean = () => false): ScoredIndex[][] {
+    const dim = this.serving.dim;
+    const items = this.serving.itemMatrix(itemCount);
+    const itemTerms = new Float64Array(itemCount);
+    this.baseline.scoreAll(-1, itemCount, itemTerms);
+    const lists: ScoredIndex[][] = [];
+    const block = new Float32Array(RETRIEVAL_BLOCK * dim);
+    const scores = new Float64Array(RETRIEVAL_BLOCK * itemCount);
+    const scale = this.serving.scale;
+    for (let start = 0; start < users.length; start += RETRIEVAL_BLOCK) {
+      const members = users.slice(start, start + RETRIEVAL_BLOCK);
+      members.forEach((user, b) => block.set(this.serving.userVector(user), b * dim));
+      blockScores(block, members.length, items, itemCount, dim, scores);
+      members.forEach((user, b) => {
+        const row = scores.subarray(b * itemCount, (b + 1) * itemCount);
+        for (let i = 0; i < itemCount; i++) row[i] = scale * row[i]! + itemTerms[i]!;
+        lists.push(topK(row, itemCount, n, (item) => exclude(user, item)));
+      });
+    }
+    return lists;
   }
 
   drainChanges(): Array<[string, StateValue | null]> {
