@@ -15,7 +15,8 @@ let wasmPathsSet = false;
 async function tryBackend(name: Exclude<BackendChoice, 'auto'>): Promise<string | undefined> {
   try {
     if (name === 'tensorflow') {
-      // Registers the 'tensorflow' backend when its native binding loads.
+      // Registers the 'tensorflow' backend when its native binding loads; libtensorflow's info lines stay quiet.
+      process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       await import('@tensorflow/tfjs-node' as string);
     }
     if (name === 'wasm' && !wasmPathsSet) {

@@ -19,7 +19,8 @@ test('the plain-product matMul has the gradients of tfjs matMul', async () => {
   await initBackend('wasm');
   const x = tf.randomNormal([5, 3], 0, 1, 'float32', 1) as tf.Tensor2D;
   const w = tf.randomNormal([3, 4], 0, 1, 'float32', 2) as tf.Tensor2D;
-  const loss = (product: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(product(a as tf.Tensor2D, b as tf.Tensor2D)));
+  const loss = (product: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D) => (a: tf.Tensor, b: tf.Tensor) =>
+    tf.sum(tf.square(product(a as tf.Tensor2D, b as tf.Tensor2D)));
   const ours = tf.grads(loss(matMul))([x, w]);
   const theirs = tf.grads(loss((a, b) => tf.matMul(a, b)))([x, w]);
   for (let k = 0; k < 2; k++) {
@@ -64,7 +65,8 @@ test('a trainer restored from its checkpoints continues exactly as the original'
   assert.equal(restored.steps, original.steps);
   assert.deepEqual([...restored.params()], [...original.params()]);
   for (const table of ['userId', 'itemId', 'gender', 'occupation'] as const) {
-    for (let row = 0; row < original.tables[table].rowCount; row++) assert.deepEqual([...restored.tables[table].row(row)], [...original.tables[table].row(row)], `${table} ${row}`);
+    for (let row = 0; row < original.tables[table].rowCount; row++)
+      assert.deepEqual([...restored.tables[table].row(row)], [...original.tables[table].row(row)], `${table} ${row}`);
   }
   original.dispose();
   restored.dispose();
