@@ -22,6 +22,8 @@ import { explainKafkaError } from './errors.js';
 
 /** While catching up, how often the partitions not yet read to their end are logged. */
 const BEHIND_LOG_EVERY_MS = 10_000;
+/** Short, as nothing is lost when the member is dropped; at least the broker's minimum (6 s by default). */
+const SESSION_TIMEOUT_MS = 10_000;
 
 export interface SideFeatureHandlers {
   readonly onItems: (items: readonly ItemRow[]) => void;
@@ -53,6 +55,7 @@ export class SideFeatureFeed {
   private behindLog: NodeJS.Timeout | undefined;
   private readonly counted = { items: 0, users: 0, rejected: 0 };
   private caughtUpNow = false;
+  private closed = false;
   private resolveCaughtUp!: () => void;
   private rejectCaughtUp!: (error: Error) => void;
 
@@ -73,14 +76,22 @@ export class SideFeatureFeed {
     this.caughtUp.catch(() => undefined);
     this.consumer = kafka.consumer({
       groupId: `${settings.topicPrefix}side-features-${randomUUID()}`,
+      // After a crash the restarted member waits for its old self to time out before it reads again.
+      sessionTimeout: SESSION_TIMEOUT_MS,
       maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
-      retry: DEFAULT_RETRY,
+      // A crash while disconnecting (a fetch cut off) would otherwise schedule a restart after the disconnect.
+      retry: { ...DEFAULT_RETRY, restartOnFailure: async () => !this.closed },
     });
-    const { END_BATCH_PROCESS, CRASH } = this.consumer.events;
+    const { END_BATCH_PROCESS, CRASH, FETCH_START } = this.consumer.events;
     // After each batch, filtered ones (transaction markers only) included: how far a partition is read.
     this.consumer.on(END_BATCH_PROCESS, ({ payload }) => this.readUpTo(payload.topic, payload.partition, Number(payload.lastOffset) + 1));
     this.consumer.on(CRASH, ({ payload }) => this.onCrash(payload.error, payload.restart));
+    // kafkajs's disconnect passes over a consumer still joining its group (restarting after a
+    // crash), which then starts fetching after `close`: its first fetch stops it for good.
+    this.consumer.on(FETCH_START, () => {
+      if (this.closed) void this.consumer.disconnect().catch(() => undefined);
+    });
   }
 
   /** Start reading both topics from their start; they must exist (serve's transport creates them). */
@@ -95,6 +106,7 @@ export class SideFeatureFeed {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.behindLog);
     this.rejectCaughtUp(new Error('the side-feature feed was closed before it caught up'));
     await this.consumer.disconnect().catch(() => undefined);
@@ -129,6 +141,8 @@ export class SideFeatureFeed {
   }
 
   private async onBatch({ batch }: EachBatchPayload): Promise<void> {
+    // The state may be closed already: what was not applied is read again at the next start.
+    if (this.closed) return;
     const isItems = batch.topic === this.itemsTopic;
     const decode = isItems ? decodeItem : decodeUser;
     const items: ItemRow[] = [];
@@ -173,7 +187,7 @@ export class SideFeatureFeed {
 
   private onCrash(error: Error, restarting: boolean): void {
     const explained = explainKafkaError(error, this.errorContext('reading the items and users topics'));
-    if (restarting) return;
+    if (restarting || this.closed) return;
     if (!this.caughtUpNow) this.rejectCaughtUp(explained);
     else
       this.handlers.log(
