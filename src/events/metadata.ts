@@ -13,16 +13,27 @@ import { DEFAULT_MAX_MESSAGE_BYTES, describeSchemaError, parseMessage } from './
 export type MetadataResult<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly kind: 'oversized' | 'not_json' | 'schema'; readonly reason: string };
 
-const ajv = new Ajv2020({ allErrors: false, strict: true });
-const matchesItem = ajv.compile<ItemRow>(itemSchema);
-const matchesUser = ajv.compile<UserRow>(userSchema);
+/** Compiled on first use: only serve reads these records, and compiling would slow every command's start. */
+let validators: { readonly item: ValidateFunction<ItemRow>; readonly user: ValidateFunction<UserRow> } | undefined;
+
+function compiled() {
+  if (validators) return validators;
+  const ajv = new Ajv2020({ allErrors: false, strict: true });
+  validators = { item: ajv.compile<ItemRow>(itemSchema), user: ajv.compile<UserRow>(userSchema) };
+  return validators;
+}
 
 export function decodeItem(raw: string | Uint8Array, maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES): MetadataResult<ItemRow> {
-  return decode(raw, maxBytes, 'item', matchesItem, ({ itemId, title, genres, year }) => ({ itemId, title, genres, ...(year === undefined ? {} : { year }) }));
+  return decode(raw, maxBytes, 'item', compiled().item, ({ itemId, title, genres, year }) => ({
+    itemId,
+    title,
+    genres,
+    ...(year === undefined ? {} : { year }),
+  }));
 }
 
 export function decodeUser(raw: string | Uint8Array, maxBytes: number = DEFAULT_MAX_MESSAGE_BYTES): MetadataResult<UserRow> {
-  return decode(raw, maxBytes, 'user', matchesUser, ({ userId, age, gender, occupation, zip }) => ({
+  return decode(raw, maxBytes, 'user', compiled().user, ({ userId, age, gender, occupation, zip }) => ({
     userId,
     ...(age === undefined ? {} : { age }),
     ...(gender === undefined ? {} : { gender }),
