@@ -87,7 +87,7 @@ export async function startWorkerHost(start: HostStart, callbacks: HostCallbacks
   worker.unref();
   let failure: Error | undefined;
   let backend = '';
-  const flushes = new Map<number, () => void>();
+  const flushes = new Map<number, (failed?: Error) => void>();
   let nextFlush = 0;
   const ready = new Promise<void>((resolve, reject) => {
     worker.on('message', (message: FromWorker) => {
@@ -99,15 +99,16 @@ export async function startWorkerHost(start: HostStart, callbacks: HostCallbacks
       else if (message.type === 'flushed') {
         flushes.get(message.id)?.();
         flushes.delete(message.id);
-      } else if (message.type === 'failed') {
-        failure = new Error(`the two-tower trainer failed: ${message.message}`);
-        reject(failure);
-      }
+      } else if (message.type === 'failed') fail(message.message);
     });
-    worker.on('error', (error) => {
-      failure = new Error(`the two-tower trainer failed: ${error.message}`);
+    worker.on('error', (error) => fail(error.message));
+    // A failure rejects the start and every flush waiting; later calls see `failure`.
+    const fail = (reason: string) => {
+      failure = new Error(`the two-tower trainer failed: ${reason}`);
       reject(failure);
-    });
+      for (const [, settle] of flushes) settle(failure);
+      flushes.clear();
+    };
   });
   await ready;
   return {
@@ -122,7 +123,7 @@ export async function startWorkerHost(start: HostStart, callbacks: HostCallbacks
       new Promise<void>((resolve, reject) => {
         if (failure) return reject(failure);
         const id = nextFlush++;
-        flushes.set(id, resolve);
+        flushes.set(id, (failed) => (failed ? reject(failed) : resolve()));
         worker.postMessage({ type: 'flush', id });
       }),
     close: async () => {

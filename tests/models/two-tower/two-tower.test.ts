@@ -70,6 +70,30 @@ test('a worker trains off the stream thread: learn returns at once with the lag 
   await Promise.all([worker.close(), inline.close()]);
 });
 
+test('a worker resumed from the stored state trains to the towers of an uninterrupted run', async () => {
+  const whole = new TwoTower(context, SMALL);
+  await whole.start();
+  learnAll(whole, 0, events.length, 400, new Map());
+  await whole.flush();
+  const worker = { ...SMALL, trainIn: 'worker' } as const;
+  const first = new TwoTower(context, worker);
+  await first.start();
+  const stored = new Map<string, StateValue>();
+  learnAll(first, 0, 2600, 260, stored);
+  // Stopped while the worker is still behind: what it trained after its last checkpoint is lost, the queue is not.
+  while (first.training().trainedEvents < 1500) await new Promise((resolve) => setTimeout(resolve, 5));
+  storeChanges(stored, first.drainChanges());
+  await first.close();
+  assert.ok((stored.get('c') as { trainedEvents: number }).trainedEvents > 0, 'a checkpoint came back from the worker');
+  const resumed = new TwoTower(context, worker);
+  resumed.restore(stored);
+  await resumed.start();
+  learnAll(resumed, 2600, events.length, 390, stored);
+  await resumed.flush();
+  assert.deepEqual(predictions(resumed), predictions(whole));
+  await Promise.all([whole.close(), resumed.close()]);
+});
+
 test('retrieval by blocks of users gives each user the top of their own scores', async () => {
   const model = new TwoTower(context, SMALL);
   await model.start();
