@@ -4,6 +4,9 @@ import { openDataset } from '../../src/datasets/detect.js';
 import { DEFAULT_MODEL_SETTINGS, type ModelSettings } from '../../src/models/registry.js';
 import { replay, type ReplayOptions } from '../../streams/replay-job.js';
 import { PipelineMetrics } from '../../streams/metrics.js';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { withStoredRecommender } from '../../streams/assemble.js';
 import { randomRatings, tempDir, writeMl100k } from '../fixtures.js';
 import { storedParameters } from './stored-parameters.js';
 import { SMALL } from '../models/two-tower/fixtures.js';
@@ -65,4 +68,30 @@ test('an inline two-tower replay stopped anywhere resumes to the stored paramete
     'the towers were checkpointed',
   );
   assert.deepEqual(await withoutQueue(split), expected);
+});
+
+test("users in the user file with no ratings get the two-tower's lists from their features, from the stored state", async () => {
+  const dir = writeMl100k(randomRatings(3000, 50, 80, 7));
+  appendFileSync(join(dir, 'u.user'), '901|23|M|student|11111\n902|61|F|retired|22222\n');
+  const stateDir = tempDir();
+  await replay({
+    dataset: await openDataset(dir),
+    stateDir,
+    pacing: { kind: 'max' },
+    models: settings('inline'),
+    rankModel: 'ensemble',
+    k: 10,
+    batchSize: 250,
+    batchWaitMs: 10,
+  });
+  await withStoredRecommender(stateDir, 10, (recommender) => {
+    const student = recommender.newcomerList('901');
+    const retired = recommender.newcomerList('902');
+    assert.equal(student.model.name, 'two-tower');
+    assert.ok(student.fromFeatures && retired.fromFeatures);
+    assert.match(student.items[0]!.why.reason, /fits people like you \(two-tower/);
+    const ids = (list: typeof student) => list.items.map((entry) => entry.index).join(',');
+    assert.notEqual(ids(student), ids(retired), 'different features, different lists');
+    assert.equal(recommender.newcomerList('no-such-user').fromFeatures, false, 'no features: the cold-start list');
+  });
 });
