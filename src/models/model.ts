@@ -6,7 +6,7 @@
  *   each event in stream order, right after every model predicted it. Their parameters do not
  *   depend on where batch boundaries fall, so a resumed run equals an uninterrupted one whatever
  *   the batching.
- * - `per-batch` learners (tfjs steps, batch fits) get `learn(batch)` once per
+ * - `per-batch` learners (batch fits) get `learn(batch)` once per
  *   micro-batch, after every event of the batch was predicted and scored. Test-then-train stays
  *   honest: each of their predictions of an event is made before they learn it. Their state
  *   depends on the batches they were given, and a resumed run continues from exactly the state
