@@ -26,6 +26,8 @@ export function userFeaturesOf(record: UserFeatures): UserFeatures {
 export interface FeatureLookup {
   user(index: number): UserFeatures | undefined;
   item(index: number): ItemFeatures | undefined;
+  /** Grows with every change, so what was computed from features can tell it is stale. */
+  readonly revision?: number;
 }
 
 /** Side features by id, resolved through the catalogue. The latest value for an id wins (compacted topics). */
@@ -35,12 +37,20 @@ export class SideFeatures implements FeatureLookup {
 
   constructor(private readonly catalog: Catalog) {}
 
+  private changes = 0;
+
   setUser(userId: string, features: UserFeatures): void {
     this.users.set(userId, features);
+    this.changes++;
   }
 
   setItem(itemId: string, features: ItemFeatures): void {
     this.items.set(itemId, features);
+    this.changes++;
+  }
+
+  get revision(): number {
+    return this.changes;
   }
 
   userById(userId: string): UserFeatures | undefined {

@@ -201,6 +201,8 @@ function updateQualityGauges(metrics: PipelineMetrics, recommender: Recommender)
     metrics.trainingLagEvents.set({ model }, status.lagEvents);
     metrics.trainingLagSeconds.set({ model }, status.lagSeconds);
     metrics.tfjsStepSeconds.set({ model }, status.stepSeconds);
+    if (status.backend === 'not started') continue;
+    metrics.tfjsBackend.reset();
     metrics.tfjsBackend.set({ model, backend: status.backend }, 1);
   }
 }

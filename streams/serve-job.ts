@@ -139,9 +139,9 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     if (options.stop.aborted) onStop();
     else options.stop.addEventListener('abort', onStop, { once: true });
 
-    // Background learners start before the first batch (the pipeline would start them too): say where they train.
+    // Models that train on tfjs start before the first batch (the pipeline would start them too): say on which backend.
     await recommender.start();
-    for (const [name, status] of Object.entries(recommender.trainingStatus())) log(`${name} trains behind the stream on tfjs backend '${status.backend}'`);
+    for (const [name, status] of Object.entries(recommender.trainingStatus())) log(`${name} trains on tfjs backend '${status.backend}'`);
     const progress = progressLogger(options.progressEveryMs ?? 10_000, log, () => ({ applied, rejected, lag: source.lag() }));
     await lastValueFrom(
       runPipeline(

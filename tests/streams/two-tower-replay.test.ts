@@ -36,13 +36,18 @@ async function run(stateDir: string, overrides: Partial<ReplayOptions>) {
 test('two-tower in a replay: trained in a worker, its lag and tfjs backend in the summary and the metrics, a candidate source of the ensemble', async () => {
   const metrics = new PipelineMetrics();
   let inputs: string[] = [];
+  let mostBehind = 0;
   const summary = await run(tempDir(), {
     models: settings('worker'),
     metrics,
     onStart: ({ recommender }) => {
       inputs = (recommender.ranker.inputs ?? []).map((model) => model.name);
     },
+    onBatch: (_report, { recommender }) => {
+      mostBehind = Math.max(mostBehind, recommender.trainingStatus()['two-tower']!.lagEvents);
+    },
   });
+  assert.ok(mostBehind > 0, 'the worker trains behind the stream, not in step with it');
   assert.ok(inputs.includes('two-tower'), `the ensemble reads ${inputs.join(', ')}`);
   const training = summary.training['two-tower']!;
   assert.equal(training.backend, 'wasm');
@@ -51,6 +56,8 @@ test('two-tower in a replay: trained in a worker, its lag and tfjs backend in th
   const text = await metrics.registry.metrics();
   assert.match(text, /rxrec_tfjs_backend\{model="two-tower",backend="wasm"\} 1/);
   assert.match(text, /rxrec_training_lag_events\{model="two-tower"\} \d+/);
+  assert.match(text, /rxrec_training_lag_seconds\{model="two-tower"\} [\d.e-]+/);
+  assert.doesNotMatch(text, /backend="not started"/);
   assert.match(text, /rxrec_tfjs_step_duration_seconds\{model="two-tower"\} [\d.e-]+/);
 });
 

@@ -49,6 +49,11 @@ export class Vocabulary {
     return this.names.length;
   }
 
+  /** The name's index without adding it; 0 when unknown (read paths: serving never changes the state). */
+  lookup(name: string | undefined): number {
+    return name === undefined ? 0 : (this.indexByName.get(name) ?? 0);
+  }
+
   /** The name's index, adding it while there is room; 0 when unknown and full. */
   index(name: string | undefined): number {
     if (name === undefined || name.length === 0) return 0;
@@ -92,34 +97,44 @@ export class FeatureEncoder {
     this.genres = new Vocabulary(genreSlots, ML100K_GENRES.slice(0, genreSlots));
   }
 
-  /** [gender row, occupation row, normalised age] for a user's features (zeros when unknown). */
-  user(features: UserFeatures | undefined): [number, number, number] {
+  /**
+   * [gender row, occupation row, normalised age] for a user's features (zeros when unknown).
+   * Learning (`grow`) adds new names to the vocabularies; serving only looks them up.
+   */
+  user(features: UserFeatures | undefined, grow = false): [number, number, number] {
     if (!features) return [0, 0, 0];
     const age = features.age === undefined || !Number.isFinite(features.age) ? 0 : (features.age - AGE_CENTRE) / AGE_SCALE;
-    return [this.genders.index(features.gender), this.occupations.index(features.occupation), age];
+    const indexOf = (vocabulary: Vocabulary, name: string | undefined) => (grow ? vocabulary.index(name) : vocabulary.lookup(name));
+    return [indexOf(this.genders, features.gender), indexOf(this.occupations, features.occupation), age];
   }
 
   /** Genre flags as a bit mask over the slots (bit s = slot s, vocabulary index s + 1). */
-  genreMask(features: ItemFeatures | undefined): number {
+  genreMask(features: ItemFeatures | undefined, grow = false): number {
     let mask = 0;
     for (const genre of features?.genres ?? []) {
-      const index = this.genres.index(GENRE_ALIASES[genre] ?? genre);
+      const name = GENRE_ALIASES[genre] ?? genre;
+      const index = grow ? this.genres.index(name) : this.genres.lookup(name);
       if (index > 0) mask |= 1 << (index - 1);
     }
     return mask >>> 0;
+  }
+
+  /** Changes whenever side features or the vocabularies do: cached tower outputs made before are stale. */
+  get revision(): number {
+    return (this.features?.revision ?? 0) + this.genders.size + this.occupations.size + this.genres.size;
   }
 
   /** `baseOf(event)` is the baseline estimate the event was predicted with. */
   encode(batch: readonly IndexedRating[], baseOf: (event: IndexedRating) => number): EncodedEvents {
     const out = new Float64Array(batch.length * FIELDS);
     batch.forEach((event, b) => {
-      const [gender, occupation, age] = this.user(this.features?.user(event.user));
+      const [gender, occupation, age] = this.user(this.features?.user(event.user), true);
       const row = b * FIELDS;
       out[row + Field.User] = event.user;
       out[row + Field.Item] = event.item;
       out[row + Field.Gender] = gender;
       out[row + Field.Occupation] = occupation;
-      out[row + Field.GenreMask] = this.genreMask(this.features?.item(event.item));
+      out[row + Field.GenreMask] = this.genreMask(this.features?.item(event.item), true);
       out[row + Field.Age] = age;
       out[row + Field.Rating] = event.rating;
       out[row + Field.Base] = baseOf(event);

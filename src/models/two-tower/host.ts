@@ -18,8 +18,8 @@ export interface HostCallbacks {
 
 export interface TrainerHost {
   readonly backend: string;
-  /** Events in stream order, after every earlier `send`. */
-  send(events: EncodedEvents): void;
+  /** Events in stream order, after every earlier `send`; `catchUp`: train them without replay. */
+  send(events: EncodedEvents, catchUp?: boolean): void;
   /** Train on everything sent, a partial step included; the update and a checkpoint arrive first. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -69,7 +69,7 @@ export async function startInlineHost(start: HostStart, callbacks: HostCallbacks
   return {
     backend,
     failure: undefined,
-    send: (events) => after(trainer.add(events)),
+    send: (events, catchUp) => after(trainer.add(events, catchUp)),
     flush: async () => after(trainer.flush(), true),
     close: async () => trainer.dispose(),
   };
@@ -89,6 +89,7 @@ export async function startWorkerHost(start: HostStart, callbacks: HostCallbacks
   let backend = '';
   const flushes = new Map<number, (failed?: Error) => void>();
   let nextFlush = 0;
+  let closing = false;
   const ready = new Promise<void>((resolve, reject) => {
     worker.on('message', (message: FromWorker) => {
       if (message.type === 'ready') {
@@ -102,6 +103,11 @@ export async function startWorkerHost(start: HostStart, callbacks: HostCallbacks
       } else if (message.type === 'failed') fail(message.message);
     });
     worker.on('error', (error) => fail(error.message));
+    worker.on('exit', (code) => {
+      if (!closing) fail(`the worker exited (code ${code})`);
+      for (const [, settle] of flushes) settle(new Error('the two-tower trainer was closed before it caught up'));
+      flushes.clear();
+    });
     // A failure rejects the start and every flush waiting; later calls see `failure`.
     const fail = (reason: string) => {
       failure = new Error(`the two-tower trainer failed: ${reason}`);
@@ -118,7 +124,7 @@ export async function startWorkerHost(start: HostStart, callbacks: HostCallbacks
     get failure() {
       return failure;
     },
-    send: (events) => worker.postMessage({ type: 'events', events }),
+    send: (events, catchUp) => worker.postMessage({ type: 'events', events, catchUp }),
     flush: () =>
       new Promise<void>((resolve, reject) => {
         if (failure) return reject(failure);
@@ -127,6 +133,7 @@ export async function startWorkerHost(start: HostStart, callbacks: HostCallbacks
         worker.postMessage({ type: 'flush', id });
       }),
     close: async () => {
+      closing = true;
       await worker.terminate();
     },
   };

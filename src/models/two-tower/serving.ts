@@ -70,6 +70,7 @@ export class TowerServing {
   private itemVersions = new Int32Array(0);
   private readonly userCache = new Map<number, Float32Array>();
   private userCacheVersion = -1;
+  private featureRevision = -1;
   private readonly scratch: Record<'user' | 'hiddenU' | 'genre' | 'itemIn' | 'hiddenI' | 'age', Float32Array>;
 
   constructor(
@@ -132,7 +133,16 @@ export class TowerServing {
     return out;
   }
 
+  /** Side features or vocabularies changed since the cached vectors were made: they are stale. */
+  private checkFeatures(): void {
+    const revision = this.encoder.revision;
+    if (revision === this.featureRevision) return;
+    this.featureRevision = revision;
+    this.version++;
+  }
+
   userVector(user: number): Float32Array {
+    this.checkFeatures();
     if (this.userCacheVersion !== this.version) {
       this.userCache.clear();
       this.userCacheVersion = this.version;
@@ -160,16 +170,20 @@ export class TowerServing {
     normalise(v);
   }
 
+  private ensureItemRows(itemCount: number): void {
+    if (this.itemVersions.length >= itemCount) return;
+    const grown = Math.max(itemCount, 2 * this.itemVersions.length, 256);
+    this.itemVectors = resized(this.itemVectors, grown * this.shape.final);
+    const versions = new Int32Array(grown).fill(-1);
+    versions.set(this.itemVersions);
+    this.itemVersions = versions;
+  }
+
   /** Item vectors 0..itemCount-1 as one row-major matrix, recomputing the stale ones. */
   itemMatrix(itemCount: number): Float32Array {
+    this.checkFeatures();
+    this.ensureItemRows(itemCount);
     const f = this.shape.final;
-    if (this.itemVersions.length < itemCount) {
-      const grown = Math.max(itemCount, 2 * this.itemVersions.length, 256);
-      this.itemVectors = resized(this.itemVectors, grown * f);
-      const versions = new Int32Array(grown).fill(-1);
-      versions.set(this.itemVersions);
-      this.itemVersions = versions;
-    }
     for (let item = 0; item < itemCount; item++) {
       if (this.itemVersions[item] === this.version) continue;
       this.computeItem(item, this.itemVectors, item * f);
@@ -178,9 +192,16 @@ export class TowerServing {
     return this.itemVectors;
   }
 
+  /** One item's vector, recomputed only when stale (a prediction never scans the catalogue). */
   private itemVector(item: number): Float32Array {
-    this.itemMatrix(item + 1);
-    return this.itemVectors.subarray(item * this.shape.final, (item + 1) * this.shape.final);
+    this.checkFeatures();
+    this.ensureItemRows(item + 1);
+    const f = this.shape.final;
+    if (this.itemVersions[item] !== this.version) {
+      this.computeItem(item, this.itemVectors, item * f);
+      this.itemVersions[item] = this.version;
+    }
+    return this.itemVectors.subarray(item * f, (item + 1) * f);
   }
 
   get scale(): number {

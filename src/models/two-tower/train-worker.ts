@@ -8,7 +8,7 @@ import type { EncodedEvents } from './encoding.js';
 import { CheckpointSchedule, PUBLISH_EVERY_MS, type HostStart } from './host.js';
 import { TowerTrainer } from './trainer.js';
 
-type ToWorker = { type: 'events'; events: EncodedEvents } | { type: 'flush'; id: number };
+type ToWorker = { type: 'events'; events: EncodedEvents; catchUp?: boolean } | { type: 'flush'; id: number };
 
 const port = parentPort!;
 try {
@@ -34,7 +34,7 @@ try {
   port.on('message', (message: ToWorker) => {
     try {
       if (message.type === 'events') {
-        if (trainer.add(message.events)) unpublished = true;
+        if (trainer.add(message.events, message.catchUp)) unpublished = true;
         if (unpublished && performance.now() - lastPublish >= PUBLISH_EVERY_MS) publish();
         else if (unpublished && !timer) timer = setTimeout(publish, PUBLISH_EVERY_MS);
         checkpoint(false);

@@ -93,8 +93,8 @@ export class TowerTrainer {
     return this.pendingCount;
   }
 
-  /** Queue events; run every full step. Returns whether any step ran. */
-  add(events: EncodedEvents): boolean {
+  /** Queue events; run every full step (`catchUp`: without replay). Returns whether any step ran. */
+  add(events: EncodedEvents, catchUp = false): boolean {
     const count = events.length / FIELDS;
     const needed = (this.pendingCount + count) * FIELDS;
     if (needed > this.pending.length) this.pending = resized(this.pending, Math.max(needed, this.pending.length * 2));
@@ -103,7 +103,7 @@ export class TowerTrainer {
     let stepped = false;
     let start = 0;
     while (this.pendingCount - start >= this.perStep) {
-      this.step(this.pending.subarray(start * FIELDS, (start + this.perStep) * FIELDS));
+      this.step(this.pending.subarray(start * FIELDS, (start + this.perStep) * FIELDS), catchUp);
       start += this.perStep;
       stepped = true;
     }
@@ -120,11 +120,11 @@ export class TowerTrainer {
     return true;
   }
 
-  private step(fresh: Float64Array): void {
+  private step(fresh: Float64Array, catchUp = false): void {
     const started = performance.now();
     const freshCount = fresh.length / FIELDS;
     this.trainedEvents += freshCount;
-    const replayCount = this.reservoirCount === 0 ? 0 : Math.round(freshCount * this.options.replayPerEvent);
+    const replayCount = this.reservoirCount === 0 || catchUp ? 0 : Math.round(freshCount * this.options.replayPerEvent);
     const batch = new Float64Array((freshCount + replayCount) * FIELDS);
     batch.set(fresh);
     for (let j = 0; j < replayCount; j++) {

@@ -70,10 +70,13 @@ export class TwoTower implements RatingModel, RankingModel {
   private host: TrainerHost | undefined;
   /** Encoded events learned since the last drain (persisted then), and those not yet handed to the trainer. */
   private sinceDrain: EncodedEvents[] = [];
+  /** When the oldest event since the last drain was learned. */
+  private sinceDrainAt = 0;
   private unsent: EncodedEvents[] = [];
   private unsentCount = 0;
   private starting: Promise<void> | undefined;
   private backend = 'not started';
+  private closed = false;
   private status = { steps: 0, loss: NaN, stepSeconds: 0 };
   private readonly baseline: Baseline;
 
@@ -90,6 +93,7 @@ export class TwoTower implements RatingModel, RankingModel {
   }
 
   start(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the two-tower model was closed; make a new one to train again'));
     return (this.starting ??= this.begin());
   }
 
@@ -125,6 +129,7 @@ export class TwoTower implements RatingModel, RankingModel {
       this.baseline.learn([event]);
       return base;
     });
+    if (this.sinceDrain.length === 0) this.sinceDrainAt = this.clock();
     this.sinceDrain.push(events);
     this.unsent.push(events);
     this.unsentCount += batch.length;
@@ -135,7 +140,8 @@ export class TwoTower implements RatingModel, RankingModel {
 
   private send(): void {
     if (!this.host || this.unsentCount === 0) return;
-    this.host.send(concatEvents(this.unsent));
+    const { catchUpLag } = this.options;
+    this.host.send(concatEvents(this.unsent), catchUpLag > 0 && this.training().lagEvents > catchUpLag);
     this.unsent = [];
     this.unsentCount = 0;
   }
@@ -146,7 +152,7 @@ export class TwoTower implements RatingModel, RankingModel {
     const events = concatEvents(this.sinceDrain);
     this.sinceDrain = [];
     const key = `q/${String(this.handed).padStart(12, '0')}`;
-    this.queue.push({ key, first: this.handed, events, handedAt: this.clock() });
+    this.queue.push({ key, first: this.handed, events, handedAt: this.sinceDrainAt });
     this.changes.push([key, packFloat64(events)]);
     this.handed += events.length / FIELDS;
   }
@@ -169,16 +175,17 @@ export class TwoTower implements RatingModel, RankingModel {
   }
 
   async flush(): Promise<void> {
+    if (this.closed) return;
     await this.start();
     this.send();
     await this.host!.flush();
   }
 
   async close(): Promise<void> {
-    await this.starting;
+    this.closed = true;
+    await this.starting?.catch(() => undefined);
     await this.host?.close();
     this.host = undefined;
-    this.starting = undefined;
   }
 
   training(): TrainingStatus {
@@ -187,7 +194,7 @@ export class TwoTower implements RatingModel, RankingModel {
     return {
       backend: this.backend,
       lagEvents: learned - this.trained,
-      lagSeconds: waiting ? (this.clock() - waiting.handedAt) / 1000 : 0,
+      lagSeconds: learned > this.trained ? (this.clock() - (waiting?.handedAt ?? this.sinceDrainAt)) / 1000 : 0,
       trainedEvents: this.trained,
       ...this.status,
     };

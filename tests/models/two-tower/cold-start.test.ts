@@ -50,10 +50,16 @@ test("the two-tower's prequential error on new users' first ratings is below the
   const young = listOf((scores) => towers.scoreNewcomer({ age: 22, gender: 'M', occupation: 'student' }, items, scores));
   const older = listOf((scores) => towers.scoreNewcomer({ age: 58, gender: 'F', occupation: 'retired' }, items, scores));
   const popular = listOf((scores) => popularity.scoreAll(-1, items, scores));
+  const featureless = listOf((scores) => towers.scoreNewcomer({}, items, scores));
   const overlap = (a: number[], b: number[]) => a.filter((item) => b.includes(item)).length;
-  console.log(`newcomer lists: student ${young.join(',')} | retired ${older.join(',')} | popularity ${popular.join(',')}`);
+  console.log(
+    `newcomer lists: student ${young.join(',')} | retired ${older.join(',')} | no features ${featureless.join(',')} | popularity ${popular.join(',')}`,
+  );
   assert.ok(overlap(young, older) < 7, `the two newcomers share ${overlap(young, older)} of 10 items`);
   assert.ok(overlap(young, popular) < 8 && overlap(older, popular) < 8, 'neither list is the popularity list');
+  // The features move the list: neither is the order a newcomer without features gets.
+  assert.notDeepEqual(young, featureless);
+  assert.notDeepEqual(older, featureless);
   await towers.close();
   await blind.close();
 });

@@ -71,3 +71,32 @@ test('a trainer restored from its checkpoints continues exactly as the original'
   original.dispose();
   restored.dispose();
 });
+
+test("backend 'auto' takes the native backend when tfjs-node loads, else says why and takes wasm", async () => {
+  const { backend, skipped } = await initBackend('auto');
+  if (backend === 'tensorflow') assert.deepEqual(skipped, []);
+  else {
+    assert.equal(backend, 'wasm');
+    assert.match(skipped[0]!, /^tensorflow: /);
+  }
+  assert.equal((await initBackend('cpu')).backend, 'cpu');
+  await assert.rejects(initBackend('no-such' as 'cpu'), /no tfjs backend could start/);
+  await initBackend('wasm');
+});
+
+test('a trainer behind the stream catches up: its steps train the new events without replay', async () => {
+  await initBackend('wasm');
+  const steady = new TowerTrainer(options, 42);
+  const behind = new TowerTrainer(options, 42);
+  steady.add(slice(0, 600));
+  behind.add(slice(0, 600));
+  const before = behind.steps;
+  steady.add(slice(600, 1200));
+  behind.add(slice(600, 1200), true);
+  // Same steps of new events; only the replayed examples differ.
+  assert.equal(behind.steps - before, steady.steps - before);
+  assert.equal(behind.trainedEvents, steady.trainedEvents);
+  assert.notDeepEqual([...behind.params()], [...steady.params()]);
+  steady.dispose();
+  behind.dispose();
+});

@@ -115,6 +115,25 @@ test('retrieval by blocks of users gives each user the top of their own scores',
   await model.close();
 });
 
+test('serving reads never change the stored state; features that arrive later refresh the cached towers', async () => {
+  const model = new TwoTower(context, SMALL);
+  await model.start();
+  for (const event of events.slice(0, 1000)) model.learn([event]);
+  model.drainChanges();
+  const items = stream.catalog.items.size;
+  model.scoreNewcomer({ age: 30, gender: 'X', occupation: 'astronaut' }, items, new Float64Array(items));
+  const vocabularies = model.drainChanges().filter(([key]) => key.startsWith('v/'));
+  assert.deepEqual(vocabularies, [], 'an unseen gender and occupation on a read path are not added to the vocabularies');
+  const before = model.predict(0, 1);
+  const userId = stream.catalog.users.idAt(0);
+  const original = stream.catalog.features.userById(userId)!;
+  stream.catalog.features.setUser(userId, { age: 70, gender: original.gender === 'F' ? 'M' : 'F', occupation: 'retired' });
+  assert.notEqual(model.predict(0, 1), before, 'new side features are seen at once, without a weight update');
+  stream.catalog.features.setUser(userId, original);
+  await model.close();
+  await assert.rejects(model.start(), /closed/);
+});
+
 test('settings are checked with clear errors', () => {
   assert.throws(() => checkTwoTowerOptions({ ...TWO_TOWER_DEFAULTS, embedding: 7 }), /embedding must be even/);
   assert.throws(() => checkTwoTowerOptions({ ...TWO_TOWER_DEFAULTS, idDropout: 1 }), /idDropout must be in \[0, 1\)/);
