@@ -14,6 +14,8 @@
  *   evaluation 'prequential' → counters
  *   item-labels   item id → {title, genres}               (for display; genres are side features)
  *   user-features user id → {age?, gender?, occupation?}  (side features)
+ *   user-activity user index → {eventTs, partition}: the user's newest event ts and the
+ *                 partition their events come from (what a list served on request reports)
  * Item labels and user features come from the dataset's item and user files (embedded replay)
  * or the items and users topics (serve); the latest value per id wins.
  */
@@ -34,6 +36,12 @@ export interface ItemLabel {
   readonly genres: readonly string[];
 }
 
+/** Where a user's events stand: the newest event ts seen, and the partition their events come from. */
+export interface UserActivity {
+  readonly eventTs: number;
+  readonly partition: number;
+}
+
 type Key = string | number | Array<string | number>;
 
 export class StateStore {
@@ -47,6 +55,7 @@ export class StateStore {
   private readonly evaluationDb: Database<StateDelta['evaluation'], string>;
   private readonly itemLabelsDb: Database<ItemLabel, string>;
   private readonly userFeaturesDb: Database<UserFeatures, string>;
+  private readonly userActivityDb: Database<UserActivity, number>;
 
   private constructor(
     readonly dir: string,
@@ -62,6 +71,7 @@ export class StateStore {
     this.evaluationDb = root.openDB({ name: 'evaluation' });
     this.itemLabelsDb = root.openDB({ name: 'item-labels' });
     this.userFeaturesDb = root.openDB({ name: 'user-features' });
+    this.userActivityDb = root.openDB({ name: 'user-activity' });
   }
 
   /** Remove the state files in `dir` (for --fresh); other files there are left alone. */
@@ -188,9 +198,19 @@ export class StateStore {
     };
   }
 
-  /** Write one batch's delta and the positions after it, atomically. */
-  commit(delta: StateDelta, positions: ReadonlyMap<number, number>): void {
+  /** The user's newest event ts and partition; undefined for a user without events (or a state older than this record). */
+  userActivity(user: number): UserActivity | undefined {
+    return this.userActivityDb.get(user);
+  }
+
+  /** Write one batch's delta, its users' activity and the positions after it, atomically. */
+  commit(delta: StateDelta, positions: ReadonlyMap<number, number>, activity: ReadonlyMap<number, UserActivity> = new Map()): void {
     this.root.transactionSync(() => {
+      for (const [user, { eventTs, partition }] of activity) {
+        // Events may arrive out of ts order: keep the newest.
+        const previous = this.userActivityDb.get(user)?.eventTs ?? -Infinity;
+        this.userActivityDb.put(user, { eventTs: Math.max(eventTs, previous), partition });
+      }
       for (const [index, id] of delta.users) this.usersDb.put(index, id);
       for (const [index, id] of delta.items) this.itemsDb.put(index, id);
       for (const pair of delta.history) this.historyDb.put(pair, 1);

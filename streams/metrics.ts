@@ -1,7 +1,9 @@
 /**
  * Prometheus metrics (prom-client), prefix rxrec_, base units, counters ending in _total, and no
  * user or item ids as labels (unbounded cardinality). One registry per pipeline so tests and
- * several pipelines in one process do not collide.
+ * several pipelines in one process do not collide. Node's process metrics keep their standard
+ * names (process_cpu_seconds_total, nodejs_heap_size_used_bytes, …), so the dashboards and
+ * alerts written for every Node service read them unchanged.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -31,7 +33,8 @@ export class PipelineMetrics {
   readonly publishLatency = new Histogram({
     name: 'rxrec_event_to_publish_latency_seconds',
     help: 'From a record entering the log to the refreshed list being published',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    // Up to a minute: a worker catching up after a restart or an outage publishes late, and that must still be measured.
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
   readonly rmse = new Gauge({ name: 'rxrec_prequential_rmse', help: 'Prequential RMSE per model', labelNames: ['model'] as const, registers: [this.registry] });
@@ -54,7 +57,7 @@ export class PipelineMetrics {
     registers: [this.registry],
   });
   readonly publishedNdcg = new Gauge({ name: 'rxrec_published_ndcg', help: 'NDCG@k of the lists as last published', registers: [this.registry] });
-  readonly lmdbSize = new Gauge({ name: 'rxrec_lmdb_size_bytes', help: 'Size of the LMDB state file', registers: [this.registry] });
+  readonly lmdbSize = new Gauge({ name: 'rxrec_lmdb_size_bytes', help: 'Size of the LMDB state file, after the latest commit', registers: [this.registry] });
   readonly consumerLag = new Gauge({
     name: 'rxrec_consumer_lag_records',
     help: 'Records behind the end of the source, summed over partitions',
@@ -86,7 +89,8 @@ export class PipelineMetrics {
     registers: [this.registry],
   });
 
+  /** `processMetrics`: add Node's default process metrics (for the long-running commands). */
   constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'rxrec_' });
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 }

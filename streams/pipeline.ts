@@ -15,8 +15,9 @@
 import { concatMap, defer, finalize, from, map, of, type Observable } from 'rxjs';
 import { decodeRating, validateRating, type RatingEvent, type RejectionKind } from '../src/events/rating.js';
 import type { RatingScale } from '../src/events/scale.js';
+import type { IndexedRating } from '../src/models/model.js';
 import type { Recommender, UserList } from '../src/recommender.js';
-import type { StateStore } from '../state/store.js';
+import type { StateStore, UserActivity } from '../state/store.js';
 import { deadLetterOf } from './dead-letter.js';
 import { listItems, type TitleOf } from './list-entries.js';
 import type { PipelineMetrics } from './metrics.js';
@@ -58,6 +59,8 @@ export interface BatchReport {
 interface DecodedBatch {
   readonly records: readonly RawRecord[];
   readonly events: RatingEvent[];
+  /** The partition of each event's record. */
+  readonly partitions: number[];
   readonly letters: DeadLetter[];
   readonly kinds: RejectionKind[];
 }
@@ -65,6 +68,7 @@ interface DecodedBatch {
 interface LearnedBatch extends DecodedBatch {
   readonly lists: readonly UserList[];
   readonly positions: Map<number, number>;
+  readonly activity: Map<number, UserActivity>;
 }
 
 export function runPipeline(parts: PipelineParts, settings: PipelineSettings): Observable<BatchReport> {
@@ -82,6 +86,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
   const decode = (records: readonly RawRecord[]): DecodedBatch =>
     timed('decode', () => {
       const events: RatingEvent[] = [];
+      const partitions: number[] = [];
       const letters: DeadLetter[] = [];
       const kinds: RejectionKind[] = [];
       for (const record of records) {
@@ -90,15 +95,17 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
           : typeof record.value === 'string' || record.value instanceof Uint8Array
             ? decodeRating(record.value, settings.scale, settings.maxMessageBytes)
             : validateRating(record.value, settings.scale);
-        if (result.ok) events.push(result.event);
-        else {
+        if (result.ok) {
+          events.push(result.event);
+          partitions.push(record.partition);
+        } else {
           letters.push(deadLetterOf(record, source.topic, result.reason));
           kinds.push(result.kind);
         }
       }
       metrics.consumed.inc(records.length);
       metrics.batchSize.observe(records.length);
-      return { records, events, letters, kinds };
+      return { records, events, partitions, letters, kinds };
     });
 
   const sendDeadLetters = async (batch: DecodedBatch): Promise<DecodedBatch> => {
@@ -111,14 +118,16 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
 
   const learn = (batch: DecodedBatch): LearnedBatch =>
     timed('learn', () => {
-      const lists = recommender.applyBatch(recommender.index(batch.events));
+      const indexed = recommender.index(batch.events);
+      const lists = recommender.applyBatch(indexed);
       metrics.applied.inc(batch.events.length);
-      return { ...batch, lists, positions: nextPositions(batch.records) };
+      return { ...batch, lists, positions: nextPositions(batch.records), activity: userActivity(indexed, batch.partitions) };
     });
 
   const persist = (batch: LearnedBatch): LearnedBatch =>
     timed('persist', () => {
-      store.commit(recommender.drainState(), batch.positions);
+      store.commit(recommender.drainState(), batch.positions, batch.activity);
+      metrics.lmdbSize.set(store.sizeBytes());
       return batch;
     });
 
@@ -140,8 +149,12 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     return { records: batch.records.length, applied: batch.events.length, rejected: batch.letters.length, positions: batch.positions, lists };
   };
 
-  // Background learners start before the first batch and stop with the stream.
-  return defer(() => from(recommender.start())).pipe(
+  // Background learners start before the first batch and stop with the stream. The size gauge
+  // starts at the resumed state's size and follows every commit.
+  return defer(() => {
+    metrics.lmdbSize.set(store.sizeBytes());
+    return from(recommender.start());
+  }).pipe(
     concatMap(() =>
       pullBatches(
         () => source.poll(settings.batchSize, settings.batchWaitMs),
@@ -160,6 +173,15 @@ function nextPositions(records: readonly RawRecord[]): Map<number, number> {
   const positions = new Map<number, number>();
   for (const { partition, offset } of records) positions.set(partition, Math.max(offset + 1, positions.get(partition) ?? 0));
   return positions;
+}
+
+/** Per user of the batch, their newest event ts and the partition their events come from. */
+function userActivity(events: readonly IndexedRating[], partitions: readonly number[]): Map<number, UserActivity> {
+  const activity = new Map<number, UserActivity>();
+  events.forEach(({ user, ts }, i) => {
+    activity.set(user, { eventTs: Math.max(ts, activity.get(user)?.eventTs ?? -Infinity), partition: partitions[i]! });
+  });
+  return activity;
 }
 
 function lastOffset(records: readonly RawRecord[]): string {

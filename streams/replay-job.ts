@@ -17,7 +17,7 @@ import type { RecommendationList, SimilarItems } from './transport.js';
 import type { Pacing } from './embedded/pacing.js';
 import { ReplayLog } from './embedded/replay-log.js';
 import { BoundedSource } from './bounded-source.js';
-import type { TitleOf } from './list-entries.js';
+import type { ServedState } from './served-list.js';
 import { PipelineMetrics } from './metrics.js';
 import { runPipeline, type BatchReport } from './pipeline.js';
 import { datasetSideRows, keepItems, keepUsers } from './side-features.js';
@@ -52,7 +52,8 @@ export interface ReplayOptions {
     streamId: string;
     recommender: Recommender;
     metrics: PipelineMetrics;
-    titleOf: TitleOf;
+    /** Item labels, users' activity and positions, for lists served on request. */
+    state: ServedState;
   }) => void | Promise<void>;
   readonly onBatch?: (report: BatchReport, progress: ReplayProgress) => void;
 }
@@ -109,7 +110,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       streamId: log.streamId,
       recommender,
       metrics,
-      titleOf: (itemId) => store.itemLabel(itemId)?.title,
+      state: store,
     });
     const loadSeconds = (performance.now() - loadStart) / 1000;
 
@@ -137,7 +138,6 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       { defaultValue: undefined },
     );
     const seconds = (performance.now() - runStart) / 1000;
-    metrics.lmdbSize.set(store.sizeBytes());
     const figures = recommender.evaluator.figures();
     return {
       events,

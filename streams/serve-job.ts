@@ -22,7 +22,7 @@ import type { ModelSettings } from '../src/models/registry.js';
 import type { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
 import { resumeRecommender, type BoundConfig } from './assemble.js';
-import { startHttpApi, type Readiness } from './http/server.js';
+import { startHttpApi, type HttpListenOptions, type Readiness } from './http/server.js';
 import type { KafkaLog } from './kafka/client.js';
 import { topicNames, type KafkaSettings } from './kafka/config.js';
 import { KafkaUnavailableError } from './kafka/errors.js';
@@ -49,7 +49,7 @@ export interface ServeOptions {
   readonly connectTimeoutMs: number;
   /** How long the group waits for a crashed member before reassigning its partitions. */
   readonly sessionTimeoutMs?: number;
-  readonly http?: { readonly port: number; readonly host: string };
+  readonly http?: HttpListenOptions;
   /** Status lines (start, assignments, progress, stop) and kafkajs warnings. */
   readonly log: KafkaLog;
   /** Abort to stop the worker cleanly. */
@@ -93,7 +93,6 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     const lag = transport?.source.lag();
     if (lag !== undefined) metrics.consumerLag.set(lag);
     assignedGauge.set(transport?.source.assignment().length ?? 0);
-    metrics.lmdbSize.set(store.sizeBytes());
   };
   try {
     const recommender = resumeRecommender(store, streamId, config, options.k);
@@ -103,9 +102,11 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
         `state ${options.stateDir}: ${recommender.catalog.users.size} users, ${recommender.catalog.items.size} items${resumeAt ? `, stored positions ${resumeAt}` : ', new'}`,
     );
     if (options.http) {
-      const api = await startHttpApi({ recommender, registry: metrics.registry, readiness }, options.http.port, options.http.host);
+      const api = await startHttpApi({ recommender, registry: metrics.registry, readiness, state: store }, options.http);
       http = api.server;
-      log(`HTTP API, /metrics and health on http://${options.http.host}:${api.port}/`);
+      log(
+        `HTTP API, /metrics and health on http://${api.host}:${api.port}/${options.http.token === undefined ? '' : ' (bearer token required except on /health/*)'}`,
+      );
     }
 
     transport = await connect(options, readiness, store, (partitions) => {

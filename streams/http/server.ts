@@ -1,14 +1,20 @@
 /**
- * One HTTP port: GET /recommendations/:userId?k=, /similar/:itemId?k=, /health/live,
- * /health/ready, /metrics (Prometheus text), and a live page at /. Handlers read the in-memory
- * core, which the pipeline updates between batches (one thread: no locking needed).
+ * One HTTP port, bound to 127.0.0.1 unless told otherwise, answering the exact routes of
+ * routes.ts. Each request passes, in order: the route (404), the method (405 with Allow), the
+ * bearer token when one is set (401 with WWW-Authenticate; /health/* is open), no body (400),
+ * then the route's own parameters (400 with the reason). Node enforces the header size (431)
+ * and the request timeout (408). Handlers read the in-memory core, which the pipeline updates
+ * between batches (one thread: no locking needed).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Recommender } from '../../src/recommender.js';
-import { listItems, type TitleOf } from '../list-entries.js';
+import { servedList, type ServedState } from '../served-list.js';
+import { bearerChecker } from './bearer.js';
 import { LIVE_PAGE } from './live-page.js';
+import { DEFAULT_MAX_K, idFromSegment, kFromQuery } from './params.js';
+import { ALLOWED_METHODS, matchRoute, type RouteName } from './routes.js';
 
 export interface Readiness {
   /** Why the service is not ready, or undefined when it is. */
@@ -19,79 +25,136 @@ export interface HttpApiParts {
   readonly recommender: Recommender;
   readonly registry: Registry;
   readonly readiness: Readiness;
+  /** Item labels, users' activity and stored positions (the state store); none when absent. */
+  readonly state?: ServedState;
   readonly maxK?: number;
-  /** Titles for the `why` of list entries. */
-  readonly titleOf?: TitleOf;
+  readonly clock?: () => number;
 }
 
-export async function startHttpApi(parts: HttpApiParts, port: number, host = '127.0.0.1'): Promise<{ server: Server; port: number }> {
-  const server = createServer((request, response) => {
-    handle(parts, request, response).catch((error: Error) => send(response, 500, { error: error.message }));
+export interface HttpListenOptions {
+  readonly port: number;
+  readonly host?: string;
+  /** When set, every route but /health/* needs `Authorization: Bearer <token>`. */
+  readonly token?: string;
+  /** A request must have arrived whole within this long (408 otherwise). */
+  readonly requestTimeoutMs?: number;
+  /** Larger request headers are refused with 431. */
+  readonly maxHeaderBytes?: number;
+}
+
+export const DEFAULT_HTTP_HOST = '127.0.0.1';
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_HEADER_BYTES = 16 * 1024;
+
+const NO_STATE: ServedState = { itemLabel: () => undefined, userActivity: () => undefined, position: () => undefined };
+
+interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: OutgoingHttpHeaders;
+}
+
+type Handler = (parts: HttpApiParts, rawParam: string | undefined, query: URLSearchParams) => Promise<Reply> | Reply;
+
+export async function startHttpApi(parts: HttpApiParts, listen: HttpListenOptions): Promise<{ server: Server; port: number; host: string }> {
+  const host = listen.host ?? DEFAULT_HTTP_HOST;
+  const requestTimeout = listen.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const server = createServer({
+    maxHeaderSize: listen.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+    requestTimeout,
+    headersTimeout: requestTimeout,
+    // Node checks the timeouts on this interval (30 s by default, longer than the timeout itself).
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, requestTimeout / 4)),
   });
-  server.listen(port, host);
+  const authorise = listen.token === undefined ? undefined : bearerChecker(listen.token);
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    answer(parts, authorise, request)
+      .catch((error: Error): Reply => ({ status: 500, body: { error: error.message } }))
+      .then((reply) => send(response, reply));
+  });
+  server.listen(listen.port, host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
         new Error(
-          error.code === 'EADDRINUSE' ? `HTTP port ${port} is in use: choose another with --http-port` : `cannot listen on ${host}:${port}: ${error.message}`,
+          error.code === 'EADDRINUSE'
+            ? `HTTP port ${listen.port} is in use: choose another with --http-port`
+            : `cannot listen on ${host}:${listen.port}: ${error.message} (see --http-host)`,
         ),
       ),
     );
   });
-  return { server, port: (server.address() as AddressInfo).port };
+  return { server, port: (server.address() as AddressInfo).port, host };
 }
 
-async function handle(parts: HttpApiParts, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const url = new URL(request.url ?? '/', 'http://localhost');
-  if (request.method !== 'GET') return send(response, 405, { error: 'only GET is served' });
-  const k = Number(url.searchParams.get('k') ?? 10);
-  if (!Number.isInteger(k) || k < 1 || k > (parts.maxK ?? 100)) return send(response, 400, { error: `k must be an integer from 1 to ${parts.maxK ?? 100}` });
-  const [, resource, id] = url.pathname.split('/').map(decodeURIComponent);
-
-  switch (resource) {
-    case '':
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LIVE_PAGE);
-      return;
-    case 'metrics':
-      response.writeHead(200, { 'content-type': parts.registry.contentType }).end(await parts.registry.metrics());
-      return;
-    case 'health': {
-      if (id === 'live') return send(response, 200, { status: 'live' });
-      const reason = parts.readiness.notReadyBecause();
-      return reason === undefined ? send(response, 200, { status: 'ready' }) : send(response, 503, { status: 'not ready', reason });
-    }
-    case 'recommendations':
-      if (!id) return send(response, 400, { error: 'missing user id: /recommendations/:userId' });
-      return send(response, 200, recommendationsFor(parts.recommender, id, k, parts.titleOf));
-    case 'similar': {
-      if (!id) return send(response, 400, { error: 'missing item id: /similar/:itemId' });
-      if (!parts.recommender.itemSimilarity) return send(response, 404, { error: 'similarity is off: run with knn-item in --models' });
-      const similar = parts.recommender.similarItems(id, k);
-      return similar ? send(response, 200, similar) : send(response, 404, { error: `unknown item '${id}'` });
-    }
-    case 'summary':
-      return send(response, 200, parts.recommender.evaluator.figures());
-    default:
-      return send(response, 404, { error: `no such resource: ${url.pathname}` });
+async function answer(parts: HttpApiParts, authorise: ReturnType<typeof bearerChecker> | undefined, request: IncomingMessage): Promise<Reply> {
+  const target = request.url ?? '/';
+  const queryAt = target.indexOf('?');
+  const rawPath = queryAt < 0 ? target : target.slice(0, queryAt);
+  const match = matchRoute(rawPath);
+  if (!match) return { status: 404, body: { error: `no such resource: ${rawPath.slice(0, 300)}` } };
+  if (!(ALLOWED_METHODS as readonly string[]).includes(request.method ?? '')) {
+    return { status: 405, body: { error: `${request.method} is not served: use GET` }, headers: { allow: ALLOWED_METHODS.join(', ') } };
   }
+  if (authorise && !match.route.open) {
+    const check = authorise(request.headers.authorization);
+    if (!check.ok) return { status: 401, body: { error: check.reason }, headers: { 'www-authenticate': check.challenge } };
+  }
+  if (hasBody(request)) return { status: 400, body: { error: `a ${request.method} request carries no body` }, headers: { connection: 'close' } };
+  const query = new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1));
+  return HANDLERS[match.route.name](parts, match.rawParam, query);
 }
 
-/** A user with ratings gets their list; one without, the newcomer list (from side features when known). */
-function recommendationsFor(recommender: Recommender, userId: string, k: number, titleOf?: TitleOf) {
-  const user = recommender.catalog.users.lookup(userId);
-  const list =
-    user >= 0 && recommender.histories.itemsOf(user).size > 0
-      ? { model: recommender.ranker, items: recommender.rankFor(user, k) }
-      : recommender.newcomerList(userId, k);
-  return {
-    userId,
-    items: listItems(recommender, list.items, titleOf),
-    model: list.model.name,
-    known: user >= 0,
-  };
+function hasBody(request: IncomingMessage): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-function send(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+const HANDLERS: Record<RouteName, Handler> = {
+  'live-page': () => ({ status: 200, body: LIVE_PAGE, headers: { 'content-type': 'text/html; charset=utf-8' } }),
+  summary: (parts) => ({ status: 200, body: parts.recommender.evaluator.figures() }),
+  // Query parameters mean nothing here: a scraper's extras are ignored.
+  metrics: async (parts) => ({ status: 200, body: await parts.registry.metrics(), headers: { 'content-type': parts.registry.contentType } }),
+  'health-live': () => ({ status: 200, body: { status: 'live' } }),
+  'health-ready': (parts) => {
+    const reason = parts.readiness.notReadyBecause();
+    return reason === undefined ? { status: 200, body: { status: 'ready' } } : { status: 503, body: { status: 'not ready', reason } };
+  },
+  recommendations: (parts, rawParam, query) => {
+    const userId = idFromSegment(rawParam!, 'user');
+    if (!userId.ok) return badRequest(userId.reason);
+    const k = kFromQuery(query, parts.maxK ?? DEFAULT_MAX_K);
+    if (!k.ok) return badRequest(k.reason);
+    const { list } = servedList(parts.recommender, parts.state ?? NO_STATE, userId.value, k.value, (parts.clock ?? Date.now)());
+    return { status: 200, body: list };
+  },
+  similar: (parts, rawParam, query) => {
+    const itemId = idFromSegment(rawParam!, 'item');
+    if (!itemId.ok) return badRequest(itemId.reason);
+    const k = kFromQuery(query, parts.maxK ?? DEFAULT_MAX_K);
+    if (!k.ok) return badRequest(k.reason);
+    if (!parts.recommender.itemSimilarity) return { status: 404, body: { error: 'similarity is off: run with knn-item in --models' } };
+    const similar = parts.recommender.similarItems(itemId.value, k.value);
+    return similar ? { status: 200, body: similar } : { status: 404, body: { error: `unknown item '${itemId.value}'` } };
+  },
+  item: (parts, rawParam) => {
+    const itemId = idFromSegment(rawParam!, 'item');
+    if (!itemId.ok) return badRequest(itemId.reason);
+    const label = (parts.state ?? NO_STATE).itemLabel(itemId.value);
+    const features = parts.recommender.catalog.features.itemById(itemId.value);
+    const rated = parts.recommender.catalog.items.lookup(itemId.value) >= 0;
+    if (!label && !features && !rated) return { status: 404, body: { error: `unknown item '${itemId.value}'` } };
+    const title = label?.title === undefined ? {} : { title: label.title };
+    return { status: 200, body: { itemId: itemId.value, ...title, genres: label?.genres ?? features?.genres ?? [], rated } };
+  },
+};
+
+function badRequest(reason: string): Reply {
+  return { status: 400, body: { error: reason } };
+}
+
+function send(response: ServerResponse, { status, body, headers = {} }: Reply): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff', ...headers }).end(text);
 }

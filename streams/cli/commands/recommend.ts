@@ -1,7 +1,7 @@
 /** `rxrec recommend`: a user's current top-k from the state directory, without a stream. */
 import { Command, Option } from 'commander';
 import { withStoredRecommender } from '../../assemble.js';
-import { listItems } from '../../list-entries.js';
+import { servedList } from '../../served-list.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { positiveInteger } from '../options.js';
 
@@ -18,27 +18,20 @@ export function recommendCommand(): Command {
     .requiredOption('--user <id>', 'user id as in the ratings')
     .addOption(new Option('--state <dir>', 'LMDB state directory').env('RXREC_STATE').default(DEFAULT_STATE_DIR))
     .addOption(new Option('--k <n>', 'list length').argParser(positiveInteger).default(10))
-    .option('--json', 'print the list as one JSON object (recommendations contract)')
+    .option('--json', 'print the list as one JSON object (recommendations contract, plus `known` and item titles)')
     .action(async (flags: RecommendFlags) => {
       await withStoredRecommender(flags.state, flags.k, (recommender, store) => {
-        const user = recommender.catalog.users.lookup(flags.user);
-        const rated = user >= 0 ? recommender.histories.itemsOf(user).size : 0;
-        const newcomer = rated === 0 ? recommender.newcomerList(flags.user) : undefined;
-        const list = {
-          userId: flags.user,
-          items: listItems(recommender, newcomer?.items ?? recommender.rankFor(user), (itemId) => store.itemLabel(itemId)?.title),
-          model: (newcomer?.model ?? recommender.ranker).name,
-          known: user >= 0,
-        };
+        const { list, fromFeatures } = servedList(recommender, store, flags.user, flags.k);
         if (flags.json) {
           process.stdout.write(JSON.stringify(list) + '\n');
           return;
         }
+        const user = recommender.catalog.users.lookup(flags.user);
         const features = recommender.catalog.features.userById(flags.user);
         process.stdout.write(
-          newcomer === undefined
-            ? `top ${flags.k} for user ${flags.user} (rated ${rated} items) by ${list.model}:\n`
-            : newcomer.fromFeatures
+          list.known
+            ? `top ${flags.k} for user ${flags.user} (rated ${recommender.histories.itemsOf(user).size} items) by ${list.model}:\n`
+            : fromFeatures
               ? `user ${flags.user} has no ratings: placed from their side features ${JSON.stringify(features)} by ${list.model}:\n`
               : `user ${flags.user} ${user >= 0 ? 'has no ratings' : 'is unknown'}: the cold-start list by ${list.model}:\n`,
         );

@@ -7,14 +7,16 @@ import { replay, type ReplaySummary } from '../../replay-job.js';
 import { resolveDataset } from '../dataset-spec.js';
 import { scaleByName } from '../../../src/events/scale.js';
 import { UsageError } from '../errors.js';
+import { addHttpFlags, httpListenFrom, type HttpFlags } from '../http-flags.js';
 import { nonNegativeInteger, positiveInteger, positiveNumber } from '../options.js';
 import { progressView } from '../progress.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { startHttpApi } from '../../http/server.js';
+import { PipelineMetrics } from '../../metrics.js';
 import type { Server } from 'node:http';
 import type { RecommendationList } from '../../transport.js';
 
-interface ReplayFlags extends ModelFlags {
+interface ReplayFlags extends ModelFlags, HttpFlags {
   dataset: string;
   scale?: string;
   rate?: number;
@@ -28,12 +30,15 @@ interface ReplayFlags extends ModelFlags {
   similarOut?: string;
   deadLetters?: string;
   stopAt?: number;
-  httpPort?: number;
   json?: boolean;
 }
 
 export function replayCommand(): Command {
-  return addModelOptions(new Command('replay'))
+  const command = addHttpFlags(
+    new Command('replay'),
+    'serve the live page, /recommendations, /similar, /items, /metrics and health on this port during the replay',
+  );
+  return addModelOptions(command)
     .description('replay a MovieLens-shaped rating stream through the online models (embedded transport), showing prequential figures live')
     .addOption(
       new Option(
@@ -55,11 +60,6 @@ export function replayCommand(): Command {
     .option('--similar-out <file>', "write every changed item neighbour list (knn-item) as JSON lines (similar-items contract); '-' for standard output")
     .option('--dead-letters <file>', 'dead-letter file (default <state>/dead-letters.jsonl)')
     .addOption(new Option('--stop-at <offset>', 'stop after this position of the stream (a later run resumes)').argParser(nonNegativeInteger))
-    .addOption(
-      new Option('--http-port <port>', 'serve the live page, /recommendations, /metrics and health on this port during the replay').argParser(
-        nonNegativeInteger,
-      ),
-    )
     .option('--json', 'print exactly one JSON object with the summary as the last line of standard output')
     .action(async (flags: ReplayFlags) => {
       const pacing: Pacing = flags.rate
@@ -67,6 +67,7 @@ export function replayCommand(): Command {
         : flags.speed
           ? { kind: 'speed', factor: flags.speed }
           : { kind: 'max' };
+      const listen = httpListenFrom(flags);
       if (flags.out === '-' && flags.json) throw new UsageError('--out - and --json both write to standard output: give --out a file');
       const scale = flags.scale === undefined ? undefined : scaleByName(flags.scale);
       const models = modelSettingsFrom(flags);
@@ -91,16 +92,14 @@ export function replayCommand(): Command {
         similarOut: flags.similarOut,
         deadLetterPath: flags.deadLetters,
         stopAtOffset: flags.stopAt,
-        onStart: async ({ resumedFrom, total, recommender, metrics, titleOf }) => {
+        metrics: new PipelineMetrics({ processMetrics: true }),
+        onStart: async ({ resumedFrom, total, recommender, metrics, state }) => {
           const where = resumedFrom > 0 ? `resuming at ${resumedFrom}/${total} (--fresh starts over)` : `${total} records`;
           process.stderr.write(`replaying ${dataset.format} from ${dataset.dir}: ${where}, ${describePacing(pacing)}\n`);
-          if (flags.httpPort !== undefined) {
-            const api = await startHttpApi(
-              { recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined }, titleOf },
-              flags.httpPort,
-            );
+          if (listen) {
+            const api = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined }, state }, listen);
             http = api.server;
-            process.stderr.write(`live page and metrics on http://127.0.0.1:${api.port}/\n`);
+            process.stderr.write(`live page and metrics on http://${api.host}:${api.port}/\n`);
           }
           view = progressView('replay', total);
           started = performance.now();

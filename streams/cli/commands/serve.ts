@@ -6,19 +6,18 @@ import { DEFAULT_SESSION_TIMEOUT_MS } from '../../kafka/source.js';
 import { serve } from '../../serve-job.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { UsageError } from '../errors.js';
+import { addHttpFlags, httpListenFrom, type HttpFlags } from '../http-flags.js';
 import { addKafkaFlags, settingsFromFlags, type KafkaFlags } from '../kafka-flags.js';
 import { addModelOptions, modelSettingsFrom, rankModelFrom, type ModelFlags } from '../model-options.js';
 import { nonNegativeInteger, positiveInteger } from '../options.js';
 
-interface ServeFlags extends KafkaFlags, ModelFlags {
+interface ServeFlags extends KafkaFlags, ModelFlags, HttpFlags {
   state: string;
   scale: string;
   k: number;
   batchSize: number;
   batchWaitMs: number;
   maxMessageBytes: number;
-  httpPort?: number;
-  httpHost: string;
   readyLag: number;
   connectTimeout: number;
   sessionTimeoutMs: number;
@@ -30,6 +29,7 @@ export function serveCommand(): Command {
       'and bad messages to the dlq topic; state and consumer positions in one LMDB transaction per batch. Stops cleanly on SIGINT/SIGTERM',
   );
   addKafkaFlags(command, { partitions: true, group: true });
+  addHttpFlags(command, 'serve /recommendations, /similar, /items, /metrics, /health/live, /health/ready and the live page on this port');
   return addModelOptions(command)
     .addOption(new Option('--state <dir>', 'LMDB state directory of this worker (one per worker)').env('RXREC_STATE').default(DEFAULT_STATE_DIR))
     .addOption(new Option('--scale <scale>', 'rating scale the events are validated against: 1-5 or 0.5-5').default(WHOLE_STARS.name))
@@ -39,12 +39,6 @@ export function serveCommand(): Command {
     .addOption(
       new Option('--max-message-bytes <n>', 'larger rating messages go to the dlq as oversized').argParser(positiveInteger).default(DEFAULT_MAX_MESSAGE_BYTES),
     )
-    .addOption(
-      new Option('--http-port <port>', 'serve /recommendations, /metrics, /health/live, /health/ready and the live page on this port').argParser(
-        nonNegativeInteger,
-      ),
-    )
-    .addOption(new Option('--http-host <address>', 'address the HTTP API listens on (0.0.0.0 in a container)').default('127.0.0.1'))
     .addOption(
       new Option('--ready-lag <records>', '/health/ready answers 200 once the consumer lag is at most this').argParser(nonNegativeInteger).default(1000),
     )
@@ -58,6 +52,7 @@ export function serveCommand(): Command {
     )
     .action(async (flags: ServeFlags) => {
       const settings = settingsFromFlags(flags);
+      const http = httpListenFrom(flags);
       const models = modelSettingsFrom(flags);
       let scale;
       try {
@@ -90,7 +85,7 @@ export function serveCommand(): Command {
           readyLag: flags.readyLag,
           connectTimeoutMs: flags.connectTimeout * 1000,
           sessionTimeoutMs: flags.sessionTimeoutMs,
-          http: flags.httpPort === undefined ? undefined : { port: flags.httpPort, host: flags.httpHost },
+          http,
           log,
           stop: stop.signal,
         });

@@ -19,7 +19,7 @@ async function api(notReady?: string) {
   recommender.applyBatch(recommender.index(events));
   const metrics = new PipelineMetrics({ processMetrics: true });
   metrics.applied.inc(events.length);
-  const { server, port } = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => notReady } }, 0);
+  const { server, port } = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => notReady } }, { port: 0 });
   const get = async (path: string) => {
     const response = await fetch(`http://127.0.0.1:${port}${path}`);
     const text = await response.text();
@@ -41,6 +41,12 @@ test('GET /recommendations/:userId gives the list without rated items, and the c
     const cold = (await get('/recommendations/newcomer')).json();
     assert.equal(cold.known, false);
     assert.equal(cold.items.length, 10);
+    assert.deepEqual(
+      cold.items.map((item: { itemId: string }) => item.itemId),
+      recommender.coldStartList(10).map((entry) => recommender.catalog.items.idAt(entry.index)),
+      'the cold-start list',
+    );
+    assert.deepEqual([cold.sourceOffset, cold.eventTs], ['', 0], 'a list no event of the user led to');
     assert.equal((await get('/recommendations/u3?k=0')).status, 400);
     assert.equal((await get('/recommendations/')).status, 400);
   } finally {
@@ -74,7 +80,11 @@ test('health, metrics and the live page', async () => {
     const metrics = await ready.get('/metrics');
     assert.match(metrics.type, /text\/plain/);
     assert.match(metrics.text, /^rxrec_events_applied_total 3000$/m);
-    assert.match(metrics.text, /^rxrec_process_resident_memory_bytes \d+/m);
+    // Node's process metrics under their standard names, not prefixed.
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {
+      assert.match(metrics.text, new RegExp(`^${name} [0-9.e+-]+$`, 'm'), name);
+    }
+    assert.doesNotMatch(metrics.text, /^rxrec_(process|nodejs)_/m);
     const page = await ready.get('/');
     assert.match(page.type, /text\/html/);
     assert.match(page.text, /<title>rxrec live<\/title>/);
@@ -101,7 +111,7 @@ test('GET /recommendations/:userId places a user without ratings from their side
   recommender.catalog.features.setUser('new-f', { age: 30, gender: 'F' });
   recommender.catalog.features.setUser('new-m', { age: 30, gender: 'M' });
   const metrics = new PipelineMetrics();
-  const { server, port } = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined } }, 0);
+  const { server, port } = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined } }, { port: 0 });
   const get = async (path: string) => (await (await fetch(`http://127.0.0.1:${port}${path}`)).json()) as ListBody;
   try {
     const female = await get('/recommendations/new-f?k=3');

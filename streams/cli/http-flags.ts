@@ -1,0 +1,33 @@
+/** The HTTP API flags of the long-running commands (replay, serve): one port, its address, an optional bearer token. */
+import { Option, type Command } from 'commander';
+import { DEFAULT_HTTP_HOST, type HttpListenOptions } from '../http/server.js';
+import { UsageError } from './errors.js';
+import { nonNegativeInteger } from './options.js';
+
+export interface HttpFlags {
+  httpPort?: number;
+  httpHost: string;
+  httpToken?: string;
+}
+
+export function addHttpFlags(command: Command, portMeaning: string): Command {
+  return command
+    .addOption(new Option('--http-port <port>', portMeaning).argParser(nonNegativeInteger))
+    .addOption(new Option('--http-host <address>', 'address the HTTP API listens on (0.0.0.0 in a container)').default(DEFAULT_HTTP_HOST))
+    .addOption(
+      new Option(
+        '--http-token <token>',
+        'require Authorization: Bearer <token> on every route but /health/*; prefer the env (argv is visible to other users)',
+      ).env('RXREC_HTTP_TOKEN'),
+    );
+}
+
+/** Where to listen, or undefined when --http-port is not given. */
+export function httpListenFrom(flags: HttpFlags): HttpListenOptions | undefined {
+  if (flags.httpPort === undefined) return undefined;
+  const token = flags.httpToken;
+  if (token !== undefined && !/^\S+$/.test(token)) {
+    throw new UsageError('--http-token (or RXREC_HTTP_TOKEN) is empty or contains white space: a bearer token is one word');
+  }
+  return { port: flags.httpPort, host: flags.httpHost, token };
+}

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openDataset } from '../../src/datasets/detect.js';
+import { DEFAULT_MODEL_SETTINGS } from '../../src/models/registry.js';
+import { PipelineMetrics } from '../../streams/metrics.js';
+import { replay } from '../../streams/replay-job.js';
+import { randomRatings, tempDir, writeMl100k } from '../fixtures.js';
+
+async function gaugeValue(metrics: PipelineMetrics): Promise<number> {
+  return (await metrics.lmdbSize.get()).values[0]?.value ?? 0;
+}
+
+test('the LMDB size gauge follows the state during a replay, not only at its end', async () => {
+  const metrics = new PipelineMetrics();
+  const during: number[] = [];
+  await replay({
+    dataset: await openDataset(writeMl100k(randomRatings(2000, 40, 60, 11))),
+    stateDir: tempDir(),
+    pacing: { kind: 'max' },
+    models: DEFAULT_MODEL_SETTINGS,
+    rankModel: 'mf',
+    k: 10,
+    batchSize: 200,
+    batchWaitMs: 10,
+    metrics,
+    onBatch: () => {
+      // A gauge without labels holds its value synchronously: read it as a scrape would see it now.
+      void gaugeValue(metrics).then((value) => during.push(value));
+    },
+  });
+  assert.ok(during.length >= 5, `${during.length} batches`);
+  assert.ok(
+    during.every((value) => value > 0),
+    `size after each commit: ${during.join(', ')}`,
+  );
+  assert.ok((await gaugeValue(metrics)) > 0);
+});
+
+test('the event-to-publish latency histogram reaches catch-up times: 30 s falls in a finite bucket, the top one is at least 60 s', async () => {
+  const metrics = new PipelineMetrics();
+  metrics.publishLatency.observe(30);
+  const buckets = (await metrics.publishLatency.get()).values.filter((v) => v.metricName === 'rxrec_event_to_publish_latency_seconds_bucket');
+  const bounds = buckets.map((v) => v.labels.le).filter((le): le is number => typeof le === 'number');
+  assert.ok(Math.max(...bounds) >= 60, `top bucket ${Math.max(...bounds)}`);
+  const holding = buckets.find((v) => typeof v.labels.le === 'number' && v.value === 1);
+  assert.ok(holding, 'some finite bucket counts the 30 s observation');
+  assert.ok((holding.labels.le as number) <= 60);
+});
