@@ -117,7 +117,9 @@ export async function evaluateOffline(options: EvalOptions): Promise<EvalSummary
   };
   options.onSplit?.(summary);
 
-  const recommender = assembleRecommender({ scale: dataset.scale.name, rankModel: options.rankModel, ...options.models }, LIST_LENGTH, () => performance.now());
+  // A batch protocol trains on all of the training part before it tests: no lag bound, which would trade replay for keeping up.
+  const models = { ...options.models, twoTower: { ...options.models.twoTower, catchUpLag: 0 } };
+  const recommender = assembleRecommender({ scale: dataset.scale.name, rankModel: options.rankModel, ...models }, LIST_LENGTH, () => performance.now());
   await readSideFeatures(dataset, recommender.catalog.features);
   await recommender.start();
   try {
