@@ -81,16 +81,7 @@ test("users in the user file with no ratings get the two-tower's lists from thei
   const dir = writeMl100k(randomRatings(3000, 50, 80, 7));
   appendFileSync(join(dir, 'u.user'), '901|23|M|student|11111\n902|61|F|retired|22222\n');
   const stateDir = tempDir();
-  await replay({
-    dataset: await openDataset(dir),
-    stateDir,
-    pacing: { kind: 'max' },
-    models: settings('inline'),
-    rankModel: 'ensemble',
-    k: 10,
-    batchSize: 250,
-    batchWaitMs: 10,
-  });
+  await run(stateDir, { dataset: await openDataset(dir) });
   await withStoredRecommender(stateDir, 10, (recommender) => {
     const student = recommender.newcomerList('901');
     const retired = recommender.newcomerList('902');
