@@ -11,14 +11,21 @@ import type { StateStore } from '../state/store.js';
 /** Items' titles and genres into the store, their genres into the catalogue; later rows win. */
 export function keepItems(store: StateStore, features: SideFeatures, items: readonly ItemRow[]): void {
   store.putItemLabels(items.map(({ itemId, title, genres }) => [itemId, { title, genres }]));
-  for (const { itemId, genres } of items) features.setItem(itemId, { genres });
+  catalogueItems(features, items);
 }
 
 /** Users' age, gender and occupation into the store and the catalogue; later rows win. */
 export function keepUsers(store: StateStore, features: SideFeatures, users: readonly UserRow[]): void {
-  const entries = users.map((user): [string, UserFeatures] => [user.userId, userFeaturesOf(user)]);
-  store.putUserFeatures(entries);
-  for (const [userId, user] of entries) features.setUser(userId, user);
+  store.putUserFeatures(users.map((user): [string, UserFeatures] => [user.userId, userFeaturesOf(user)]));
+  catalogueUsers(features, users);
+}
+
+function catalogueItems(features: SideFeatures, items: readonly ItemRow[]): void {
+  for (const { itemId, genres } of items) features.setItem(itemId, { genres });
+}
+
+function catalogueUsers(features: SideFeatures, users: readonly UserRow[]): void {
+  for (const user of users) features.setUser(user.userId, userFeaturesOf(user));
 }
 
 /** Everything the store keeps into the catalogue (a resumed or loaded recommender). */
@@ -35,8 +42,8 @@ export async function datasetSideRows(dataset: Dataset): Promise<{ items: ItemRo
 /** A dataset's side features into a catalogue only (batch protocols keep no state). */
 export async function readSideFeatures(dataset: Dataset, features: SideFeatures): Promise<void> {
   const { items, users } = await datasetSideRows(dataset);
-  for (const { itemId, genres } of items) features.setItem(itemId, { genres });
-  for (const user of users) features.setUser(user.userId, userFeaturesOf(user));
+  catalogueItems(features, items);
+  catalogueUsers(features, users);
 }
 
 async function wellFormed<T extends object>(rows: AsyncIterable<T | MalformedRow>): Promise<T[]> {

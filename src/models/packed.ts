@@ -7,10 +7,23 @@ export function packFloat64(values: ArrayLike<number>): Uint8Array {
 }
 
 export function unpackFloat64(bytes: Uint8Array): Float64Array {
-  // Copy: the state store may hand out views into a buffer it reuses.
+  return new Float64Array(copyOf(bytes).buffer);
+}
+
+/** Float32 rows (the two-tower's tables and weights), exact. */
+export function packFloat32(values: Float32Array): Uint8Array {
+  return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+}
+
+export function unpackFloat32(bytes: Uint8Array): Float32Array {
+  return new Float32Array(copyOf(bytes).buffer);
+}
+
+/** Copy: the state store may hand out views into a buffer it reuses. */
+function copyOf(bytes: Uint8Array): Uint8Array {
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
-  return new Float64Array(copy.buffer);
+  return copy;
 }
 
 /** A growable float64 table with `width` columns per row; rows appear as indices grow. */

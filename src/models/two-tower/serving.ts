@@ -71,6 +71,8 @@ export class TowerServing {
   private readonly userCache = new Map<number, Float32Array>();
   private userCacheVersion = -1;
   private featureRevision = -1;
+  /** Reused by addInteractions: every list asks for one catalogue's worth of products. */
+  private dots = new Float64Array(0);
   private readonly scratch: Record<'user' | 'hiddenU' | 'genre' | 'itemIn' | 'hiddenI' | 'age', Float32Array>;
 
   constructor(
@@ -225,7 +227,8 @@ export class TowerServing {
   /** s · u·v for items 0..itemCount-1, added to `scores` (which hold the baseline's). */
   addInteractions(userVector: Float32Array, itemCount: number, scores: Float64Array): void {
     const items = this.itemMatrix(itemCount);
-    const dots = new Float64Array(itemCount);
+    if (this.dots.length < itemCount) this.dots = new Float64Array(Math.max(itemCount, 2 * this.dots.length));
+    const dots = this.dots;
     blockScores(userVector, 1, items, itemCount, this.shape.final, dots);
     const s = this.scale;
     for (let i = 0; i < itemCount; i++) scores[i]! += s * dots[i]!;

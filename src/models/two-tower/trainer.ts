@@ -23,7 +23,7 @@ import { newPerStep, type TwoTowerOptions } from './options.js';
 import { createTables, TABLE_NAMES, type TableName, type TowerTables } from './tables.js';
 import { seededUniform } from '../seeded-init.js';
 import { resized } from '../../typed-arrays.js';
-import { packFloat32, packFloat64, unpackFloat32, unpackFloat64 } from './pack.js';
+import { packFloat32, packFloat64, unpackFloat32, unpackFloat64 } from '../packed.js';
 import type { StateValue } from '../model.js';
 
 /** What serving needs after steps: the dense weights, the rows that changed, and where training stands. */

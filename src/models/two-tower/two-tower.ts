@@ -37,7 +37,7 @@ import { seededParams } from './dense-params.js';
 import { concatEvents, FeatureEncoder, FIELDS, type EncodedEvents } from './encoding.js';
 import type { TrainerHost } from './host.js';
 import { checkTwoTowerOptions, newPerStep, TWO_TOWER_DEFAULTS, type TwoTowerOptions } from './options.js';
-import { packFloat64, unpackFloat32, unpackFloat64 } from './pack.js';
+import { packFloat64, unpackFloat32, unpackFloat64 } from '../packed.js';
 import { blockScores, TowerServing } from './serving.js';
 import { topK, type ScoredIndex } from '../../ranking/top-k.js';
 import { createTables, TABLE_NAMES, type TableName } from './tables.js';
@@ -62,8 +62,10 @@ export class TwoTower implements RatingModel, RankingModel {
   private readonly encoder: FeatureEncoder;
   private readonly serving: TowerServing;
   private readonly queue: QueuedBatch[] = [];
-  /** Events handed to `learn`: the next event's sequence number. */
+  /** Events sealed into the queue: the next queue entry's first event. */
   private handed = 0;
+  /** Events handed to `learn`, sealed or not. */
+  private learned = 0;
   private trained = 0;
   private changes: Array<[string, StateValue | null]> = [];
   private checkpoint: Array<[string, StateValue]> = [];
@@ -116,7 +118,7 @@ export class TwoTower implements RatingModel, RankingModel {
     }
     // Everything else learned so far is since the last drain.
     this.unsent = [...this.sinceDrain];
-    this.unsentCount = this.sinceDrain.reduce((sum, events) => sum + events.length / FIELDS, 0);
+    this.unsentCount = this.learned - this.handed;
     this.send();
   }
 
@@ -133,6 +135,7 @@ export class TwoTower implements RatingModel, RankingModel {
     this.sinceDrain.push(events);
     this.unsent.push(events);
     this.unsentCount += batch.length;
+    this.learned += batch.length;
     // Inline training sees each event at once (steps fall where they would in any batching); a
     // worker gets a step's worth at a time, as message passing costs per message.
     if (this.options.trainIn === 'inline' || this.unsentCount >= newPerStep(this.options)) this.send();
@@ -141,7 +144,7 @@ export class TwoTower implements RatingModel, RankingModel {
   private send(): void {
     if (!this.host || this.unsentCount === 0) return;
     const { catchUpLag } = this.options;
-    this.host.send(concatEvents(this.unsent), catchUpLag > 0 && this.training().lagEvents > catchUpLag);
+    this.host.send(concatEvents(this.unsent), catchUpLag > 0 && this.learned - this.trained > catchUpLag);
     this.unsent = [];
     this.unsentCount = 0;
   }
@@ -190,11 +193,10 @@ export class TwoTower implements RatingModel, RankingModel {
 
   training(): TrainingStatus {
     const waiting = this.queue.find((batch) => batch.first + batch.events.length / FIELDS > this.trained);
-    const learned = this.handed + this.sinceDrain.reduce((sum, events) => sum + events.length / FIELDS, 0);
     return {
       backend: this.backend,
-      lagEvents: learned - this.trained,
-      lagSeconds: learned > this.trained ? (this.clock() - (waiting?.handedAt ?? this.sinceDrainAt)) / 1000 : 0,
+      lagEvents: this.learned - this.trained,
+      lagSeconds: this.learned > this.trained ? (this.clock() - (waiting?.handedAt ?? this.sinceDrainAt)) / 1000 : 0,
       trainedEvents: this.trained,
       ...this.status,
     };
@@ -275,6 +277,7 @@ export class TwoTower implements RatingModel, RankingModel {
       }
     }
     this.queue.sort((a, b) => a.first - b.first);
+    this.learned = this.handed;
     this.baseline.restore(baseline);
   }
 

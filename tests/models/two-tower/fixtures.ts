@@ -1,9 +1,8 @@
 /** Small towers and a synthetic stream whose side features matter, for the two-tower tests. */
-import type { Catalog } from '../../../src/catalog.js';
 import type { SyntheticSpec } from '../../../src/datasets/synthetic.js';
-import { featuredSyntheticStream } from '../../../src/datasets/synthetic-stream.js';
+import { featuredSyntheticStream, type FeaturedStream as SyntheticFeaturedStream } from '../../../src/datasets/synthetic-stream.js';
 import { WHOLE_STARS } from '../../../src/events/scale.js';
-import type { IndexedRating, ModelContext } from '../../../src/models/model.js';
+import type { ModelContext } from '../../../src/models/model.js';
 import type { TwoTowerOptions } from '../../../src/models/two-tower/options.js';
 
 export const SMALL: Partial<TwoTowerOptions> = {
@@ -20,11 +19,9 @@ export const SMALL: Partial<TwoTowerOptions> = {
   backend: 'wasm',
 };
 
-export interface FeaturedStream {
-  readonly catalog: Catalog;
+/** The synthetic stream (timestamp order, ids interned in that order) and a model context reading its features. */
+export interface FeaturedStream extends SyntheticFeaturedStream {
   readonly context: ModelContext;
-  /** Timestamp order, ids interned in that order. */
-  readonly events: IndexedRating[];
 }
 
 /** A synthetic set replayed in timestamp order, its users' and items' side features in the catalogue. */
