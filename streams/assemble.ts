@@ -16,8 +16,15 @@ export interface BoundConfig extends ModelSettings {
   readonly rankModel: string;
 }
 
-/** `clock` (ms), when given, makes the recommender time each model's learning. */
-export function assembleRecommender(config: BoundConfig, k: number, clock?: () => number): Recommender {
+/** How the core serves, not what it learns (so not bound to the state). */
+export interface ServingOptions {
+  /** A clock (ms): when given, the recommender times each model's learning. */
+  readonly clock?: () => number;
+  /** Background list refreshes per applied event (RecommenderOptions.backgroundRefresh). */
+  readonly backgroundRefresh?: number;
+}
+
+export function assembleRecommender(config: BoundConfig, k: number, serving: ServingOptions = {}): Recommender {
   const scale = scaleByName(config.scale);
   const catalog = new Catalog();
   const models = createModels(config, scale, catalog.features);
@@ -31,14 +38,15 @@ export function assembleRecommender(config: BoundConfig, k: number, clock?: () =
     k,
     relevanceThreshold: scale.max - 1,
     rankingShare: config.rankingShare ?? DEFAULT_RANKING_SHARE,
-    clock,
+    clock: serving.clock,
+    backgroundRefresh: serving.backgroundRefresh,
     catalog,
   });
 }
 
 /** The recommender for a stream: bound to `streamId` and `config` in the store, and restored from it. */
-export function resumeRecommender(store: StateStore, streamId: string, config: BoundConfig, k: number): Recommender {
-  const recommender = assembleRecommender(config, k);
+export function resumeRecommender(store: StateStore, streamId: string, config: BoundConfig, k: number, serving: ServingOptions = {}): Recommender {
+  const recommender = assembleRecommender(config, k, serving);
   store.bind(streamId, boundSettings(config));
   return restored(recommender, store);
 }

@@ -119,7 +119,9 @@ export async function evaluateOffline(options: EvalOptions): Promise<EvalSummary
 
   // A batch protocol trains on all of the training part before it tests: no lag bound, which would trade replay for keeping up.
   const models = { ...options.models, twoTower: { ...options.models.twoTower, catchUpLag: 0 } };
-  const recommender = assembleRecommender({ scale: dataset.scale.name, rankModel: options.rankModel, ...models }, LIST_LENGTH, () => performance.now());
+  const recommender = assembleRecommender({ scale: dataset.scale.name, rankModel: options.rankModel, ...models }, LIST_LENGTH, {
+    clock: () => performance.now(),
+  });
   await readSideFeatures(dataset, recommender.catalog.features);
   await recommender.start();
   try {
@@ -187,7 +189,8 @@ function eventAt(columns: RatingColumns, position: number): RatingEvent {
 async function train(recommender: Recommender, columns: RatingColumns, order: Uint32Array, onTrained: EvalOptions['onTrained']): Promise<void> {
   for (let start = 0; start < order.length; start += TRAINING_BATCH) {
     const batch = Array.from(order.subarray(start, start + TRAINING_BATCH), (position) => eventAt(columns, position));
-    recommender.applyBatch(recommender.index(batch));
+    // Models only: the protocols score lists after training, so none is refreshed on the way.
+    recommender.learnBatch(recommender.index(batch));
     onTrained?.(Math.min(start + TRAINING_BATCH, order.length), order.length);
     // Lets the progress bar redraw between batches.
     await nextTurn();

@@ -57,6 +57,22 @@ export class PipelineMetrics {
     registers: [this.registry],
   });
   readonly publishedNdcg = new Gauge({ name: 'rxrec_published_ndcg', help: 'NDCG@k of the lists as last published', registers: [this.registry] });
+  readonly listRefreshes = new Counter({
+    name: 'rxrec_list_refreshes_total',
+    help: 'Lists recomputed: trigger "event" for users a batch touched, "background" for the oldest others; changed "false" when the order stayed (not published again)',
+    labelNames: ['trigger', 'changed'] as const,
+    registers: [this.registry],
+  });
+  readonly oldestListAgeEvents = new Gauge({
+    name: 'rxrec_oldest_list_age_events',
+    help: 'Events applied since the least recently recomputed list was computed (list staleness)',
+    registers: [this.registry],
+  });
+  readonly oldestListAgeSeconds = new Gauge({
+    name: 'rxrec_oldest_list_age_seconds',
+    help: 'Age of the least recently recomputed list (list staleness); restored lists count from the restart',
+    registers: [this.registry],
+  });
   readonly lmdbSize = new Gauge({ name: 'rxrec_lmdb_size_bytes', help: 'Size of the LMDB state file, after the latest commit', registers: [this.registry] });
   readonly consumerLag = new Gauge({
     name: 'rxrec_consumer_lag_records',
@@ -92,5 +108,7 @@ export class PipelineMetrics {
   /** `processMetrics`: add Node's default process metrics (for the long-running commands). */
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    // Labelled series exist from the start (at 0), so rate() and alerts see them before the first refresh.
+    for (const trigger of ['event', 'background']) for (const changed of ['true', 'false']) this.listRefreshes.inc({ trigger, changed }, 0);
   }
 }

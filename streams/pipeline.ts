@@ -34,6 +34,42 @@ export interface PipelineSettings {
 }
 
 const DEFAULT_SIMILAR_K = 20;
+const REFRESH_SLICE_MS = 2;
+
+/**
+ * Wall-clock times of applied-event counts, one mark per batch: turns a list's age in events
+ * into seconds. Marks older than the oldest list asked about are dropped, so it holds only the
+ * batches the oldest list spans.
+ */
+class EventClock {
+  private readonly events: number[] = [];
+  private readonly times: number[] = [];
+  private start = 0;
+
+  record(events: number, time: number): void {
+    this.events.push(events);
+    this.times.push(time);
+  }
+
+  /** The time of the first mark at or after `event` (the batch whose end it belongs to). */
+  timeAt(event: number): number {
+    let lo = this.start;
+    let hi = this.events.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.events[mid]! >= event) hi = mid;
+      else lo = mid + 1;
+    }
+    this.start = lo;
+    if (lo > 4096 && lo > this.events.length / 2) {
+      this.events.splice(0, lo);
+      this.times.splice(0, lo);
+      this.start = 0;
+      lo = 0;
+    }
+    return this.times[lo] ?? this.times[this.times.length - 1] ?? 0;
+  }
+}
 
 export interface PipelineParts {
   readonly source: RatingSource;
@@ -116,13 +152,32 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     return batch;
   };
 
-  const learn = (batch: DecodedBatch): LearnedBatch =>
-    timed('learn', () => {
-      const indexed = recommender.index(batch.events);
-      const lists = recommender.applyBatch(indexed);
-      metrics.applied.inc(batch.events.length);
-      return { ...batch, lists, positions: nextPositions(batch.records), activity: userActivity(indexed, batch.partitions) };
-    });
+  // Lists are refreshed in slices of at most REFRESH_SLICE_MS, yielding to the event loop in
+  // between, so HTTP requests are answered while a batch's lists are computed.
+  const learn = async (batch: DecodedBatch): Promise<LearnedBatch> => {
+    const indexed = recommender.index(batch.events);
+    const touched = timed('learn', () => recommender.learnBatch(indexed));
+    metrics.applied.inc(batch.events.length);
+    const end = metrics.stageDuration.startTimer({ stage: 'refresh' });
+    const lists: UserList[] = [];
+    const due = [
+      ...touched.map((t) => ({ ...t, trigger: 'event' as const })),
+      ...recommender.dueForBackgroundRefresh(indexed.length, touched).map((user) => ({ user, eventTs: undefined, trigger: 'background' as const })),
+    ];
+    let sliceStart = performance.now();
+    for (const { user, eventTs, trigger } of due) {
+      const items = recommender.refresh(user);
+      metrics.listRefreshes.inc({ trigger, changed: String(items !== undefined) });
+      if (items) lists.push({ user, items, eventTs });
+      if (performance.now() - sliceStart > REFRESH_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+    end();
+    listClock.record(recommender.eventsApplied, now());
+    return { ...batch, lists, positions: nextPositions(batch.records), activity: userActivity(indexed, batch.partitions) };
+  };
 
   const persist = (batch: LearnedBatch): LearnedBatch =>
     timed('persist', () => {
@@ -136,7 +191,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     const publishedAt = now();
     const sourceOffset = lastOffset(batch.records);
     const titleOf: TitleOf = (itemId) => store.itemLabel(itemId)?.title;
-    const lists = batch.lists.map((list) => toRecommendationList(recommender, list, sourceOffset, publishedAt, titleOf));
+    const lists = batch.lists.map((list) => toRecommendationList(recommender, list, sourceOffset, publishedAt, titleOf, store));
     if (lists.length > 0) await recommendations.publish(lists);
     if (parts.similarItems) {
       const changed = recommender.changedSimilarItems(settings.similarK ?? DEFAULT_SIMILAR_K);
@@ -146,13 +201,19 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     end();
     observeLatency(metrics, batch.records, now());
     updateQualityGauges(metrics, recommender);
+    const ages = recommender.listAges();
+    metrics.oldestListAgeEvents.set(ages.oldestEvents);
+    metrics.oldestListAgeSeconds.set(ages.oldestAtEvent === undefined ? 0 : (now() - listClock.timeAt(ages.oldestAtEvent)) / 1000);
     return { records: batch.records.length, applied: batch.events.length, rejected: batch.letters.length, positions: batch.positions, lists };
   };
 
   // Background learners start before the first batch and stop with the stream. The size gauge
   // starts at the resumed state's size and follows every commit.
+  const listClock = new EventClock();
   return defer(() => {
     metrics.lmdbSize.set(store.sizeBytes());
+    // Restored lists count from now.
+    listClock.record(recommender.eventsApplied, now());
     return from(recommender.start());
   }).pipe(
     concatMap(() =>
@@ -161,7 +222,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
         (records) =>
           records.length === 0
             ? of<BatchReport>({ records: 0, applied: 0, rejected: 0, positions: new Map(), lists: [] })
-            : of(records).pipe(map(decode), concatMap(sendDeadLetters), map(learn), map(persist), concatMap(publish)),
+            : of(records).pipe(map(decode), concatMap(sendDeadLetters), concatMap(learn), map(persist), concatMap(publish)),
       ),
     ),
     finalize(() => void recommender.close()),
@@ -189,13 +250,21 @@ function lastOffset(records: readonly RawRecord[]): string {
   return last ? `${last.partition}:${last.offset}` : '';
 }
 
-function toRecommendationList(recommender: Recommender, list: UserList, sourceOffset: string, publishedAt: number, titleOf: TitleOf): RecommendationList {
+function toRecommendationList(
+  recommender: Recommender,
+  list: UserList,
+  sourceOffset: string,
+  publishedAt: number,
+  titleOf: TitleOf,
+  store: StateStore,
+): RecommendationList {
   return {
     userId: recommender.catalog.users.idAt(list.user),
     items: listItems(recommender, list.items, titleOf),
     model: recommender.ranker.name,
     sourceOffset,
-    eventTs: list.eventTs,
+    // A background refresh follows no event of the user's: their newest one as stored.
+    eventTs: list.eventTs ?? store.userActivity(list.user)?.eventTs ?? 0,
     publishedAt,
   };
 }

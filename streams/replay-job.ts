@@ -43,6 +43,8 @@ export interface ReplayOptions {
   readonly deadLetterPath?: string;
   /** Stop once this many records of the log have been applied (for tests and partial runs). */
   readonly stopAtOffset?: number;
+  /** Background list refreshes per applied event (default DEFAULT_BACKGROUND_REFRESH). */
+  readonly backgroundRefresh?: number;
   readonly metrics?: PipelineMetrics;
   readonly onLoadProgress?: (rowsRead: number) => void;
   /** Called once the state is loaded, before the first batch (e.g. to start the HTTP API). */
@@ -97,7 +99,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   try {
     const log = await ReplayLog.load(options.dataset, options.pacing, { onProgress: options.onLoadProgress });
     const config: BoundConfig = { scale: options.dataset.scale.name, rankModel: options.rankModel, ...options.models };
-    const recommender = resumeRecommender(store, log.streamId, config, options.k);
+    const recommender = resumeRecommender(store, log.streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
     if (store.position(0) === undefined) await keepSideFeatures(store, options.dataset, recommender);
 
     const source = options.stopAtOffset === undefined ? log : new BoundedSource(log, options.stopAtOffset);

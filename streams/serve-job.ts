@@ -38,6 +38,8 @@ export interface ServeOptions {
   readonly models: ModelSettings;
   readonly rankModel: string;
   readonly k: number;
+  /** Background list refreshes per applied event (default DEFAULT_BACKGROUND_REFRESH). */
+  readonly backgroundRefresh?: number;
   /** Ratings on the wire are validated against it; bound to the state like the model settings. */
   readonly scale: RatingScale;
   readonly batchSize: number;
@@ -95,7 +97,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     assignedGauge.set(transport?.source.assignment().length ?? 0);
   };
   try {
-    const recommender = resumeRecommender(store, streamId, config, options.k);
+    const recommender = resumeRecommender(store, streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
     const resumeAt = [...store.positions()].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
     log(
       `serving ${topics.ratings} → ${topics.recs}${recommender.itemSimilarity ? ` and ${topics.similarItems}` : ''} (dead letters ${topics.dlq}) with ${config.models.join(', ')} as group ${settings.groupId} at ${settings.brokers.join(',')}; ` +

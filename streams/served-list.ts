@@ -44,7 +44,9 @@ export function servedList(recommender: Recommender, state: ServedState, userId:
   const user = recommender.catalog.users.lookup(userId);
   const known = user >= 0 && recommender.histories.itemsOf(user).size > 0;
   const newcomer = known ? undefined : recommender.newcomerList(userId, k);
-  const entries = newcomer?.items ?? recommender.rankFor(user, k);
+  // The list as last refreshed (touched users after their batch, the rest by the background
+  // refresh) at the published length; another length is computed for the request.
+  const entries = newcomer?.items ?? (k === recommender.options.k ? recommender.servedEntries(user) : recommender.rankFor(user, k));
   const items = listItems(recommender, entries, titleOf).map((item) => {
     const title = titleOf(item.itemId);
     return title === undefined ? item : { ...item, title };

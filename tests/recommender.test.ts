@@ -244,8 +244,14 @@ test('recommender: published hit@k is recorded for every relevant event, against
       }
     }
     const lists = recommender.applyBatch(indexed);
-    // Every user of the batch got a fresh list, which is now their current list.
-    assert.deepEqual(new Set(lists.map((l) => l.user)), new Set(indexed.map((e) => e.user)));
+    // Every user of the batch got a fresh list, now their current list; it is returned (to
+    // publish) exactly when its order changed.
+    const returned = new Map(lists.map((l) => [l.user, l]));
+    for (const user of new Set(indexed.map((e) => e.user))) {
+      const fresh = recommender.rankFor(user).map((entry) => entry.index);
+      assert.deepEqual([...recommender.currentList(user)], fresh);
+      assert.equal(returned.has(user), !sameOrder(before.get(user)!, fresh), `user ${user}`);
+    }
     for (const list of lists)
       assert.deepEqual(
         [...recommender.currentList(list.user)],
@@ -380,4 +386,45 @@ test('recommender: newcomers are scored on the cold-start list whatever the orde
   const after = recommender.evaluator.figures().models.cooccurrence!;
   assert.equal(after.rankedEvents, before.rankedEvents! + 1);
   assert.ok(Math.abs(after.hitAt10! * after.rankedEvents! - (before.hitAt10! * before.rankedEvents! + 1)) < 1e-9, 'a hit on the cold-start list');
+});
+
+function sameOrder(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+test('recommender: the background refresh recomputes untouched users, oldest first, so list age stays bounded', () => {
+  const run = (backgroundRefresh: number) => {
+    const popularity = new Popularity({ halfLife: 200 });
+    const recommender = new Recommender([popularity], popularity, { ...OPTIONS, rankingShare: 0, backgroundRefresh });
+    // After the first 300 events, a third of the users never rate again.
+    const all = ratingEvents(3000, 30, 60, 8);
+    const early = all.slice(0, 300);
+    const late = all.slice(300).filter((e) => Number(e.userId.slice(1)) % 3 !== 0);
+    let oldest = 0;
+    let backgroundLists = 0;
+    for (const batch of batches([...early, ...late], [50])) {
+      const before = recommender.listAges().lists;
+      const lists = recommender.applyBatch(recommender.index(batch));
+      const touched = new Set(batch.map((e) => recommender.catalog.users.lookup(e.userId)));
+      for (const list of lists) {
+        if (touched.has(list.user)) continue;
+        backgroundLists += 1;
+        assert.equal(list.eventTs, undefined, 'a background list follows no event of the user');
+        assert.deepEqual(
+          list.items.map((entry) => entry.index),
+          recommender.rankFor(list.user).map((entry) => entry.index),
+        );
+      }
+      if (before > 0) oldest = Math.max(oldest, recommender.listAges().oldestEvents);
+    }
+    return { oldest, backgroundLists, events: early.length + late.length, users: recommender.listAges().lists };
+  };
+  const off = run(0);
+  const on = run(0.1);
+  assert.equal(off.backgroundLists, 0);
+  // Without it, the lists of users who stopped rating age with the stream.
+  assert.ok(off.oldest > off.events - 400, `oldest list without background refresh: ${off.oldest} events`);
+  // With 0.1 lists per event over 30 users, each list is recomputed at least every ~300 events (+ a batch).
+  assert.ok(on.backgroundLists > 0, 'some untouched users were refreshed and their lists changed');
+  assert.ok(on.oldest <= on.users / 0.1 + 50, `oldest list with background refresh: ${on.oldest} events`);
 });

@@ -9,6 +9,7 @@ import {
   type ModelSettings,
 } from '../../src/models/registry.js';
 import { BACKEND_CHOICES, checkTwoTowerOptions, TWO_TOWER_DEFAULTS, type TwoTowerOptions } from '../../src/models/two-tower/options.js';
+import { DEFAULT_BACKGROUND_REFRESH } from '../../src/recommender.js';
 import { UsageError } from './errors.js';
 import { halfLife, integer, nonNegativeNumber, positiveInteger, positiveNumber, share } from './options.js';
 
@@ -28,6 +29,8 @@ export interface ModelFlags {
   rankingShare: number;
   twoTower: Partial<TwoTowerOptions>;
   seed: number;
+  /** Not a model setting (not bound to the state): how many untouched lists are recomputed. */
+  backgroundRefresh: number;
 }
 
 export function addModelOptions(command: Command): Command {
@@ -89,7 +92,15 @@ export function addModelOptions(command: Command): Command {
         .argParser(twoTowerSettings)
         .default({}, "the seeds' sizes, worker training, backend auto"),
     )
-    .addOption(new Option('--seed <n>', "seed of every model's initialisation").argParser(integer).default(DEFAULT_MODEL_SETTINGS.seed));
+    .addOption(new Option('--seed <n>', "seed of every model's initialisation").argParser(integer).default(DEFAULT_MODEL_SETTINGS.seed))
+    .addOption(
+      new Option(
+        '--background-refresh <lists/event>',
+        'lists of users a batch did not touch recomputed per event, oldest first (item parameters drift under them); changed ones are published; 0: off',
+      )
+        .argParser(nonNegativeNumber)
+        .default(DEFAULT_BACKGROUND_REFRESH),
+    );
 }
 
 export function modelSettingsFrom(flags: ModelFlags): ModelSettings {

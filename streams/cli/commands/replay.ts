@@ -86,6 +86,7 @@ export function replayCommand(): Command {
         models,
         rankModel: rankModelFrom(flags, models),
         k: flags.k,
+        backgroundRefresh: flags.backgroundRefresh,
         batchSize: flags.batchSize,
         batchWaitMs: flags.batchWaitMs,
         out: flags.out,

@@ -78,6 +78,7 @@ export function serveCommand(): Command {
           models,
           rankModel: rankModelFrom(flags, models),
           k: flags.k,
+          backgroundRefresh: flags.backgroundRefresh,
           scale,
           batchSize: flags.batchSize,
           batchWaitMs: flags.batchWaitMs,
