@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateStore } from '../../state/store.js';
 import { randomRatings, tempDir, writeMl100k } from '../fixtures.js';
@@ -139,10 +140,14 @@ test('SIGKILL at several points mid-stream, then resume: parameters equal an uni
 
   const killed = tempDir();
   const positions: number[] = [];
-  for (const delayMs of [700, 900, 1100]) {
-    const child = startCli(['replay', '--dataset', datasetDir, '--state', killed, '--batch-size', '100', '--rate', '4000']);
+  // Each run is killed once it has published a few batches' lists (whatever the machine's
+  // load), so every kill lands mid-stream; the store is read only after the process is gone.
+  for (let run = 0; run < 3; run++) {
+    const out = join(tempDir(), 'lists.jsonl');
+    const child = startCli(['replay', '--dataset', datasetDir, '--state', killed, '--batch-size', '100', '--rate', '4000', '--out', out]);
     const exited = once(child, 'exit');
-    await sleep(delayMs);
+    const deadline = Date.now() + 60_000;
+    while (lineCount(out) < 150 && child.exitCode === null && Date.now() < deadline) await sleep(20);
     child.kill('SIGKILL');
     await exited;
     const store = StateStore.open(killed);
@@ -157,3 +162,11 @@ test('SIGKILL at several points mid-stream, then resume: parameters equal an uni
   assert.equal(finish.status, 0, finish.stderr);
   assert.deepEqual(await storedParameters(killed), await storedParameters(uninterrupted));
 });
+
+function lineCount(file: string): number {
+  try {
+    return readFileSync(file, 'utf8').split('\n').length - 1;
+  } catch {
+    return 0;
+  }
+}

@@ -76,6 +76,7 @@ test('the dashboard shows what issue 10 asks for: events/s, lag, latency p50/p99
     'rxrec_prequential_hit_rate',
     'rxrec_events_rejected_total',
     'rxrec_published_hit_rate',
+    'rxrec_oldest_list_age_seconds',
     'process_resident_memory_bytes',
   ]) {
     assert.ok(reading(name).length > 0, `no query reads ${name}`);
