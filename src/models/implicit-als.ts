@@ -16,13 +16,15 @@
  * a user's sums over their picks are sufficient statistics: kept for the users active since the
  * last sweep (built from the picks at their first event after it, then one r × r update a pick),
  * every pick re-solves the user exactly against the current item rows at O(r³). At a sweep
- * (every 1,000 events, counted in events so the state never depends on batch boundaries) the
+ * (every 1,000 events or more, counted in events so the state never depends on batch boundaries) the
  * items picked since the last one are re-solved against XᵀX and the current user rows, YᵀY is
  * recomputed and the kept sums are dropped. Fresh per event where it matters (a user's list
  * after their last pick), per sweep where it is cheap to wait (an item's row moves little per
  * pick). Cost: per pick O(r² + r³/6), plus a user's picks × r²/2 at their first pick of a
  * window; per sweep (users + items) r² for the Gram matrices and Σ over the picked items of
- * (raters × r²/2 + r³/6).
+ * (raters × r²/2 + r³/6). Sweeps are `sweepEvery` events apart, or a share `sweepShare` of the
+ * events so far when that is more (a pick's item is then learned at most 1 % of the stream
+ * late), so that the sweeps' cost per event stays bounded as raters accumulate.
  *
  * Parameters (defaults): rank r = 20; α = 1 and λ = 1 (the implicit library's α; the paper's
  * α = 40 suits play counts, not one-off picks — measured on the synthetic set, offline P@10 0.23
@@ -52,15 +54,22 @@ import { RidgeSystem } from './ridge-solve.js';
 
 export interface ImplicitAlsOptions {
   readonly rank: number;
-  /** Events between item sweeps. */
+  /** Events between item sweeps, at least. */
   readonly sweepEvery: number;
+  /**
+   * And at least this share of the events seen so far: a sweep visits every rater of the items
+   * picked since the last one, whose counts grow with the stream, so a fixed interval makes the
+   * per-event cost grow with it. With the interval a share f of the stream, a sweep's cost over
+   * its interval stays below r²/(2f) per event however long the stream (0: fixed intervals).
+   */
+  readonly sweepShare: number;
   /** Confidence of a pick over an unpicked cell: c = 1 + α. */
   readonly alpha: number;
   readonly lambda: number;
   readonly initStd: number;
 }
 
-export const IMPLICIT_ALS_DEFAULTS: ImplicitAlsOptions = { rank: 20, sweepEvery: 1000, alpha: 1, lambda: 1, initStd: 0.1 };
+export const IMPLICIT_ALS_DEFAULTS: ImplicitAlsOptions = { rank: 20, sweepEvery: 1000, sweepShare: 0.01, alpha: 1, lambda: 1, initStd: 0.1 };
 
 /** Value filed for a pick: the model reads which items were picked, not the rating. */
 const PICKED = 1;
@@ -84,6 +93,8 @@ export class ImplicitAls implements RankingModel {
   /** Items picked since the last sweep. */
   private readonly window = new Set<number>();
   private events = 0;
+  /** The event count at which the next sweep runs. */
+  private nextSweep: number;
   /** Item rows that existed at the last sweep (the rest entered itemGram one by one). */
   private swept = 0;
   private itemRowsInGram = 0;
@@ -96,6 +107,9 @@ export class ImplicitAls implements RankingModel {
     if (!(lambda > 0)) throw new RangeError(`implicit-als: lambda must be > 0, got ${lambda}`);
     if (!(Number.isInteger(sweepEvery) && sweepEvery >= 1))
       throw new RangeError(`implicit-als: sweepEvery must be a whole number of events >= 1, got ${sweepEvery}`);
+    if (!(options.sweepShare === undefined || (options.sweepShare >= 0 && options.sweepShare < 1)))
+      throw new RangeError(`implicit-als: sweepShare must be in [0, 1), got ${options.sweepShare}`);
+    this.nextSweep = sweepEvery;
     this.state = new FoldInState({ model: this.name, seed: context.seed, initStd, userWidth: rank, itemWidth: rank, itemLeadingZeros: 0 });
     this.system = new RidgeSystem(rank);
     this.itemGram = new Float64Array(rank * rank);
@@ -106,7 +120,10 @@ export class ImplicitAls implements RankingModel {
     for (const { user, item } of batch) {
       if (this.state.file(user, item, PICKED)) this.learnPick(user, item);
       this.events += 1;
-      if (this.events % this.options.sweepEvery === 0) this.sweep();
+      if (this.events >= this.nextSweep) {
+        this.sweep();
+        this.nextSweep = this.events + this.sweepInterval(this.events);
+      }
     }
   }
 
@@ -143,6 +160,10 @@ export class ImplicitAls implements RankingModel {
     const count = this.state.items.rowCount;
     for (; this.itemRowsInGram < count; this.itemRowsInGram++)
       addOuterUpper(this.itemGram, this.state.items.raw, this.itemRowsInGram * this.options.rank, this.options.rank);
+  }
+
+  private sweepInterval(events: number): number {
+    return Math.max(this.options.sweepEvery, Math.floor(this.options.sweepShare * events));
   }
 
   private sweep(): void {
@@ -216,6 +237,7 @@ export class ImplicitAls implements RankingModel {
   drainChanges(): Array<[string, StateValue]> {
     const changes: Array<[string, StateValue]> = [
       ['events', this.events],
+      ['nextSweep', this.nextSweep],
       ['window', [...this.window]],
       ['swept', this.swept],
     ];
@@ -226,10 +248,14 @@ export class ImplicitAls implements RankingModel {
   restore(entries: Iterable<[string, StateValue]>): void {
     this.state.restore(entries, (key, value) => {
       if (key === 'events') this.events = value as number;
+      else if (key === 'nextSweep') this.nextSweep = value as number;
       else if (key === 'swept') this.swept = value as number;
       else if (key === 'window') for (const item of value as readonly number[]) this.window.add(item);
       else throw new Error(`implicit-als: unknown state key '${key}'`);
     });
+    // A state from before sweeps were spaced by share: the next multiple of sweepEvery.
+    const every = this.options.sweepEvery;
+    if (this.nextSweep <= this.events) this.nextSweep = (Math.floor(this.events / every) + 1) * every;
     // YᵀY as the live model has it: the rows at the last sweep, then each later row in order.
     gramUpper(this.itemGram, this.state.items.raw, this.swept, this.options.rank);
     this.itemRowsInGram = this.swept;

@@ -79,7 +79,8 @@ test('implicit-als: a user solve is the exact ridge solution of the paper’s no
 
 test('implicit-als: its state never depends on batch boundaries, and drain/restore continues exactly', () => {
   const { train } = tasteStream(40, 60, 20, 9);
-  const make = () => new ImplicitAls(context, { sweepEvery: 97 });
+  // sweepShare 0.2: past event 485 the sweeps are spaced by a fifth of the stream (97, 116, 139 events).
+  const make = () => new ImplicitAls(context, { sweepEvery: 97, sweepShare: 0.2 });
   const whole = make();
   whole.learn(train);
   const stored = new Map<string, StateValue>();
@@ -126,4 +127,20 @@ test('implicit-als: a re-rating changes nothing, a user never seen scores nothin
   assert.throws(() => new ImplicitAls(context, { sweepEvery: 0 }), /sweepEvery must be a whole number/);
   assert.throws(() => model.restore([['x', 1]]), /restore needs a fresh model/);
   assert.throws(() => new ImplicitAls(context).restore([['x', 1]]), /unknown state key 'x'/);
+});
+
+test('implicit-als: sweeps are sweepEvery events apart, then a share of the stream so far (bounded cost per event)', () => {
+  const { train } = tasteStream(40, 60, 50, 3);
+  const model = new ImplicitAls(context, { sweepEvery: 100, sweepShare: 0.1 });
+  model.learn(train);
+  let next = 100;
+  const expected: number[] = [];
+  while (next <= train.length) {
+    expected.push(next);
+    next += Math.max(100, Math.floor(0.1 * next));
+  }
+  assert.deepEqual(expected.slice(0, 12), [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1210]);
+  const state = new Map(model.drainChanges());
+  assert.equal(state.get('nextSweep'), next);
+  assert.throws(() => new ImplicitAls(context, { sweepShare: 1 }), /sweepShare must be in \[0, 1\)/);
 });
