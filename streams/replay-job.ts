@@ -58,6 +58,11 @@ export interface ReplayOptions {
     state: ServedState;
   }) => void | Promise<void>;
   readonly onBatch?: (report: BatchReport, progress: ReplayProgress) => void;
+  /**
+   * Called with the summary once the stream has ended, while the state is still open: what it
+   * awaits (e.g. serving the finished state until interrupted) happens before the state closes.
+   */
+  readonly onEnd?: (summary: ReplaySummary) => void | Promise<void>;
 }
 
 export interface ReplayProgress {
@@ -141,7 +146,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     );
     const seconds = (performance.now() - runStart) / 1000;
     const figures = recommender.evaluator.figures();
-    return {
+    const summary: ReplaySummary = {
       events,
       rejected,
       seconds,
@@ -159,6 +164,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       deadLetterPath: deadLetters.path,
       training: recommender.trainingStatus(),
     };
+    await options.onEnd?.(summary);
+    return summary;
   } finally {
     await Promise.all([deadLetters.close(), recommendations.close(), similarItems?.close()]);
     await store.close();

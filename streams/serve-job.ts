@@ -12,7 +12,6 @@
  * current end (streams/kafka/side-feature-feed.ts) into the state and the catalogue, and then
  * keeps applying what is published to them while it runs.
  */
-import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lastValueFrom, tap } from 'rxjs';
 import { Gauge } from 'prom-client';
@@ -22,7 +21,7 @@ import type { ModelSettings } from '../src/models/registry.js';
 import type { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
 import { resumeRecommender, type BoundConfig } from './assemble.js';
-import { startHttpApi, type HttpListenOptions, type Readiness } from './http/server.js';
+import { startHttpApi, type HttpApi, type HttpListenOptions, type Readiness } from './http/server.js';
 import type { KafkaLog } from './kafka/client.js';
 import { topicNames, type KafkaSettings } from './kafka/config.js';
 import { KafkaUnavailableError } from './kafka/errors.js';
@@ -84,7 +83,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     registers: [metrics.registry],
   });
   const readiness = new WorkerReadiness(settings, options.readyLag);
-  let http: Server | undefined;
+  let http: HttpApi | undefined;
   let transport: KafkaServeTransport | undefined;
   let feed: SideFeatureFeed | undefined;
   const started = performance.now();
@@ -104,10 +103,10 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
         `state ${options.stateDir}: ${recommender.catalog.users.size} users, ${recommender.catalog.items.size} items${resumeAt ? `, stored positions ${resumeAt}` : ', new'}`,
     );
     if (options.http) {
-      const api = await startHttpApi({ recommender, registry: metrics.registry, readiness, state: store }, options.http);
-      http = api.server;
+      http = await startHttpApi({ recommender, registry: metrics.registry, readiness, state: store }, options.http);
+      http.live.progressed({ position: storedRecords(store) });
       log(
-        `HTTP API, /metrics and health on http://${api.host}:${api.port}/${options.http.token === undefined ? '' : ' (bearer token required except on /health/*)'}`,
+        `HTTP API, /metrics and health on http://${http.host}:${http.port}/${options.http.token === undefined ? '' : ' (bearer token required except on /health/*)'}`,
       );
     }
 
@@ -170,6 +169,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
           if (report.records > 0) {
             updateGauges();
             progress.tick();
+            http?.live.batch(report, { position: storedRecords(store), lag: source.lag() });
           }
         }),
       ),
@@ -183,7 +183,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       await feed?.close();
       await transport?.close();
     } finally {
-      http?.close();
+      await http?.close();
       await store.close();
     }
   }
@@ -300,4 +300,11 @@ function progressLogger(everyMs: number, log: KafkaLog, figures: () => ProgressF
       if (everyMs > 0 && performance.now() - lastAt >= everyMs) print();
     },
   };
+}
+
+/** Records this state has consumed, summed over the partitions it holds positions of. */
+function storedRecords(store: StateStore): number {
+  let records = 0;
+  for (const offset of store.positions().values()) records += offset;
+  return records;
 }

@@ -19,6 +19,16 @@ export function idFromSegment(raw: string, what: 'user' | 'item'): Checked<strin
   } catch {
     return { ok: false, reason: `malformed %-escape in the ${what} id '${raw.slice(0, 64)}'` };
   }
+  return checkedId(id, what);
+}
+
+/** `user` from the query (already decoded): absent gives undefined, else the checks of a path id. */
+export function userFromQuery(query: URLSearchParams): Checked<string | undefined> {
+  const user = query.get('user');
+  return user === null ? { ok: true, value: undefined } : checkedId(user, 'user');
+}
+
+function checkedId(id: string, what: 'user' | 'item'): Checked<string> {
   if (id.length === 0) return { ok: false, reason: `missing ${what} id` };
   if (id.length > MAX_ID_LENGTH) return { ok: false, reason: `${what} id is ${id.length} characters long, more than ${MAX_ID_LENGTH}` };
   if (CONTROL_CHARACTER.test(id)) return { ok: false, reason: `${what} id contains a control character` };

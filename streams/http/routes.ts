@@ -4,17 +4,24 @@
  * 404, no redirect); a `:param` segment takes one raw segment, decoded later so a malformed
  * %-escape can be answered with 400.
  */
-export type RouteName = 'live-page' | 'summary' | 'metrics' | 'health-live' | 'health-ready' | 'recommendations' | 'similar' | 'item';
+export type RouteName = 'live-page' | 'events' | 'summary' | 'metrics' | 'health-live' | 'health-ready' | 'recommendations' | 'similar' | 'item';
 
 export interface Route {
   readonly name: RouteName;
   readonly path: string;
   /** Answered without the bearer token (probes of orchestrators carry none). */
   readonly open?: boolean;
+  /**
+   * Also accepts the bearer token as `?token=`: a browser opening the page cannot send a header,
+   * and EventSource cannot either. Only the live page and its event stream, so that an API
+   * client's token never needs to sit in a URL.
+   */
+  readonly tokenInQuery?: boolean;
 }
 
 export const ROUTES: readonly Route[] = [
-  { name: 'live-page', path: '/' },
+  { name: 'live-page', path: '/', tokenInQuery: true },
+  { name: 'events', path: '/events', tokenInQuery: true },
   { name: 'summary', path: '/summary' },
   { name: 'metrics', path: '/metrics' },
   { name: 'health-live', path: '/health/live', open: true },

@@ -4,16 +4,18 @@
  * bearer token when one is set (401 with WWW-Authenticate; /health/* is open), no body (400),
  * then the route's own parameters (400 with the reason). Node enforces the header size (431)
  * and the request timeout (408). Handlers read the in-memory core, which the pipeline updates
- * between batches (one thread: no locking needed).
+ * between batches (one thread: no locking needed). `/events` hands its response to the live
+ * feed, which the job running the pipeline tells about each batch.
  */
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Recommender } from '../../src/recommender.js';
 import { servedList, type ServedState } from '../served-list.js';
-import { bearerChecker } from './bearer.js';
-import { LIVE_PAGE } from './live-page.js';
-import { DEFAULT_MAX_K, idFromSegment, kFromQuery } from './params.js';
+import { bearerChecker, type BearerChecker } from './bearer.js';
+import { EVENT_STREAM_HEADERS, LiveFeed, type LiveFeedOptions } from './live-feed.js';
+import { LIVE_PAGE, LIVE_PAGE_HEADERS } from './live-page.js';
+import { DEFAULT_MAX_K, idFromSegment, kFromQuery, userFromQuery } from './params.js';
 import { ALLOWED_METHODS, matchRoute, type RouteName } from './routes.js';
 
 export interface Readiness {
@@ -29,6 +31,18 @@ export interface HttpApiParts {
   readonly state?: ServedState;
   readonly maxK?: number;
   readonly clock?: () => number;
+  /** The live page's event stream: tick, client bound. */
+  readonly liveFeed?: LiveFeedOptions;
+}
+
+export interface HttpApi {
+  readonly server: Server;
+  readonly port: number;
+  readonly host: string;
+  /** Tell it about each batch (`batch`) and the stream's end (`finish`). */
+  readonly live: LiveFeed;
+  /** Ends the event streams, then stops listening and closes idle connections. */
+  close(): Promise<void>;
 }
 
 export interface HttpListenOptions {
@@ -54,9 +68,18 @@ interface Reply {
   readonly headers?: OutgoingHttpHeaders;
 }
 
-type Handler = (parts: HttpApiParts, rawParam: string | undefined, query: URLSearchParams) => Promise<Reply> | Reply;
+/** A response the handler writes itself, over time (the event stream). */
+interface Stream {
+  readonly stream: (response: ServerResponse) => void;
+}
 
-export async function startHttpApi(parts: HttpApiParts, listen: HttpListenOptions): Promise<{ server: Server; port: number; host: string }> {
+interface Served extends HttpApiParts {
+  readonly live: LiveFeed;
+}
+
+type Handler = (served: Served, rawParam: string | undefined, query: URLSearchParams) => Promise<Reply | Stream> | Reply | Stream;
+
+export async function startHttpApi(parts: HttpApiParts, listen: HttpListenOptions): Promise<HttpApi> {
   const host = listen.host ?? DEFAULT_HTTP_HOST;
   const requestTimeout = listen.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const server = createServer({
@@ -67,10 +90,13 @@ export async function startHttpApi(parts: HttpApiParts, listen: HttpListenOption
     connectionsCheckingInterval: Math.max(10, Math.min(1000, requestTimeout / 4)),
   });
   const authorise = listen.token === undefined ? undefined : bearerChecker(listen.token);
+  const live = new LiveFeed(parts.recommender, parts.state ?? NO_STATE, { clock: parts.clock, ...parts.liveFeed });
+  const served: Served = { ...parts, live };
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    answer(parts, authorise, request)
+    answer(served, authorise, request)
       .catch((error: Error): Reply => ({ status: 500, body: { error: error.message } }))
-      .then((reply) => send(response, reply));
+      .then((reply) => ('stream' in reply ? reply.stream(response) : send(response, reply)))
+      .catch((error: Error) => response.destroy(error));
   });
   server.listen(listen.port, host);
   await new Promise<void>((resolve, reject) => {
@@ -85,10 +111,18 @@ export async function startHttpApi(parts: HttpApiParts, listen: HttpListenOption
       ),
     );
   });
-  return { server, port: (server.address() as AddressInfo).port, host };
+  const close = () =>
+    new Promise<void>((resolve) => {
+      live.close();
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      // A request still in flight gets a moment to finish, then its connection is cut: stopping never hangs.
+      setTimeout(() => server.closeAllConnections(), 1000).unref();
+    });
+  return { server, port: (server.address() as AddressInfo).port, host, live, close };
 }
 
-async function answer(parts: HttpApiParts, authorise: ReturnType<typeof bearerChecker> | undefined, request: IncomingMessage): Promise<Reply> {
+async function answer(served: Served, authorise: BearerChecker | undefined, request: IncomingMessage): Promise<Reply | Stream> {
   const target = request.url ?? '/';
   const queryAt = target.indexOf('?');
   const rawPath = queryAt < 0 ? target : target.slice(0, queryAt);
@@ -97,13 +131,15 @@ async function answer(parts: HttpApiParts, authorise: ReturnType<typeof bearerCh
   if (!(ALLOWED_METHODS as readonly string[]).includes(request.method ?? '')) {
     return { status: 405, body: { error: `${request.method} is not served: use GET` }, headers: { allow: ALLOWED_METHODS.join(', ') } };
   }
+  const query = new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1));
   if (authorise && !match.route.open) {
-    const check = authorise(request.headers.authorization);
+    const check = authorise(request.headers.authorization, match.route.tokenInQuery ? { token: query.get('token') } : undefined);
     if (!check.ok) return { status: 401, body: { error: check.reason }, headers: { 'www-authenticate': check.challenge } };
   }
   if (hasBody(request)) return { status: 400, body: { error: `a ${request.method} request carries no body` }, headers: { connection: 'close' } };
-  const query = new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1));
-  return HANDLERS[match.route.name](parts, match.rawParam, query);
+  const reply = await HANDLERS[match.route.name](served, match.rawParam, query);
+  // HEAD learns that the stream is there without holding a connection open for it.
+  return 'stream' in reply && request.method === 'HEAD' ? { status: 200, body: '', headers: EVENT_STREAM_HEADERS } : reply;
 }
 
 function hasBody(request: IncomingMessage): boolean {
@@ -112,7 +148,13 @@ function hasBody(request: IncomingMessage): boolean {
 }
 
 const HANDLERS: Record<RouteName, Handler> = {
-  'live-page': () => ({ status: 200, body: LIVE_PAGE, headers: { 'content-type': 'text/html; charset=utf-8' } }),
+  'live-page': () => ({ status: 200, body: LIVE_PAGE, headers: LIVE_PAGE_HEADERS }),
+  events: ({ live }, _rawParam, query) => {
+    const user = userFromQuery(query);
+    if (!user.ok) return badRequest(user.reason);
+    if (!live.hasRoom) return { status: 503, body: { error: 'too many live page clients: close one and retry' }, headers: { 'retry-after': '5' } };
+    return { stream: (response) => live.accept(response, user.value) };
+  },
   summary: (parts) => ({ status: 200, body: parts.recommender.evaluator.figures() }),
   // Query parameters mean nothing here: a scraper's extras are ignored.
   metrics: async (parts) => ({ status: 200, body: await parts.registry.metrics(), headers: { 'content-type': parts.registry.contentType } }),

@@ -11,9 +11,8 @@ import { addHttpFlags, httpListenFrom, type HttpFlags } from '../http-flags.js';
 import { nonNegativeInteger, positiveInteger, positiveNumber } from '../options.js';
 import { progressView } from '../progress.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
-import { startHttpApi } from '../../http/server.js';
+import { startHttpApi, type HttpApi } from '../../http/server.js';
 import { PipelineMetrics } from '../../metrics.js';
-import type { Server } from 'node:http';
 import type { RecommendationList } from '../../transport.js';
 
 interface ReplayFlags extends ModelFlags, HttpFlags {
@@ -31,6 +30,7 @@ interface ReplayFlags extends ModelFlags, HttpFlags {
   deadLetters?: string;
   stopAt?: number;
   json?: boolean;
+  keepServing?: boolean;
 }
 
 export function replayCommand(): Command {
@@ -61,6 +61,7 @@ export function replayCommand(): Command {
     .option('--dead-letters <file>', 'dead-letter file (default <state>/dead-letters.jsonl)')
     .addOption(new Option('--stop-at <offset>', 'stop after this position of the stream (a later run resumes)').argParser(nonNegativeInteger))
     .option('--json', 'print exactly one JSON object with the summary as the last line of standard output')
+    .option('--keep-serving', 'with --http-port: once the stream has ended, keep serving the finished state (live page, API, metrics) until interrupted')
     .action(async (flags: ReplayFlags) => {
       const pacing: Pacing = flags.rate
         ? { kind: 'rate', eventsPerSecond: flags.rate }
@@ -68,17 +69,18 @@ export function replayCommand(): Command {
           ? { kind: 'speed', factor: flags.speed }
           : { kind: 'max' };
       const listen = httpListenFrom(flags);
+      if (flags.keepServing && !listen) throw new UsageError('--keep-serving keeps the HTTP API up after the replay: give --http-port too');
       if (flags.out === '-' && flags.json) throw new UsageError('--out - and --json both write to standard output: give --out a file');
       const scale = flags.scale === undefined ? undefined : scaleByName(flags.scale);
       const models = modelSettingsFrom(flags);
       const detected = await resolveDataset(flags.dataset);
       const dataset = scale ? { ...detected, scale } : detected;
       let view: ReturnType<typeof progressView> | undefined;
-      let http: Server | undefined;
+      let api: HttpApi | undefined;
       let started = performance.now();
       let startPosition = 0;
       let latestList: RecommendationList | undefined;
-      const summary = await replay({
+      await replay({
         dataset,
         stateDir: flags.state,
         fresh: flags.fresh ?? false,
@@ -98,8 +100,8 @@ export function replayCommand(): Command {
           const where = resumedFrom > 0 ? `resuming at ${resumedFrom}/${total} (--fresh starts over)` : `${total} records`;
           process.stderr.write(`replaying ${dataset.format} from ${dataset.dir}: ${where}, ${describePacing(pacing)}\n`);
           if (listen) {
-            const api = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined }, state }, listen);
-            http = api.server;
+            api = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined }, state }, listen);
+            api.live.progressed({ position: resumedFrom, total });
             process.stderr.write(`live page and metrics on http://${api.host}:${api.port}/\n`);
           }
           view = progressView('replay', total);
@@ -108,6 +110,7 @@ export function replayCommand(): Command {
         },
         onBatch: (report, { position, total, recommender }) => {
           latestList = report.lists[report.lists.length - 1] ?? latestList;
+          api?.live.batch(report, { position, total });
           const { models } = recommender.evaluator.figures();
           const errors = recommender.ratingModels.map((m) => `${m.name} ${fixed(models[m.name]?.rmse, 3)}`).join(' ');
           const hits = recommender.rankingModels.map((m) => `${m.name} ${fixed(models[m.name]?.hitAt10, 3)}`).join(' ');
@@ -119,12 +122,33 @@ export function replayCommand(): Command {
             text: `RMSE ${errors} | hit@${flags.k} ${hits}`,
           });
         },
+        onEnd: async (summary) => {
+          view?.stop();
+          if (flags.json) process.stdout.write(JSON.stringify(jsonSummary(summary)) + '\n');
+          else process.stdout.write(textSummary(summary, flags.k) + (latestList ? latestListText(latestList) : ''));
+          if (!api) return;
+          api.live.finish();
+          if (flags.keepServing) {
+            process.stderr.write(`replay finished: still serving its final state on http://${api.host}:${api.port}/ until interrupted (Ctrl-C)\n`);
+            await interrupted();
+          }
+          await api.close();
+        },
       });
-      view?.stop();
-      http?.close();
-      if (flags.json) process.stdout.write(JSON.stringify(jsonSummary(summary)) + '\n');
-      else process.stdout.write(textSummary(summary, flags.k) + (latestList ? latestListText(latestList) : ''));
     });
+}
+
+/** Resolves on the first SIGINT or SIGTERM (which then no longer kill the process: the state closes cleanly). */
+function interrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }
 
 /**
