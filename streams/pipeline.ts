@@ -90,6 +90,8 @@ export interface BatchReport {
   readonly rejected: number;
   readonly positions: ReadonlyMap<number, number>;
   readonly lists: readonly RecommendationList[];
+  /** Users whose list was recomputed, changed or not (what a serving cache must re-read). */
+  readonly refreshed: readonly number[];
 }
 
 interface DecodedBatch {
@@ -103,6 +105,7 @@ interface DecodedBatch {
 
 interface LearnedBatch extends DecodedBatch {
   readonly lists: readonly UserList[];
+  readonly refreshed: readonly number[];
   readonly positions: Map<number, number>;
   readonly activity: Map<number, UserActivity>;
 }
@@ -176,7 +179,8 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     }
     end();
     listClock.record(recommender.eventsApplied, now());
-    return { ...batch, lists, positions: nextPositions(batch.records), activity: userActivity(indexed, batch.partitions) };
+    const refreshed = due.map((d) => d.user);
+    return { ...batch, lists, refreshed, positions: nextPositions(batch.records), activity: userActivity(indexed, batch.partitions) };
   };
 
   const persist = (batch: LearnedBatch): LearnedBatch =>
@@ -204,7 +208,14 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     const ages = recommender.listAges();
     metrics.oldestListAgeEvents.set(ages.oldestEvents);
     metrics.oldestListAgeSeconds.set(ages.oldestAtEvent === undefined ? 0 : (now() - listClock.timeAt(ages.oldestAtEvent)) / 1000);
-    return { records: batch.records.length, applied: batch.events.length, rejected: batch.letters.length, positions: batch.positions, lists };
+    return {
+      records: batch.records.length,
+      applied: batch.events.length,
+      rejected: batch.letters.length,
+      positions: batch.positions,
+      lists,
+      refreshed: batch.refreshed,
+    };
   };
 
   // Background learners start before the first batch and stop with the stream. The size gauge
@@ -221,7 +232,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
         () => source.poll(settings.batchSize, settings.batchWaitMs),
         (records) =>
           records.length === 0
-            ? of<BatchReport>({ records: 0, applied: 0, rejected: 0, positions: new Map(), lists: [] })
+            ? of<BatchReport>({ records: 0, applied: 0, rejected: 0, positions: new Map(), lists: [], refreshed: [] })
             : of(records).pipe(map(decode), concatMap(sendDeadLetters), concatMap(learn), map(persist), concatMap(publish)),
       ),
     ),

@@ -170,6 +170,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
             updateGauges();
             progress.tick();
             http?.live.batch(report, { position: storedRecords(store), lag: source.lag() });
+            http?.refreshed(report.refreshed);
           }
         }),
       ),

@@ -8,14 +8,14 @@
  * feed, which the job running the pipeline tells about each batch.
  */
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Recommender } from '../../src/recommender.js';
 import { servedList, type ServedState } from '../served-list.js';
 import { bearerChecker, type BearerChecker } from './bearer.js';
 import { EVENT_STREAM_HEADERS, LiveFeed, type LiveFeedOptions } from './live-feed.js';
 import { LIVE_PAGE, LIVE_PAGE_HEADERS } from './live-page.js';
-import { DEFAULT_MAX_K, idFromSegment, kFromQuery, userFromQuery } from './params.js';
+import { Front } from './front.js';
+import { DEFAULT_K, DEFAULT_MAX_K, idFromSegment, kFromQuery, userFromQuery } from './params.js';
 import { ALLOWED_METHODS, matchRoute, type RouteName } from './routes.js';
 
 export interface Readiness {
@@ -37,10 +37,13 @@ export interface HttpApiParts {
 
 export interface HttpApi {
   readonly server: Server;
+  /** The public port (the front thread's) and the address it is bound to. */
   readonly port: number;
   readonly host: string;
   /** Tell it about each batch (`batch`) and the stream's end (`finish`). */
   readonly live: LiveFeed;
+  /** After each batch: the users whose lists were recomputed (BatchReport.refreshed), for the front's copy. */
+  refreshed(users: Iterable<number>): void;
   /** Ends the event streams, then stops listening and closes idle connections. */
   close(): Promise<void>;
 }
@@ -98,28 +101,45 @@ export async function startHttpApi(parts: HttpApiParts, listen: HttpListenOption
       .then((reply) => ('stream' in reply ? reply.stream(response) : send(response, reply)))
       .catch((error: Error) => response.destroy(error));
   });
-  server.listen(listen.port, host);
+  // The pipeline thread's side listens on a private socket; the public port is the front's.
+  const socket = Front.socketPath();
+  server.listen(socket.path);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new Error(
-          error.code === 'EADDRINUSE'
-            ? `HTTP port ${listen.port} is in use: choose another with --http-port`
-            : `cannot listen on ${host}:${listen.port}: ${error.message} (see --http-host)`,
-        ),
-      ),
-    );
+    server.once('error', reject);
   });
-  const close = () =>
-    new Promise<void>((resolve) => {
-      live.close();
+  let front: Front;
+  try {
+    front = await Front.start(
+      {
+        port: listen.port,
+        host,
+        token: listen.token,
+        maxHeaderBytes: listen.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES,
+        requestTimeoutMs: requestTimeout,
+        socketPath: socket.path,
+      },
+      socket.dir,
+    );
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+  const listK = Math.min(DEFAULT_K, parts.maxK ?? DEFAULT_MAX_K);
+  const refreshed = (users: Iterable<number>) => front.refreshed(parts.recommender, parts.state ?? NO_STATE, users, listK);
+  // Users known at the start are sent as known (their lists follow as they are refreshed).
+  refreshed([]);
+  const close = async () => {
+    live.close();
+    await front.close();
+    await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
       // A request still in flight gets a moment to finish, then its connection is cut: stopping never hangs.
       setTimeout(() => server.closeAllConnections(), 1000).unref();
     });
-  return { server, port: (server.address() as AddressInfo).port, host, live, close };
+  };
+  return { server, port: front.port, host: front.address, live, refreshed, close };
 }
 
 async function answer(served: Served, authorise: BearerChecker | undefined, request: IncomingMessage): Promise<Reply | Stream> {

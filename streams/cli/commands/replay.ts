@@ -111,6 +111,7 @@ export function replayCommand(): Command {
         onBatch: (report, { position, total, recommender }) => {
           latestList = report.lists[report.lists.length - 1] ?? latestList;
           api?.live.batch(report, { position, total });
+          api?.refreshed(report.refreshed);
           const { models } = recommender.evaluator.figures();
           const errors = recommender.ratingModels.map((m) => `${m.name} ${fixed(models[m.name]?.rmse, 3)}`).join(' ');
           const hits = recommender.rankingModels.map((m) => `${m.name} ${fixed(models[m.name]?.hitAt10, 3)}`).join(' ');

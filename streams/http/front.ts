@@ -1,0 +1,123 @@
+/**
+ * The HTTP API's front: the public port lives in a worker thread (front-worker.ts) that answers
+ * list requests from a copy of the served lists, so their latency does not depend on what the
+ * pipeline thread is doing (a micro-batch, an item sweep, an LMDB commit); every other request
+ * passes through to the API in this thread over a private Unix socket. After each batch the
+ * pipeline's job calls `refreshed` with the users whose lists were recomputed; their served
+ * lists (exactly what `servedList` answers, but for `publishedAt`, the time of the request) and
+ * the cold-start list go to the worker.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Recommender } from '../../src/recommender.js';
+import { servedList, type ServedList, type ServedState } from '../served-list.js';
+
+export interface FrontSettings {
+  readonly port: number;
+  readonly host: string;
+  readonly token?: string;
+  readonly maxHeaderBytes: number;
+  readonly requestTimeoutMs: number;
+  /** Where the API of the pipeline thread listens. */
+  readonly socketPath: string;
+}
+
+export type FrontMessage =
+  | {
+      readonly type: 'lists';
+      /** [userId, the served list's fields from items to eventTs as JSON without braces]. */
+      readonly lists: ReadonlyArray<readonly [string, string]>;
+      /** User ids with ratings, new since the last message. */
+      readonly known: readonly string[];
+      readonly coldStart: string;
+      /** A model places users without ratings from their side features: those lists come from the pipeline thread. */
+      readonly placesNewcomers: boolean;
+    }
+  | { readonly type: 'close' };
+
+export type FrontReply =
+  | { readonly type: 'listening'; readonly port: number; readonly address: string }
+  | { readonly type: 'error'; readonly code?: string; readonly message: string }
+  | { readonly type: 'closed' };
+
+/** Never an id on the stream (ids with control characters are rejected): its list is the cold-start list. */
+const NEVER_SEEN = '\u0000cold-start';
+
+export class Front {
+  private knownSent = 0;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly port: number,
+    /** The address the public port is bound to. */
+    readonly address: string,
+    private readonly socketDir: string,
+  ) {}
+
+  /** A private directory for the pipeline thread's socket (removed on close). */
+  static socketPath(): { dir: string; path: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'rxrec-http-'));
+    return { dir, path: join(dir, 'api.sock') };
+  }
+
+  static async start(settings: FrontSettings, socketDir: string): Promise<Front> {
+    const worker = new Worker(new URL('./front-worker.js', import.meta.url), { workerData: settings });
+    // The worker must not keep a finished process alive (tests close only the API's server).
+    worker.unref();
+    const reply = await new Promise<FrontReply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if (reply.type === 'error') {
+      await worker.terminate();
+      rmSync(socketDir, { recursive: true, force: true });
+      throw new Error(
+        reply.code === 'EADDRINUSE'
+          ? `HTTP port ${settings.port} is in use: choose another with --http-port`
+          : `cannot listen on ${settings.host}:${settings.port}: ${reply.message} (see --http-host)`,
+      );
+    }
+    if (reply.type !== 'listening') throw new Error(`the HTTP front sent ${reply.type} before listening`);
+    return new Front(worker, reply.port, reply.address, socketDir);
+  }
+
+  /** Send the served lists of `users` (indices), the users new since the last call and the cold-start list. */
+  refreshed(recommender: Recommender, state: ServedState, users: Iterable<number>, k: number): void {
+    const { users: catalogue } = recommender.catalog;
+    const lists: Array<readonly [string, string]> = [];
+    for (const user of users) {
+      const userId = catalogue.idAt(user);
+      lists.push([userId, fieldsOf(servedList(recommender, state, userId, k).list)]);
+    }
+    const known: string[] = [];
+    for (; this.knownSent < catalogue.size; this.knownSent++) known.push(catalogue.idAt(this.knownSent));
+    const message: FrontMessage = {
+      type: 'lists',
+      lists,
+      known,
+      coldStart: fieldsOf(servedList(recommender, state, NEVER_SEEN, k).list),
+      placesNewcomers: recommender.rankingModels.some((model) => model.scoreNewcomer !== undefined),
+    };
+    this.worker.postMessage(message);
+  }
+
+  /** Stop listening (in-flight requests get a second), then end the thread. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => {
+      this.worker.on('message', (reply: FrontReply) => reply.type === 'closed' && resolve());
+      this.worker.once('exit', () => resolve());
+    });
+    this.worker.postMessage({ type: 'close' } satisfies FrontMessage);
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    await this.worker.terminate();
+    rmSync(this.socketDir, { recursive: true, force: true });
+  }
+}
+
+/** The served list's fields between userId and publishedAt, in the contract's order, as JSON without braces. */
+function fieldsOf(list: ServedList): string {
+  const { items, model, sourceOffset, eventTs } = list;
+  return JSON.stringify({ items, model, sourceOffset, eventTs }).slice(1, -1);
+}
