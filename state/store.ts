@@ -42,6 +42,20 @@ export interface UserActivity {
   readonly partition: number;
 }
 
+/** One point of a replay's series (`rxrec report`). */
+export interface SeriesPoint {
+  /** Records of the stream applied. */
+  readonly position: number;
+  /** Wall-clock ms when it was taken. */
+  readonly time: number;
+  /** The start of the run that took it (throughput is not measured across a restart). */
+  readonly run: number;
+  /** Prequential figures per model, over the stream up to `position`. */
+  readonly models: Readonly<Record<string, { readonly rmse?: number; readonly hitAt10?: number }>>;
+  /** Event-to-publish latencies since the previous point of the run, counted per bucket (LATENCY_BUCKETS, then past the last). */
+  readonly latency: readonly number[];
+}
+
 type Key = string | number | Array<string | number>;
 
 export class StateStore {
@@ -56,6 +70,7 @@ export class StateStore {
   private readonly itemLabelsDb: Database<ItemLabel, string>;
   private readonly userFeaturesDb: Database<UserFeatures, string>;
   private readonly userActivityDb: Database<UserActivity, number>;
+  private readonly seriesDb: Database<SeriesPoint, number>;
 
   private constructor(
     readonly dir: string,
@@ -72,6 +87,7 @@ export class StateStore {
     this.itemLabelsDb = root.openDB({ name: 'item-labels' });
     this.userFeaturesDb = root.openDB({ name: 'user-features' });
     this.userActivityDb = root.openDB({ name: 'user-activity' });
+    this.seriesDb = root.openDB({ name: 'series' });
   }
 
   /** Remove the state files in `dir` (for --fresh); other files there are left alone. */
@@ -150,6 +166,16 @@ export class StateStore {
 
   itemLabel(itemId: string): ItemLabel | undefined {
     return this.itemLabelsDb.get(itemId);
+  }
+
+  /** Keep a point of the replay's series (prequential figures, throughput, latency over the stream), keyed by position. */
+  appendSeriesPoint(point: SeriesPoint): void {
+    this.seriesDb.putSync(point.position, point);
+  }
+
+  /** The series, in stream order. */
+  seriesPoints(): SeriesPoint[] {
+    return [...this.seriesDb.getRange()].map(({ value }) => value);
   }
 
   /** Every stored item label, in item id order. */

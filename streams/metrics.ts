@@ -7,6 +7,9 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Event-to-publish latency buckets (s): up to a minute, since a worker catching up after a restart or an outage publishes late, and that must still be measured. */
+export const LATENCY_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
 export class PipelineMetrics {
   readonly registry = new Registry();
   readonly consumed = new Counter({ name: 'rxrec_events_consumed_total', help: 'Records read from the source', registers: [this.registry] });
@@ -33,10 +36,18 @@ export class PipelineMetrics {
   readonly publishLatency = new Histogram({
     name: 'rxrec_event_to_publish_latency_seconds',
     help: 'From a record entering the log to the refreshed list being published',
-    // Up to a minute: a worker catching up after a restart or an outage publishes late, and that must still be measured.
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    buckets: [...LATENCY_BUCKETS],
     registers: [this.registry],
   });
+  /** The same observations as counts per bucket (the last one past 60 s), read synchronously by the replay's series. */
+  readonly latencyCounts: number[] = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
+
+  observeLatency(seconds: number): void {
+    this.publishLatency.observe(seconds);
+    let bucket = 0;
+    while (bucket < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[bucket]!) bucket++;
+    this.latencyCounts[bucket]! += 1;
+  }
   readonly rmse = new Gauge({ name: 'rxrec_prequential_rmse', help: 'Prequential RMSE per model', labelNames: ['model'] as const, registers: [this.registry] });
   readonly mae = new Gauge({ name: 'rxrec_prequential_mae', help: 'Prequential MAE per model', labelNames: ['model'] as const, registers: [this.registry] });
   readonly hitRate = new Gauge({

@@ -282,7 +282,7 @@ function toRecommendationList(
 
 function observeLatency(metrics: PipelineMetrics, records: readonly RawRecord[], publishedAt: number): void {
   for (const record of records) {
-    if (record.appendedAt !== undefined) metrics.publishLatency.observe((publishedAt - record.appendedAt) / 1000);
+    if (record.appendedAt !== undefined) metrics.observeLatency((publishedAt - record.appendedAt) / 1000);
   }
 }
 

@@ -19,6 +19,7 @@ import { ReplayLog } from './embedded/replay-log.js';
 import { BoundedSource } from './bounded-source.js';
 import type { ServedState } from './served-list.js';
 import { PipelineMetrics } from './metrics.js';
+import { SeriesRecorder } from './series.js';
 import { runPipeline, type BatchReport } from './pipeline.js';
 import { datasetSideRows, keepItems, keepUsers } from './side-features.js';
 
@@ -124,6 +125,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     let events = 0;
     let rejected = 0;
     let position = resumedFrom;
+    const series = new SeriesRecorder(store, metrics, log.length, resumedFrom);
     const runStart = performance.now();
     await lastValueFrom(
       runPipeline(
@@ -139,12 +141,14 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
           events += report.applied;
           rejected += report.rejected;
           position = report.positions.get(0) ?? position;
+          series.batch(position, recommender);
           options.onBatch?.(report, { position, total: log.length, recommender });
         }),
       ),
       { defaultValue: undefined },
     );
     const seconds = (performance.now() - runStart) / 1000;
+    if (events + rejected > 0) series.batch(position, recommender, true);
     const figures = recommender.evaluator.figures();
     const summary: ReplaySummary = {
       events,

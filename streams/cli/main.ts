@@ -10,6 +10,7 @@ import { produceCommand } from './commands/produce.js';
 import { recommendCommand } from './commands/recommend.js';
 import { replayCommand } from './commands/replay.js';
 import { serveCommand } from './commands/serve.js';
+import { reportCommand } from './commands/report.js';
 import { similarCommand } from './commands/similar.js';
 import { subscribeCommand } from './commands/subscribe.js';
 import { UsageError } from './errors.js';
@@ -27,6 +28,7 @@ for (const command of [
   evalCommand(),
   recommendCommand(),
   similarCommand(),
+  reportCommand(),
   datasetCommand(),
   serveCommand(),
   produceCommand(),
