@@ -36,7 +36,7 @@ export function assembleRecommender(config: BoundConfig, k: number, clock?: () =
   });
 }
 
-/** The rating from which an event counts as a pick in the ranking figures: 4 on the 1–5 scale, 4.5 on half stars. */
+/** The rating from which an event counts as a pick in the ranking figures: one star below the top (4 on either scale). */
 export function relevanceThreshold(scale: RatingScale): number {
   return scale.max - 1;
 }
