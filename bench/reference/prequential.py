@@ -70,8 +70,8 @@ def biased_mf() -> reco.BiasedMF:
 
 
 MODELS = {
-    "river Baseline": (baseline, {"optimizer": "SGD(0.025)", "l2": 0.0}),
-    "river BiasedMF": (
+    "River Baseline": (baseline, {"optimizer": "SGD(0.025)", "l2": 0.0}),
+    "River BiasedMF": (
         biased_mf,
         {"n_factors": 10, "bias_optimizer": "SGD(0.025)", "latent_optimizer": "SGD(0.05)", "latent_init": "N(0, 0.1^2) seed 73", "l2": 0.0},
     ),
