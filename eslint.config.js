@@ -2,29 +2,34 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config({ ignores: ['dist/', 'node_modules/', 'deploy/kafka/run/'] }, js.configs.recommended, ...tseslint.configs.recommended, {
-  languageOptions: {
-    globals: {
-      process: 'readonly',
-      console: 'readonly',
-      Buffer: 'readonly',
-      URL: 'readonly',
-      performance: 'readonly',
-      setTimeout: 'readonly',
-      clearTimeout: 'readonly',
-      setInterval: 'readonly',
-      clearInterval: 'readonly',
-      setImmediate: 'readonly',
-      structuredClone: 'readonly',
-      AbortController: 'readonly',
-      AbortSignal: 'readonly',
-      TextDecoder: 'readonly',
-      TextEncoder: 'readonly',
-      fetch: 'readonly',
-      queueMicrotask: 'readonly',
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'deploy/kafka/run/', 'bench/reference/.venv/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        performance: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        structuredClone: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
+        fetch: 'readonly',
+        queueMicrotask: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  rules: {
-    '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-  },
-});
+);

@@ -3,7 +3,7 @@
  * to a state (`BoundConfig`) are the ones that shape parameters; list length is not one of them.
  */
 import { Catalog } from '../src/catalog.js';
-import { scaleByName } from '../src/events/scale.js';
+import { scaleByName, type RatingScale } from '../src/events/scale.js';
 import { isRankingModel } from '../src/models/model.js';
 import { boundSettings, createModels, DEFAULT_RANKING_SHARE, type ModelSettings } from '../src/models/registry.js';
 import { Recommender } from '../src/recommender.js';
@@ -36,12 +36,17 @@ export function assembleRecommender(config: BoundConfig, k: number, serving: Ser
   return new Recommender(models, ranker, {
     scale,
     k,
-    relevanceThreshold: scale.max - 1,
+    relevanceThreshold: relevanceThreshold(scale),
     rankingShare: config.rankingShare ?? DEFAULT_RANKING_SHARE,
     clock: serving.clock,
     backgroundRefresh: serving.backgroundRefresh,
     catalog,
   });
+}
+
+/** The rating from which an event counts as a pick in the ranking figures: one star below the top (4 on either scale). */
+export function relevanceThreshold(scale: RatingScale): number {
+  return scale.max - 1;
 }
 
 /** The recommender for a stream: bound to `streamId` and `config` in the store, and restored from it. */

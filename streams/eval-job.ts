@@ -14,7 +14,7 @@ import { IdIndex } from '../src/catalog.js';
 import { isMalformed, type Dataset } from '../src/datasets/rows.js';
 import { fitBatchImpute } from '../src/eval/batch-impute.js';
 import { listFigures, meanListFigures, ratingErrors } from '../src/eval/offline-metrics.js';
-import { splitPerUser, type SplitRule } from '../src/eval/split.js';
+import { splitPerUser, type PerUserSplit, type SplitRule } from '../src/eval/split.js';
 import type { RatingEvent } from '../src/events/rating.js';
 import { offScaleReason } from '../src/events/scale.js';
 import type { ModelSettings } from '../src/models/registry.js';
@@ -83,7 +83,7 @@ export interface EvalSummary {
 }
 
 /** The dataset's ratings as typed columns, ids interned in file order. */
-interface RatingColumns {
+export interface RatingColumns {
   readonly userIds: IdIndex;
   readonly itemIds: IdIndex;
   readonly users: NumberColumn;
@@ -96,25 +96,12 @@ interface RatingColumns {
 export async function evaluateOffline(options: EvalOptions): Promise<EvalSummary> {
   const { dataset, protocol } = options;
   const columns = await loadRatings(dataset);
-  const count = columns.users.length;
-  const rule = { ...PROTOCOL_SPLITS[protocol], seed: options.splitSeed };
-  const split = splitPerUser(count, (position) => columns.users.get(position), rule);
+  const { split, summary } = splitRatings(columns, protocol, options.splitSeed);
   if (split.testCount === 0) {
     throw new Error(
-      `nothing to test in ${dataset.ratingsFile}: ${count} ratings of ${split.users} users, none with the ${rule.minRatings} ratings a ${protocol} split needs, so all are kept in training`,
+      `nothing to test in ${dataset.ratingsFile}: ${summary.ratings} ratings of ${split.users} users, none with the ${summary.minRatings} ratings a ${protocol} split needs, so all are kept in training`,
     );
   }
-  const summary: SplitSummary = {
-    ratings: count,
-    skipped: columns.skipped,
-    users: split.users,
-    splitUsers: split.splitUsers,
-    keptWhole: split.keptWhole,
-    minRatings: rule.minRatings,
-    testShare: rule.testShare,
-    train: count - split.testCount,
-    test: split.testCount,
-  };
   options.onSplit?.(summary);
 
   // A batch protocol trains on all of the training part before it tests: no lag bound, which would trade replay for keeping up.
@@ -142,7 +129,27 @@ export async function evaluateOffline(options: EvalOptions): Promise<EvalSummary
   }
 }
 
-async function loadRatings(dataset: Dataset): Promise<RatingColumns> {
+/** A protocol's per-user split of the ratings (`--export` writes these very splits). */
+export function splitRatings(columns: RatingColumns, protocol: Protocol, splitSeed: number): { split: PerUserSplit; summary: SplitSummary } {
+  const count = columns.users.length;
+  const rule = { ...PROTOCOL_SPLITS[protocol], seed: splitSeed };
+  const split = splitPerUser(count, (position) => columns.users.get(position), rule);
+  const summary: SplitSummary = {
+    ratings: count,
+    skipped: columns.skipped,
+    users: split.users,
+    splitUsers: split.splitUsers,
+    keptWhole: split.keptWhole,
+    minRatings: rule.minRatings,
+    testShare: rule.testShare,
+    train: count - split.testCount,
+    test: split.testCount,
+  };
+  return { split, summary };
+}
+
+/** The dataset's well-formed ratings on its scale, in file order. */
+export async function loadRatings(dataset: Dataset): Promise<RatingColumns> {
   const columns = {
     userIds: new IdIndex(),
     itemIds: new IdIndex(),
@@ -165,7 +172,7 @@ async function loadRatings(dataset: Dataset): Promise<RatingColumns> {
   return { ...columns, skipped };
 }
 
-function positionsWhere(isTest: Uint8Array, flag: 0 | 1, size: number): Uint32Array {
+export function positionsWhere(isTest: Uint8Array, flag: 0 | 1, size: number): Uint32Array {
   const positions = new Uint32Array(size);
   let filled = 0;
   for (let position = 0; position < isTest.length; position++) if (isTest[position] === flag) positions[filled++] = position;
@@ -173,7 +180,7 @@ function positionsWhere(isTest: Uint8Array, flag: 0 | 1, size: number): Uint32Ar
 }
 
 /** The training ratings by timestamp, ties in file order. */
-function timestampOrder(columns: RatingColumns, isTest: Uint8Array, size: number): Uint32Array {
+export function timestampOrder(columns: RatingColumns, isTest: Uint8Array, size: number): Uint32Array {
   return positionsWhere(isTest, 0, size).sort((a, b) => columns.timestamps.get(a) - columns.timestamps.get(b) || a - b);
 }
 

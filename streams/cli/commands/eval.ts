@@ -2,13 +2,16 @@
 import { Command, Option } from 'commander';
 import { scaleByName } from '../../../src/events/scale.js';
 import { evaluateOffline, LIST_LENGTH, PROTOCOLS, type EvalSummary, type OfflineFigures, type Protocol, type SplitSummary } from '../../eval-job.js';
+import { exportEvaluation, type ExportManifest } from '../../eval-export.js';
 import { resolveDataset } from '../dataset-spec.js';
+import { UsageError } from '../errors.js';
 import { addModelOptions, modelSettingsFrom, rankModelFrom, type ModelFlags } from '../model-options.js';
 import { integer } from '../options.js';
 import { progressView } from '../progress.js';
 
 interface EvalFlags extends ModelFlags {
-  protocol: Protocol;
+  protocol?: Protocol;
+  export?: string;
   dataset: string;
   scale?: string;
   splitSeed: number;
@@ -34,22 +37,36 @@ export function evalCommand(): Command {
         "'ranking': 75/25, precision, recall and NDCG at 10 of every ranking model over all items the user has not rated in training. " +
         "'seeds': 80/20 (users with fewer than 5 ratings wholly in training), RMSE and MAE of every rating model, predictions clipped to the scale (the seed studies' protocol). " +
         'With impute-soft or impute-hard running, seeds also fits batch Soft-Impute or Hard-Impute (softImpute-ALS) on the training part: rows impute-soft-batch, impute-hard-batch. ' +
-        "A model's seconds are its own learning (or batch fitting) time plus its scoring time. Nothing is written: no state directory.",
+        "A model's seconds are its own learning (or batch fitting) time plus its scoring time. Nothing is written: no state directory. " +
+        'With --export DIR, nothing is evaluated: both splits and the replay order are written there as TSV files with a manifest.json, for other toolkits to run on.',
     )
-    .addOption(new Option('--protocol <name>', 'which hold-out protocol').choices(PROTOCOLS).makeOptionMandatory())
+    .addOption(new Option('--protocol <name>', 'which hold-out protocol').choices(PROTOCOLS).conflicts('export'))
+    .addOption(
+      new Option(
+        '--export <dir>',
+        'write the seeds and ranking splits (<protocol>.train.tsv, <protocol>.test.tsv), the replay order (stream.tsv) and manifest.json into this folder, and evaluate nothing',
+      ),
+    )
     .addOption(new Option('--dataset <dir|synthetic>', "a MovieLens directory, or 'synthetic' for the generated ML-100K-shaped set").default('synthetic'))
     .addOption(new Option('--scale <scale>', "rating scale, overriding the one of the dataset's format: 1-5 or 0.5-5"))
     .addOption(new Option('--split-seed <n>', 'seed of the per-user random split').argParser(integer).default(42))
     .option('--json', 'print exactly one JSON object with the figures as the last line of standard output')
     .action(async (flags: EvalFlags) => {
+      const protocol = flags.protocol;
+      if (protocol === undefined && flags.export === undefined) throw new UsageError("required option '--protocol <name>' not specified (or --export <dir>)");
       const models = modelSettingsFrom(flags);
       const detected = await resolveDataset(flags.dataset);
       const dataset = flags.scale === undefined ? detected : { ...detected, scale: scaleByName(flags.scale) };
+      if (protocol === undefined) {
+        const manifest = await exportEvaluation(dataset, flags.export!, { splitSeed: flags.splitSeed, rankingShare: models.rankingShare, k: LIST_LENGTH });
+        process.stdout.write(flags.json ? `${JSON.stringify(manifest)}\n` : exportText(manifest, flags.export!));
+        return;
+      }
       let view: ReturnType<typeof progressView> | undefined;
       let started = performance.now();
       const summary = await evaluateOffline({
         dataset,
-        protocol: flags.protocol,
+        protocol,
         splitSeed: flags.splitSeed,
         models,
         rankModel: rankModelFrom(flags, models),
@@ -78,7 +95,7 @@ export function evalCommand(): Command {
             position: trained,
             total,
             eventsPerSecond: trained / Math.max((performance.now() - started) / 1000, 1e-3),
-            text: `${flags.protocol} protocol`,
+            text: `${protocol} protocol`,
           });
         },
       });
@@ -109,6 +126,19 @@ function textSummary(s: EvalSummary, splitSeed: number): string {
     ...rows,
     `seconds: each model's own learning (or batch fit) plus its scoring; the training replay took ${s.trainSeconds.toFixed(2)} s`,
     ...splitNotes(s.split),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function exportText(manifest: ExportManifest, dir: string): string {
+  const lines = [
+    `exported ${manifest.counts.ratings} ratings of ${manifest.counts.users} users and ${manifest.counts.items} items from ${manifest.dataset.dir} into ${dir} (split seed ${manifest.splitSeed}):`,
+    ...PROTOCOLS.map((protocol) => {
+      const split = manifest.protocols[protocol];
+      return `  ${protocol}: ${split.trainFile} (${split.train}), ${split.testFile} (${split.test})`;
+    }),
+    `  replay order: ${manifest.stream.file} (${manifest.stream.events})`,
+    '  manifest.json',
   ];
   return `${lines.join('\n')}\n`;
 }
