@@ -58,5 +58,11 @@ export const BENCHES: readonly BenchScript[] = [
     data: ML100K,
     env: { ...ONCE, BENCH_LATENCY_SECONDS: '15' },
   },
+  {
+    name: 'reference',
+    file: 'reference',
+    what: 'rxrec beside Surprise, cornac BPR and River on the same splits and stream order (makes a Python venv in bench/reference)',
+    data: ML100K,
+  },
   { name: 'synthetic', file: 'synthetic-calibration', what: 'synthetic set against the real ML-100K facts: P@10, hit@10, rating shares', data: ML100K },
 ];

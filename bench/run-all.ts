@@ -104,8 +104,15 @@ function runScript(bench: BenchScript): Promise<{ figures: Record<string, number
 /** Every number of a JSON value, by dotted path. */
 function numbersIn(value: unknown, path = '', into: Record<string, number> = {}): Record<string, number> {
   if (typeof value === 'number' && Number.isFinite(value)) into[path] = value;
-  else if (value && typeof value === 'object') for (const [key, inner] of Object.entries(value)) numbersIn(inner, path ? `${path}.${key}` : key, into);
+  else if (value && typeof value === 'object')
+    for (const [key, inner] of Object.entries(value)) numbersIn(inner, path ? `${path}.${rowName(inner) ?? key}` : key, into);
   return into;
+}
+
+/** A table row (bench:reference's) is named by its model and protocol rather than its index. */
+function rowName(row: unknown): string | undefined {
+  const { model, protocol } = (row ?? {}) as { model?: unknown; protocol?: unknown };
+  return typeof model === 'string' ? (typeof protocol === 'string' ? `${model} (${protocol})` : model) : undefined;
 }
 
 function summarise(values: number[]): Figure {

@@ -17,6 +17,7 @@ export class SeriesRecorder {
   private next: number;
   private latencyBefore: number[];
   private readonly run = Date.now();
+  private lastPosition = -1;
 
   constructor(
     private readonly store: StateStore,
@@ -31,7 +32,8 @@ export class SeriesRecorder {
 
   /** After a batch: a point when the position has passed the next mark, or `last` (the end of the stream). */
   batch(position: number, recommender: Recommender, last = false): void {
-    if (position < this.next && !last) return;
+    if ((position < this.next && !last) || position === this.lastPosition) return;
+    this.lastPosition = position;
     this.next = (Math.floor(position / this.every) + 1) * this.every;
     const { models } = recommender.evaluator.figures();
     const counts = this.metrics.latencyCounts;

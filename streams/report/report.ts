@@ -83,7 +83,9 @@ function latencyBars(series: readonly SeriesPoint[]): Array<readonly [string, nu
   const counts = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
   for (const point of series) point.latency.forEach((count, bucket) => (counts[bucket]! += count));
   const label = (s: number) => (s < 1 ? `${s * 1000} ms` : `${s} s`);
-  return counts.map((count, bucket) => [bucket < LATENCY_BUCKETS.length ? label(LATENCY_BUCKETS[bucket]!) : `> ${label(LATENCY_BUCKETS.at(-1)!)}`, count] as const);
+  return counts.map(
+    (count, bucket) => [bucket < LATENCY_BUCKETS.length ? label(LATENCY_BUCKETS[bucket]!) : `> ${label(LATENCY_BUCKETS.at(-1)!)}`, count] as const,
+  );
 }
 
 function referenceTable(rows: ReadonlyArray<Readonly<Record<string, unknown>>>): string {

@@ -16,7 +16,7 @@ export interface ChartText {
 
 const WIDTH = 720;
 const HEIGHT = 300;
-const MARGIN = { left: 64, right: 150, top: 36, bottom: 44 };
+const MARGIN = { left: 64, right: 150, top: 36, bottom: 56 };
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 export function escapeXml(text: string): string {
@@ -33,7 +33,11 @@ export function lineChart(text: ChartText, lines: readonly Line[]): string {
   const sx = (x: number) => MARGIN.left + ((x - x0) / (x1 - x0)) * (WIDTH - MARGIN.left - MARGIN.right);
   const sy = (y: number) => HEIGHT - MARGIN.bottom - ((y - y0) / (y1 - y0)) * (HEIGHT - MARGIN.top - MARGIN.bottom);
   const body = [
-    axes(text, ticks(x0, x1).map((t) => [sx(t), format(t)]), ticks(y0, y1).map((t) => [sy(t), format(t)])),
+    axes(
+      text,
+      ticks(x0, x1).map((t) => [sx(t), format(t)]),
+      ticks(y0, y1).map((t) => [sy(t), format(t)]),
+    ),
     ...drawn.map((line, i) => {
       const colour = COLOURS[i % COLOURS.length]!;
       const points = line.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
@@ -60,6 +64,7 @@ export function barChart(text: ChartText, bars: ReadonlyArray<readonly [label: s
       text,
       bars.map(([label], i) => [MARGIN.left + (i + 0.5) * step, label]),
       ticks(0, y1).map((t) => [sy(t), format(t)]),
+      true,
     ),
     ...bars.map(
       ([label, value], i) =>
@@ -76,13 +81,17 @@ function frame(text: ChartText, body: string): string {
   );
 }
 
-function axes(text: ChartText, xTicks: ReadonlyArray<readonly [number, string]>, yTicks: ReadonlyArray<readonly [number, string]>): string {
+function axes(text: ChartText, xTicks: ReadonlyArray<readonly [number, string]>, yTicks: ReadonlyArray<readonly [number, string]>, slanted = false): string {
   const bottom = HEIGHT - MARGIN.bottom;
   const right = WIDTH - MARGIN.right;
   return [
     `<line x1="${MARGIN.left}" y1="${bottom}" x2="${right}" y2="${bottom}" class="axis"/>`,
     `<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${bottom}" class="axis"/>`,
-    ...xTicks.map(([x, label]) => `<text x="${x.toFixed(1)}" y="${bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label)}</text>`),
+    ...xTicks.map(([x, label]) =>
+      slanted
+        ? `<text x="${x.toFixed(1)}" y="${bottom + 12}" text-anchor="end" transform="rotate(-35 ${x.toFixed(1)} ${bottom + 12})" class="tick">${escapeXml(label)}</text>`
+        : `<text x="${x.toFixed(1)}" y="${bottom + 16}" text-anchor="middle" class="tick">${escapeXml(label)}</text>`,
+    ),
     ...yTicks.map(
       ([y, label]) =>
         `<line x1="${MARGIN.left}" y1="${y.toFixed(1)}" x2="${right}" y2="${y.toFixed(1)}" class="grid"/><text x="${MARGIN.left - 6}" y="${(y + 4).toFixed(1)}" text-anchor="end" class="tick">${escapeXml(label)}</text>`,
