@@ -10,7 +10,7 @@ import { TopicWriter, type KeyedValue, type SharedProducer } from './producer.js
 
 export class RatingPublisher extends TopicWriter<RatingEvent> {
   constructor(producer: SharedProducer, topic: string) {
-    super(producer, topic, ratingRecord);
+    super(producer, topic, (event) => ratingRecord(event));
   }
 
   /** Resolves once every event is acknowledged by all in-sync replicas. */
