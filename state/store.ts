@@ -19,13 +19,15 @@
  * Item labels and user features come from the dataset's item and user files (embedded replay)
  * or the items and users topics (serve); the latest value per id wins.
  */
-import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { StateValue } from '../src/models/model.js';
 import type { RecommenderSnapshot, StateDelta } from '../src/recommender.js';
 import { userFeaturesOf, type UserFeatures } from '../src/side-features.js';
+import { makeDirectory } from './directory.js';
 import { StateError } from './errors.js';
+import { StateLock } from './lock.js';
 
 /** Bump when the layout above changes incompatibly. */
 export const FORMAT_VERSION = 1;
@@ -58,6 +60,19 @@ export interface SeriesPoint {
 
 type Key = string | number | Array<string | number>;
 
+export interface OpenOptions {
+  /**
+   * Read only (recommend, similar): no write lock, so it runs beside the writing process and on a
+   * read-only mount; nothing is created.
+   */
+  readonly readOnly?: boolean;
+  /** Discard the state files first (--fresh), once the directory is locked. */
+  readonly fresh?: boolean;
+}
+
+/** State directories this process has open for writing (the lock file cannot tell this process's own holders apart). */
+const openForWriting = new Set<string>();
+
 export class StateStore {
   private readonly meta: Database<unknown, string>;
   private readonly positionsDb: Database<number, number>;
@@ -75,6 +90,7 @@ export class StateStore {
   private constructor(
     readonly dir: string,
     private readonly root: RootDatabase,
+    private readonly lock: { release(): void } | undefined,
   ) {
     this.meta = root.openDB({ name: 'meta' });
     this.positionsDb = root.openDB({ name: 'positions' });
@@ -90,39 +106,64 @@ export class StateStore {
     this.seriesDb = root.openDB({ name: 'series' });
   }
 
-  /** Remove the state files in `dir` (for --fresh); other files there are left alone. */
-  static discard(dir: string): void {
-    for (const file of [DATA_FILE, `${DATA_FILE}-lock`]) rmSync(join(dir, file), { force: true });
+  /**
+   * Open (creating when new) the state directory; a clear StateError for every reason it cannot be
+   * used, another process writing it included (see lock.ts).
+   */
+  static open(dir: string, options: OpenOptions = {}): StateStore {
+    return options.readOnly ? StateStore.openReadOnly(dir) : StateStore.openForWriting(dir, options.fresh ?? false);
   }
 
-  /** Open (creating when new) the state directory; a clear StateError for every reason it cannot be used. */
-  static open(dir: string): StateStore {
+  private static openForWriting(dir: string, fresh: boolean): StateStore {
     try {
-      mkdirSync(dir, { recursive: true });
+      makeDirectory(dir);
       accessSync(dir, constants.W_OK);
     } catch (error) {
       throw new StateError(
         `state directory '${dir}' is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): choose another with --state`,
       );
     }
-    const isNew = !existsSync(join(dir, DATA_FILE));
-    let root: RootDatabase;
+    const identity = realpathSync(dir);
+    if (openForWriting.has(identity)) throw new StateError(`the state in '${dir}' is already open in this process`);
+    const lock = StateLock.acquire(dir);
+    openForWriting.add(identity);
+    const held = {
+      release: () => {
+        openForWriting.delete(identity);
+        lock.release();
+      },
+    };
     try {
-      root = open({ path: join(dir, DATA_FILE), maxDbs: 16 });
+      // Discarding under the lock: a running process never loses its files to another's --fresh.
+      if (fresh) for (const file of [DATA_FILE, `${DATA_FILE}-lock`]) rmSync(join(dir, file), { force: true });
+      const isNew = !existsSync(join(dir, DATA_FILE));
+      const store = new StateStore(dir, openEnvironment(dir, false), held);
+      const format = store.meta.get('format');
+      if (isNew || format === undefined) store.meta.putSync('format', FORMAT_VERSION);
+      else store.checkFormat(format);
+      return store;
     } catch (error) {
-      throw new StateError(`cannot open the state in '${dir}': ${(error as Error).message}`);
+      held.release();
+      throw error;
     }
-    const store = new StateStore(dir, root);
+  }
+
+  private static openReadOnly(dir: string): StateStore {
+    if (!existsSync(join(dir, DATA_FILE))) {
+      throw new StateError(`there is no state in '${dir}': run 'rxrec replay' or 'rxrec serve' with --state ${dir} first`);
+    }
+    const store = new StateStore(dir, openEnvironment(dir, true), undefined);
     const format = store.meta.get('format');
-    if (isNew || format === undefined) {
-      store.meta.putSync('format', FORMAT_VERSION);
-    } else if (format !== FORMAT_VERSION) {
-      root.close();
-      throw new StateError(
-        `the state in '${dir}' has format ${String(format)}, this rxrec reads format ${FORMAT_VERSION}: start a new state directory (--state) or use the rxrec version that wrote it`,
-      );
-    }
+    if (format !== undefined) store.checkFormat(format);
     return store;
+  }
+
+  private checkFormat(format: unknown): void {
+    if (format === FORMAT_VERSION) return;
+    void this.close();
+    throw new StateError(
+      `the state in '${this.dir}' has format ${String(format)}, this rxrec reads format ${FORMAT_VERSION}: start a new state directory (--state) or use the rxrec version that wrote it`,
+    );
   }
 
   /**
@@ -256,7 +297,20 @@ export class StateStore {
   }
 
   async close(): Promise<void> {
-    await this.root.close();
+    try {
+      await this.root.close();
+    } finally {
+      this.lock?.release();
+    }
+  }
+}
+
+/** LMDB read-only on a read-only mount opens without its lock file (LMDB's rule for MDB_RDONLY on EROFS). */
+function openEnvironment(dir: string, readOnly: boolean): RootDatabase {
+  try {
+    return open({ path: join(dir, DATA_FILE), maxDbs: 16, readOnly });
+  } catch (error) {
+    throw new StateError(`cannot open the state in '${dir}': ${(error as Error).message}`);
   }
 }
 

@@ -70,9 +70,9 @@ function restored(recommender: Recommender, store: StateStore): Recommender {
   return recommender;
 }
 
-/** Open the state directory, load the recommender from it, use it, and close the state again. */
+/** Open the state directory read-only, load the recommender from it, use it, and close the state again. */
 export async function withStoredRecommender<T>(stateDir: string, k: number, use: (recommender: Recommender, store: StateStore) => T | Promise<T>): Promise<T> {
-  const store = StateStore.open(stateDir);
+  const store = StateStore.open(stateDir, { readOnly: true });
   try {
     return await use(loadRecommender(store, k), store);
   } finally {

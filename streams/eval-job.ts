@@ -11,12 +11,11 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { IdIndex } from '../src/catalog.js';
-import { isMalformed, type Dataset } from '../src/datasets/rows.js';
+import { isMalformed, validatedRatings, type Dataset } from '../src/datasets/rows.js';
 import { fitBatchImpute } from '../src/eval/batch-impute.js';
 import { listFigures, meanListFigures, ratingErrors } from '../src/eval/offline-metrics.js';
 import { splitPerUser, type PerUserSplit, type SplitRule } from '../src/eval/split.js';
 import type { RatingEvent } from '../src/events/rating.js';
-import { offScaleReason } from '../src/events/scale.js';
 import type { ModelSettings } from '../src/models/registry.js';
 import { HARD_IMPUTE_DEFAULTS, SOFT_IMPUTE_DEFAULTS } from '../src/models/soft-impute.js';
 import type { Recommender } from '../src/recommender.js';
@@ -159,8 +158,8 @@ export async function loadRatings(dataset: Dataset): Promise<RatingColumns> {
     timestamps: float64Column(),
   };
   let skipped = 0;
-  for await (const row of dataset.ratings()) {
-    if (isMalformed(row) || offScaleReason(row.rating, dataset.scale) !== undefined) {
+  for await (const row of validatedRatings(dataset)) {
+    if (isMalformed(row)) {
       skipped += 1;
       continue;
     }

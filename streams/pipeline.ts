@@ -129,8 +129,9 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
       const letters: DeadLetter[] = [];
       const kinds: RejectionKind[] = [];
       for (const record of records) {
+        if (record.scale !== undefined && record.scale !== settings.scale.name) throw new ScaleMismatchError(record, source.topic, settings.scale);
         const result = record.malformed
-          ? ({ ok: false, kind: 'malformed_line', reason: record.malformed } as const)
+          ? ({ ok: false, kind: record.rejection ?? 'malformed_line', reason: record.malformed } as const)
           : typeof record.value === 'string' || record.value instanceof Uint8Array
             ? decodeRating(record.value, settings.scale, settings.maxMessageBytes)
             : validateRating(record.value, settings.scale);
@@ -306,5 +307,21 @@ function updateQualityGauges(metrics: PipelineMetrics, recommender: Recommender)
     if (status.backend === 'not started') continue;
     metrics.tfjsBackend.reset();
     metrics.tfjsBackend.set({ model, backend: status.backend }, 1);
+  }
+}
+
+/**
+ * A record whose producer stated another rating scale than the one this pipeline validates
+ * against. Thrown before the batch is applied, so nothing of it is stored or committed: on the
+ * wrong scale a quarter of a half-star stream would go to the dead letters as off the scale.
+ */
+export class ScaleMismatchError extends Error {
+  override readonly name = 'ScaleMismatchError';
+
+  constructor(record: RawRecord, topic: string, scale: RatingScale) {
+    super(
+      `${topic} carries ratings on the ${record.scale} scale (record ${record.partition}:${record.offset}, produced from a ${record.scale} dataset), ` +
+        `but this worker validates against ${scale.name}: start it with --scale ${record.scale} and a --state of that scale; nothing of this batch was applied`,
+    );
   }
 }

@@ -7,9 +7,12 @@
  * limit) on the idempotent producer (acks from all in-sync replicas, one request in flight,
  * retries without duplicates), so a broker restart mid-run neither loses nor doubles a record.
  *
- * A malformed line of the ratings file is published as-is (its raw bytes, no key): it reaches
- * the worker like any bad message, and the worker puts it on the dead-letter topic with the
- * reason and the original bytes. Running produce twice publishes the stream twice.
+ * A malformed line of the ratings file (one the rating validator rejects included) is published
+ * as-is (its original bytes, no key): it reaches the worker like any bad message, and the worker
+ * puts it on the dead-letter topic with the reason and the original bytes. Every rating record
+ * carries the dataset's scale in a header (SCALE_HEADER), so a worker running with another scale
+ * stops at once instead of rejecting the ratings it cannot place. Running produce twice
+ * publishes the stream twice.
  */
 import { isMalformed, type Dataset, type ItemRow, type MalformedRow, type UserRow } from '../src/datasets/rows.js';
 import type { KafkaLog } from './kafka/client.js';
@@ -21,6 +24,7 @@ import type { Pacing } from './embedded/pacing.js';
 import { ReplayLog } from './embedded/replay-log.js';
 import type { RawRecord } from './transport.js';
 import type { RatingEvent } from '../src/events/rating.js';
+import type { RatingScale } from '../src/events/scale.js';
 
 export interface ProduceOptions {
   readonly settings: KafkaSettings;
@@ -78,7 +82,7 @@ export async function produce(options: ProduceOptions): Promise<ProduceSummary> 
       const records = await log.poll(options.batchSize, 100);
       if (records === null) break;
       if (records.length === 0) continue;
-      await transport.ratings.publishRecords(records.map(wireRecord));
+      await transport.ratings.publishRecords(records.map((record) => wireRecord(record, options.dataset.scale)));
       ratings += records.length;
       malformed += records.filter((record) => record.malformed !== undefined).length;
       options.onProgress?.(ratings, log.length);
@@ -100,10 +104,10 @@ export async function produce(options: ProduceOptions): Promise<ProduceSummary> 
   }
 }
 
-/** A replayed record as the ratings topic carries it; a malformed line as its raw text. */
-function wireRecord(record: RawRecord): KeyedValue {
-  if (record.malformed !== undefined) return { key: record.key, value: String(record.value) };
-  return ratingRecord(record.value as RatingEvent);
+/** A replayed record as the ratings topic carries it, with the dataset's scale; a malformed line as its original bytes. */
+function wireRecord(record: RawRecord, scale: RatingScale): KeyedValue {
+  if (record.malformed !== undefined) return { key: record.key, value: Buffer.from(record.value as Uint8Array) };
+  return ratingRecord(record.value as RatingEvent, scale);
 }
 
 async function publishAll<T extends object>(

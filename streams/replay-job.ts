@@ -13,7 +13,7 @@ import type { TrainingStatus } from '../src/models/model.js';
 import { StateStore } from '../state/store.js';
 import { resumeRecommender, type BoundConfig } from './assemble.js';
 import { DeadLetterFile, discardRecommendations, JsonLinesFile } from './embedded/file-sinks.js';
-import type { RecommendationList, SimilarItems } from './transport.js';
+import type { RecommendationList, RecommendationSink, SimilarItems } from './transport.js';
 import type { Pacing } from './embedded/pacing.js';
 import { ReplayLog } from './embedded/replay-log.js';
 import { BoundedSource } from './bounded-source.js';
@@ -97,12 +97,17 @@ export interface ReplaySummary {
 
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const loadStart = performance.now();
-  if (options.fresh) StateStore.discard(options.stateDir);
-  const store = StateStore.open(options.stateDir);
-  const deadLetters = new DeadLetterFile(options.deadLetterPath ?? join(options.stateDir, 'dead-letters.jsonl'));
-  const recommendations = options.out === undefined ? discardRecommendations : new JsonLinesFile<RecommendationList>(options.out);
-  const similarItems = options.similarOut === undefined ? undefined : new JsonLinesFile<SimilarItems>(options.similarOut);
+  const fresh = options.fresh ?? false;
+  const store = StateStore.open(options.stateDir, { fresh });
+  // A fresh start begins the output files anew too; a resumed one appends to them.
+  const write = fresh ? 'truncate' : 'append';
+  let deadLetters: DeadLetterFile | undefined;
+  let recommendations: RecommendationSink | undefined;
+  let similarItems: JsonLinesFile<SimilarItems> | undefined;
   try {
+    deadLetters = new DeadLetterFile(options.deadLetterPath ?? join(options.stateDir, 'dead-letters.jsonl'), write);
+    recommendations = options.out === undefined ? discardRecommendations : new JsonLinesFile<RecommendationList>(options.out, write);
+    similarItems = options.similarOut === undefined ? undefined : new JsonLinesFile<SimilarItems>(options.similarOut, write);
     const log = await ReplayLog.load(options.dataset, options.pacing, { onProgress: options.onLoadProgress });
     const config: BoundConfig = { scale: options.dataset.scale.name, rankModel: options.rankModel, ...options.models };
     const recommender = resumeRecommender(store, log.streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
@@ -171,8 +176,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     await options.onEnd?.(summary);
     return summary;
   } finally {
-    await Promise.all([deadLetters.close(), recommendations.close(), similarItems?.close()]);
-    await store.close();
+    try {
+      await Promise.all([deadLetters?.close(), recommendations?.close(), similarItems?.close()]);
+    } finally {
+      await store.close();
+    }
   }
 }
 

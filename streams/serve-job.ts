@@ -22,7 +22,7 @@ import type { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
 import { resumeRecommender, type BoundConfig } from './assemble.js';
 import { startHttpApi, type HttpApi, type HttpListenOptions, type Readiness } from './http/server.js';
-import type { KafkaLog } from './kafka/client.js';
+import { retryWithin, type KafkaLog } from './kafka/client.js';
 import { topicNames, type KafkaSettings } from './kafka/config.js';
 import { KafkaUnavailableError } from './kafka/errors.js';
 import { openServeTransport, type KafkaServeTransport } from './kafka/open.js';
@@ -205,7 +205,12 @@ async function connect(
   for (let attempt = 1; ; attempt++) {
     let transport: KafkaServeTransport | undefined;
     try {
-      transport = await openServeTransport(options.settings, { log: options.log, onAssignment, sessionTimeoutMs: options.sessionTimeoutMs });
+      transport = await openServeTransport(options.settings, {
+        log: options.log,
+        onAssignment,
+        sessionTimeoutMs: options.sessionTimeoutMs,
+        connectRetry: retryWithin(deadline - Date.now()),
+      });
       await transport.source.start((partition) => store.position(partition));
       return transport;
     } catch (error) {

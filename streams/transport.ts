@@ -6,6 +6,7 @@
  * offset to read in the same LMDB transaction as the model deltas; a source must resume from
  * exactly those positions (`start`, and again on every partition assignment for Kafka).
  */
+import type { RejectionKind } from '../src/events/rating.js';
 import type { SimilarItemsList } from '../src/recommender.js';
 
 export interface RawRecord {
@@ -18,6 +19,10 @@ export interface RawRecord {
   readonly origin?: string;
   /** A reason the record is known bad before decoding (e.g. a malformed dataset line). */
   readonly malformed?: string;
+  /** The kind of that rejection, for the metrics ('malformed_line' when absent). */
+  readonly rejection?: RejectionKind;
+  /** The rating scale its producer stated (a Kafka record header written by `rxrec produce`). */
+  readonly scale?: string;
   /** When the record entered the log (epoch ms): the start of event-to-publish latency. */
   readonly appendedAt?: number;
 }

@@ -1,8 +1,9 @@
 /**
  * A dataset's summary from one pass over its ratings (plus its item file for the catalogue
- * size): what `rxrec dataset info` prints, and a quick check that a folder reads cleanly.
+ * size): what `rxrec dataset info` prints, and a quick check that a folder reads cleanly. A line
+ * counts as a rating exactly when the replay would apply it (`validatedRatings`).
  */
-import { isMalformed, type Dataset } from './rows.js';
+import { isMalformed, validatedRatings, type Dataset } from './rows.js';
 
 export interface DatasetInfo {
   readonly dir: string;
@@ -36,7 +37,7 @@ export async function datasetInfo(dataset: Dataset): Promise<DatasetInfo> {
   let malformedLines = 0;
   const malformedExamples: Array<{ line: number; reason: string }> = [];
 
-  for await (const row of dataset.ratings()) {
+  for await (const row of validatedRatings(dataset)) {
     if (isMalformed(row)) {
       malformedLines++;
       if (malformedExamples.length < MALFORMED_EXAMPLES) malformedExamples.push({ line: row.line, reason: row.malformed });

@@ -1,8 +1,8 @@
 /**
  * The checks every MovieLens ratings format shares once a line is split into its four fields:
  * ids present, rating and timestamp numeric, seconds converted to epoch milliseconds. The rating
- * is not range-checked here: the pipeline validates it against the dataset's scale, so an
- * off-scale rating reaches the dead-letter topic with the scale's own reason.
+ * and the timestamp's range are not checked here: `validatedRatings` (rows.ts) checks each row
+ * with the events' own validator, against the scale the dataset is read with.
  */
 import type { MalformedRow, RatingRow } from './rows.js';
 
@@ -13,7 +13,7 @@ export function ratingFromFields(userId: string, itemId: string, ratingText: str
   if (rating === undefined) return { malformed: `rating '${ratingText}' is not a number`, raw, line };
   const seconds = parseNumber(secondsText);
   if (seconds === undefined) return { malformed: `timestamp '${secondsText}' is not a number`, raw, line };
-  return { userId, itemId, rating, ts: Math.round(seconds * 1000), line };
+  return { userId, itemId, rating, ts: Math.round(seconds * 1000), line, raw };
 }
 
 /** The finite number `text` spells, or undefined (Number('') and Number(' ') are 0, not a number here). */

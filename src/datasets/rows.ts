@@ -3,6 +3,7 @@
  * cannot be read as a rating is not thrown: it is yielded as malformed, so the replay can send it
  * to the dead-letter file with its position and go on.
  */
+import { validateRating, type RejectionKind } from '../events/rating.js';
 import type { RatingScale } from '../events/scale.js';
 
 export interface RatingRow {
@@ -13,12 +14,17 @@ export interface RatingRow {
   readonly ts: number;
   /** 1-based line number in `file`. */
   readonly line: number;
+  /** The line as read (latin-1, so byte for byte), for the dead letter of a row that fails validation. */
+  readonly raw?: string;
 }
 
 export interface MalformedRow {
   readonly malformed: string;
+  /** The line as read: latin-1 text, one character per byte. */
   readonly raw: string;
   readonly line: number;
+  /** What kind of rejection (the metrics' label); a line that cannot be read at all when absent. */
+  readonly kind?: RejectionKind;
 }
 
 export interface ItemRow {
@@ -53,4 +59,21 @@ export interface Dataset {
 
 export function isMalformed<T extends object>(row: T | MalformedRow): row is MalformedRow {
   return 'malformed' in row;
+}
+
+/**
+ * The dataset's ratings as the pipeline would take them: every row the rating validator
+ * (`validateRating`, the one that checks events on every transport) rejects comes out malformed
+ * with that validator's reason and the original line. `dataset info`, the replay, produce and
+ * eval all read ratings through this, so they count the same lines as valid.
+ */
+export async function* validatedRatings(dataset: Dataset): AsyncGenerator<RatingRow | MalformedRow> {
+  for await (const row of dataset.ratings()) {
+    if (isMalformed(row)) {
+      yield row;
+      continue;
+    }
+    const result = validateRating(row, dataset.scale);
+    yield result.ok ? row : { malformed: result.reason, kind: result.kind, raw: row.raw ?? '', line: row.line };
+  }
 }

@@ -1,22 +1,28 @@
 /**
  * JSON-lines sinks for the embedded transport: the dead-letter file, the recommendations file
- * and the similar-items file (one message per line, in the topics' contracts). Appends, so a
- * resumed replay adds to what an earlier run wrote.
+ * and the similar-items file (one message per line, in the topics' contracts). A resumed replay
+ * appends to what an earlier run wrote; a fresh one truncates.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
+import { makeDirectory } from '../../state/directory.js';
 import type { DeadLetter, DeadLetterSink, RecommendationSink } from '../transport.js';
+
+export type WriteMode = 'append' | 'truncate';
 
 /** A sink of one message type into a file ('-' for standard output). */
 export class JsonLinesFile<T> {
   private readonly stream: WriteStream | NodeJS.WriteStream;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    mode: WriteMode = 'append',
+  ) {
     if (path === '-') this.stream = process.stdout;
     else {
-      mkdirSync(dirname(path), { recursive: true });
-      this.stream = createWriteStream(path, { flags: 'a' });
+      makeDirectory(dirname(path));
+      this.stream = createWriteStream(path, { flags: mode === 'append' ? 'a' : 'w' });
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * The embedded in-process log: a MovieLens-shaped dataset replayed as a one-partition stream in
  * timestamp order. Offsets are positions in that order (malformed lines first, in file order,
+ * lines the rating validator rejects among them,
  * then the ratings by (ts, line)), so they are the same on every load of the same file and a
  * stored position resumes exactly. The file is streamed once into typed columns, never held as
  * text or as one object per rating.
@@ -8,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { isMalformed, type Dataset, type MalformedRow } from '../../src/datasets/rows.js';
+import { isMalformed, validatedRatings, type Dataset, type MalformedRow } from '../../src/datasets/rows.js';
 import type { RawRecord, RatingSource } from '../transport.js';
 import { IdIndex } from '../../src/catalog.js';
 import { float64Column, uint32Column, type NumberColumn } from './columns.js';
@@ -53,7 +54,7 @@ export class ReplayLog implements RatingSource {
     const malformed: MalformedRow[] = [];
     const fingerprint = createHash('sha256');
     let rows = 0;
-    for await (const row of dataset.ratings()) {
+    for await (const row of validatedRatings(dataset)) {
       if (++rows % 100_000 === 0) options.onProgress?.(rows);
       if (isMalformed(row)) {
         malformed.push(row);
@@ -141,7 +142,10 @@ export class ReplayLog implements RatingSource {
     const file = this.topic;
     if (offset < this.malformed.length) {
       const row = this.malformed[offset]!;
-      return { partition: 0, offset, key: null, value: row.raw, malformed: row.malformed, origin: `${file}:${row.line}`, appendedAt };
+      // The line's own bytes (it was read as latin-1, one character per byte): the dead letter
+      // keeps them as UTF-8 text when they are valid UTF-8, else as base64.
+      const value = Buffer.from(row.raw, 'latin1');
+      return { partition: 0, offset, key: null, value, malformed: row.malformed, rejection: row.kind, origin: `${file}:${row.line}`, appendedAt };
     }
     const index = this.order[offset - this.malformed.length]!;
     const userId = this.ids.idAt(this.users.get(index));

@@ -20,11 +20,35 @@ export const writeToStderr: KafkaLog = (line) => {
  */
 export const DEFAULT_RETRY: RetryOptions = { initialRetryTime: 300, retries: 5, maxRetryTime: 30_000 };
 
-export function kafkaClient(settings: KafkaSettings, log: KafkaLog = writeToStderr): Kafka {
+/** kafkajs's default: one connection attempt to a broker that does not answer ends after this. */
+const CONNECTION_TIMEOUT_MS = 1_000;
+/** kafkajs's retry randomisation: a pause may be this much longer than its nominal time. */
+const RETRY_JITTER = 1.2;
+
+/**
+ * DEFAULT_RETRY cut to the attempts that end within `budgetMs`, each counted at its longest (a
+ * connection timeout plus the pause before it): what `--connect-timeout` allows one start-up
+ * attempt, which at the default retry would take about 10 s on its own.
+ */
+export function retryWithin(budgetMs: number): RetryOptions {
+  const initial = DEFAULT_RETRY.initialRetryTime!;
+  let retries = 0;
+  let spent = CONNECTION_TIMEOUT_MS;
+  while (retries < DEFAULT_RETRY.retries!) {
+    const next = spent + RETRY_JITTER * initial * 2 ** retries + CONNECTION_TIMEOUT_MS;
+    if (next > budgetMs) break;
+    spent = next;
+    retries++;
+  }
+  return { ...DEFAULT_RETRY, retries };
+}
+
+export function kafkaClient(settings: KafkaSettings, log: KafkaLog = writeToStderr, retry: RetryOptions = DEFAULT_RETRY): Kafka {
   const config: KafkaConfig = {
     brokers: [...settings.brokers],
     clientId: settings.clientId,
-    retry: DEFAULT_RETRY,
+    retry,
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
     logLevel: logLevel.WARN,
     logCreator: quietLogCreator(log),
   };

@@ -3,7 +3,7 @@
  * the ratings source and the sinks of `rxrec serve`, or the publishers of `rxrec produce`, each
  * set on one shared producer.
  */
-import type { Kafka } from 'kafkajs';
+import type { Kafka, RetryOptions } from 'kafkajs';
 import { kafkaClient, type KafkaLog } from './client.js';
 import { topicNames, type KafkaSettings, type TopicNames } from './config.js';
 import type { KafkaHealth } from './health.js';
@@ -38,8 +38,13 @@ export interface KafkaProduceTransport {
   close(): Promise<void>;
 }
 
-export async function openServeTransport(settings: KafkaSettings, options: KafkaSourceOptions = {}): Promise<KafkaServeTransport> {
-  const { kafka, topics, created, producer } = await prepare(settings, options.log);
+export interface ServeTransportOptions extends KafkaSourceOptions {
+  /** Retries of the first contact (checking the topics), bounded by what is left of --connect-timeout. */
+  readonly connectRetry?: RetryOptions;
+}
+
+export async function openServeTransport(settings: KafkaSettings, options: ServeTransportOptions = {}): Promise<KafkaServeTransport> {
+  const { kafka, topics, created, producer } = await prepare(settings, options.log, options.connectRetry);
   const source = new KafkaRatingSource(kafka, settings, options);
   const recommendations = new KafkaRecommendationSink(producer, topics.recs);
   const similarItems = new KafkaSimilarItemsSink(producer, topics.similarItems);
@@ -81,10 +86,14 @@ export async function openProduceTransport(settings: KafkaSettings, log?: KafkaL
   };
 }
 
-/** Fails early, with one clear line, on a wrong address, refused credentials or a bad topic. */
-async function prepare(settings: KafkaSettings, log?: KafkaLog) {
+/**
+ * Fails early, with one clear line, on a wrong address, refused credentials or a bad topic. The
+ * first contact (the admin) has its own client, so `connectRetry` bounds it alone: the source
+ * and the producer keep the default retries for outages later on.
+ */
+async function prepare(settings: KafkaSettings, log?: KafkaLog, connectRetry?: RetryOptions) {
   const kafka = kafkaClient(settings, log);
-  const admin = kafka.admin();
+  const admin = (connectRetry === undefined ? kafka : kafkaClient(settings, log, connectRetry)).admin();
   let created: string[];
   try {
     created = await ensureTopics(admin, settings);

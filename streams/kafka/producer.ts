@@ -28,7 +28,9 @@ const RESEND_PAUSE_MS = { first: 1_000, max: 10_000 };
 
 export interface KeyedValue {
   readonly key: string | null;
-  readonly value: string;
+  /** JSON text, or bytes sent as they are (a malformed dataset line). */
+  readonly value: string | Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export class SharedProducer {
@@ -124,17 +126,23 @@ export class SharedProducer {
 function* requests(records: readonly KeyedValue[]): Generator<Message[]> {
   let messages: Message[] = [];
   let bytes = 0;
-  for (const { key, value } of records) {
-    const size = Buffer.byteLength(value) + (key === null ? 0 : Buffer.byteLength(key));
+  for (const { key, value, headers } of records) {
+    const size = Buffer.byteLength(value) + (key === null ? 0 : Buffer.byteLength(key)) + headerBytes(headers);
     if (messages.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
       yield messages;
       messages = [];
       bytes = 0;
     }
-    messages.push({ key, value });
+    messages.push(headers === undefined ? { key, value } : { key, value, headers: { ...headers } });
     bytes += size;
   }
   if (messages.length > 0) yield messages;
+}
+
+function headerBytes(headers: KeyedValue['headers']): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(headers ?? {})) bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return bytes;
 }
 
 /** Values of one kind to one topic, each made a keyed record by `toRecord`. */

@@ -5,11 +5,12 @@
  */
 import type { ItemRow, UserRow } from '../../src/datasets/rows.js';
 import { encodeRating, type RatingEvent } from '../../src/events/rating.js';
+import type { RatingScale } from '../../src/events/scale.js';
 import { TopicWriter, type KeyedValue, type SharedProducer } from './producer.js';
 
 export class RatingPublisher extends TopicWriter<RatingEvent> {
   constructor(producer: SharedProducer, topic: string) {
-    super(producer, topic, ratingRecord);
+    super(producer, topic, (event) => ratingRecord(event));
   }
 
   /** Resolves once every event is acknowledged by all in-sync replicas. */
@@ -26,9 +27,17 @@ export class RatingPublisher extends TopicWriter<RatingEvent> {
   }
 }
 
-/** A rating event as the ratings topic carries it: key userId, value the event's JSON. */
-export function ratingRecord(event: RatingEvent): KeyedValue {
-  return { key: event.userId, value: encodeRating(event) };
+/**
+ * The record header that names the rating scale of the dataset a record was produced from. A
+ * worker validating against another scale would send a quarter of a half-star stream to the dlq
+ * as off its scale; it stops at the first record with this header that differs instead.
+ */
+export const SCALE_HEADER = 'rxrec-scale';
+
+/** A rating event as the ratings topic carries it: key userId, value the event's JSON, the scale in a header when known. */
+export function ratingRecord(event: RatingEvent, scale?: RatingScale): KeyedValue {
+  const record = { key: event.userId, value: encodeRating(event) };
+  return scale === undefined ? record : { ...record, headers: { [SCALE_HEADER]: scale.name } };
 }
 
 export class ItemPublisher extends TopicWriter<ItemRow> {

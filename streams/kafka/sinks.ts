@@ -55,7 +55,7 @@ function similarItemsValue(list: SimilarItems): SimilarItems {
   };
 }
 
-/** The key travels as the message key; `origin` is left out when unknown (JSON drops undefined). */
-function deadLetterValue({ reason, topic, partition, offset, origin, raw }: DeadLetter): Omit<DeadLetter, 'key'> {
-  return { reason, topic, partition, offset, origin, raw };
+/** The contract's fields, the key included (it is also the message key); `origin` is left out when unknown (JSON drops undefined). */
+function deadLetterValue({ reason, topic, partition, offset, origin, key, raw }: DeadLetter): DeadLetter {
+  return { reason, topic, partition, offset, origin, key, raw };
 }

@@ -36,12 +36,18 @@ import { DEFAULT_RETRY, writeToStderr, type KafkaLog } from './client.js';
 import { topicNames, type KafkaSettings } from './config.js';
 import { explainKafkaError } from './errors.js';
 import { ConnectionHealth, type KafkaHealth } from './health.js';
+import { SCALE_HEADER } from './publishers.js';
 import { RecordBuffer } from './record-buffer.js';
 
 /** Long-poll of one fetch; also how soon a resumed or seeked partition is fetched again. */
 const FETCH_WAIT_MS = 500;
-/** Healthy consumers fetch or heartbeat every few seconds at most; this much silence means trouble. */
-const STALE_AFTER_MS = 20_000;
+/**
+ * A consumer in touch with the broker fetches every FETCH_WAIT_MS when idle and heartbeats every
+ * heartbeat interval (at most 3 s) while a batch is in the pipeline; two heartbeat intervals
+ * without either mean the broker is gone. So readiness turns 503 within 6 s of an outage at the
+ * default session timeout (4 s at --session-timeout-ms 6000).
+ */
+const STALE_AFTER_HEARTBEATS = 2;
 /** kafkajs's default: a member silent this long is dropped from the group, its partitions reassigned. */
 export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 const EMPTY_VALUE = new Uint8Array(0);
@@ -80,7 +86,7 @@ export class KafkaRatingSource implements RatingSource {
   /** Where each assigned partition started in this assignment, once known from the broker. */
   private readonly startPositions = new Map<number, number>();
   private readonly highWatermarks = new Map<number, number>();
-  private readonly connection = new ConnectionHealth(STALE_AFTER_MS);
+  private readonly connection: ConnectionHealth;
   private readonly heartbeatIntervalMs: number;
   private readonly log: KafkaLog;
   private readonly onAssignmentCallback: ((partitions: readonly number[]) => void) | undefined;
@@ -107,6 +113,7 @@ export class KafkaRatingSource implements RatingSource {
     this.onAssignmentCallback = options.onAssignment;
     const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     this.heartbeatIntervalMs = Math.min(3_000, Math.floor(sessionTimeout / 3));
+    this.connection = new ConnectionHealth(Math.max(STALE_AFTER_HEARTBEATS * this.heartbeatIntervalMs, 2 * FETCH_WAIT_MS));
     this.consumer = kafka.consumer({
       groupId: settings.groupId,
       sessionTimeout,
@@ -317,14 +324,18 @@ export class KafkaRatingSource implements RatingSource {
     if (batch.topic !== this.topic || this.closed) return undefined;
     const high = Number(batch.highWatermark);
     if (this.buffer.isAssigned(batch.partition) && high > (this.highWatermarks.get(batch.partition) ?? -1)) this.highWatermarks.set(batch.partition, high);
-    const records: RawRecord[] = batch.messages.map((message) => ({
-      partition: batch.partition,
-      offset: Number(message.offset),
-      key: message.key === null || message.key === undefined ? null : message.key.toString('utf8'),
-      value: message.value ?? EMPTY_VALUE,
-      origin: this.topic,
-      appendedAt: Number(message.timestamp),
-    }));
+    const records: RawRecord[] = batch.messages.map((message) => {
+      const scale = message.headers?.[SCALE_HEADER];
+      const record: RawRecord = {
+        partition: batch.partition,
+        offset: Number(message.offset),
+        key: message.key === null || message.key === undefined ? null : message.key.toString('utf8'),
+        value: message.value ?? EMPTY_VALUE,
+        origin: this.topic,
+        appendedAt: Number(message.timestamp),
+      };
+      return scale === undefined ? record : { ...record, scale: scale.toString() };
+    });
     const skipped = this.buffer.add(batch.partition, records);
     this.connection.contact();
     if (skipped === records.length) return undefined;

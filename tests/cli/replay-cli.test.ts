@@ -114,7 +114,7 @@ test('errors are one line with a non-zero exit code, and --verbose adds the stac
   assert.equal(badScale.status, 1);
   assert.equal(badScale.stderr, "rxrec: unknown rating scale '1-10': use one of 1-5, 0.5-5\n");
   const empty = runCli(['recommend', '--user', '1', '--state', tempDir()]);
-  assert.match(empty.stderr, /^rxrec: the state in '.*' is empty: run 'rxrec replay'/);
+  assert.match(empty.stderr, /^rxrec: there is no state in '.*': run 'rxrec replay'/);
 });
 
 test('every command has --help', () => {

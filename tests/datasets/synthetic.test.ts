@@ -22,7 +22,9 @@ async function load(dir: string): Promise<Loaded> {
   const ratings: RatingRow[] = [];
   for await (const row of dataset.ratings()) {
     assert.ok(!isMalformed(row), `malformed synthetic line: ${JSON.stringify(row)}`);
-    ratings.push(row);
+    // The line as read is the reader's alone: the in-memory rows have none.
+    const { raw: _raw, ...rating } = row;
+    ratings.push(rating);
   }
   const items = new Map<string, ItemRow>();
   for await (const row of dataset.items()) if (!isMalformed(row)) items.set(row.itemId, row);

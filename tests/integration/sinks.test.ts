@@ -73,10 +73,11 @@ test('recommendation, similar-items and dead-letter sinks write the contract', a
   assert.deepEqual(dead.map((record) => record.key).sort(), [null, '7'].sort());
   const firstLetter = JSON.parse(dead.find((record) => record.key === '7')!.value!);
   assertMatches(deadLetterSchema, firstLetter);
-  assert.deepEqual(firstLetter, { reason: letters[0]!.reason, topic: letters[0]!.topic, partition: 1, offset: 17, raw: '{"userId":' });
+  assert.deepEqual(firstLetter, { reason: letters[0]!.reason, topic: letters[0]!.topic, partition: 1, offset: 17, key: '7', raw: '{"userId":' });
   const secondLetter = JSON.parse(dead.find((record) => record.key === null)!.value!);
   assertMatches(deadLetterSchema, secondLetter);
   assert.equal(secondLetter.origin, 'u.data:4');
+  assert.equal(secondLetter.key, null, 'the contract has the key, null for none');
 });
 
 test('the ratings publisher keys by user, keeps a user on one partition in order, and writes metadata', async (t) => {

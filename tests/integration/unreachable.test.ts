@@ -11,7 +11,10 @@ import { openProduceTransport } from '../../streams/kafka/open.js';
 import { KafkaRatingSource } from '../../streams/kafka/source.js';
 import { ensureTopics } from '../../streams/kafka/topics.js';
 import { collectingLog } from './broker.js';
-import { freePorts } from '../fixtures.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { CLI } from '../cli/cli-run.js';
+import { freePorts, tempDir } from '../fixtures.js';
 
 const BOUND_MS = 30_000;
 
@@ -51,4 +54,22 @@ test('an unknown host name fails the same way', async () => {
   const settings = kafkaSettings({ brokers: 'no-such-broker.invalid:9092' }, {});
   const admin = kafkaClient(settings, collectingLog().log).admin();
   await assertUnavailable(() => ensureTopics(admin, settings), 'no-such-broker.invalid:9092');
+});
+
+test('serve --connect-timeout 5 gives up about 5 s after it starts connecting, not after a whole default retry cycle', async () => {
+  const address = `127.0.0.1:${(await freePorts(1))[0]!}`;
+  const child = spawn(process.execPath, [CLI, 'serve', '--brokers', address, '--connect-timeout', '5', '--state', tempDir()], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let connectingAt: number | undefined;
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (connectingAt === undefined && /^serving /m.test(stderr)) connectingAt = Date.now();
+  });
+  const [code] = (await once(child, 'close')) as [number | null];
+  const ms = Date.now() - connectingAt!;
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, new RegExp(`^rxrec: cannot reach Kafka at ${address.replace(/\./g, '\\.')} `, 'm'));
+  assert.ok(ms >= 4_000 && ms <= 7_000, `gave up ${ms} ms after it started connecting`);
 });

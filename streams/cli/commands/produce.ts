@@ -38,7 +38,11 @@ export function produceCommand(): Command {
           : { kind: 'max' };
       const dataset = await resolveDataset(flags.dataset);
       const stop = new AbortController();
-      const onSignal = () => stop.abort();
+      let interruptedBy: NodeJS.Signals | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        interruptedBy = signal;
+        stop.abort();
+      };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       let view: ProgressView | undefined;
@@ -65,6 +69,8 @@ export function produceCommand(): Command {
         });
         view?.stop();
         process.stdout.write(flags.json ? JSON.stringify(jsonSummary(summary)) + '\n' : textSummary(summary, stop.signal.aborted));
+        // Interrupted is not done: a script that produces, then waits for the workers, must know (128 + the signal's number, as a shell does).
+        if (interruptedBy !== undefined) process.exitCode = interruptedBy === 'SIGINT' ? 130 : 143;
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -99,6 +99,11 @@ export function replayCommand(): Command {
         onStart: async ({ resumedFrom, total, recommender, metrics, state }) => {
           const where = resumedFrom > 0 ? `resuming at ${resumedFrom}/${total} (--fresh starts over)` : `${total} records`;
           process.stderr.write(`replaying ${dataset.format} from ${dataset.dir}: ${where}, ${describePacing(pacing)}\n`);
+          if (flags.stopAt !== undefined && flags.stopAt <= resumedFrom) {
+            process.stderr.write(
+              `--stop-at ${flags.stopAt} is not past the stored position ${resumedFrom}: nothing to replay (a later --stop-at goes on; --fresh starts over)\n`,
+            );
+          }
           if (listen) {
             api = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined }, state }, listen);
             api.live.progressed({ position: resumedFrom, total });
