@@ -19,6 +19,23 @@ export interface LoadProgress {
   (rowsRead: number): void;
 }
 
+/** Lines read without one rating before the replay stops with an error. */
+const NOTHING_VALID_AFTER = 1000;
+
+const EXPECTED_LINE: Record<Dataset['format'], string> = {
+  'ml-100k': 'user id<TAB>item id<TAB>rating<TAB>timestamp (u.data)',
+  'ml-1m': 'UserID::MovieID::Rating::Timestamp (ratings.dat)',
+  'ml-10m': 'UserID::MovieID::Rating::Timestamp (ratings.dat)',
+  'ml-csv': 'userId,movieId,rating,timestamp after a header line (ratings.csv)',
+};
+
+function nothingValid(dataset: Dataset, rows: number, first: MalformedRow): Error {
+  const shown = JSON.stringify(first.raw.length > 80 ? `${first.raw.slice(0, 80)}…` : first.raw);
+  return new Error(
+    `none of the ${rows === NOTHING_VALID_AFTER ? 'first ' : ''}${rows} lines of ${dataset.ratingsFile} is a valid rating: expected ${EXPECTED_LINE[dataset.format]} on the ${dataset.scale.name} scale, found ${shown} at line ${first.line} (${first.malformed})`,
+  );
+}
+
 export class ReplayLog implements RatingSource {
   readonly topic: string;
   private readonly order: Uint32Array;
@@ -57,6 +74,8 @@ export class ReplayLog implements RatingSource {
     for await (const row of validatedRatings(dataset)) {
       if (++rows % 100_000 === 0) options.onProgress?.(rows);
       if (isMalformed(row)) {
+        // A file of which not one of the first lines is a rating is the wrong file or format: say so now, not after a replay of nothing.
+        if (rows === NOTHING_VALID_AFTER && malformed.length === rows - 1) throw nothingValid(dataset, rows, malformed[0]!);
         malformed.push(row);
         fingerprint.update(`!${row.line}\n`);
         continue;
@@ -69,6 +88,7 @@ export class ReplayLog implements RatingSource {
       fingerprint.update(`${row.userId},${row.itemId},${row.rating},${row.ts}\n`);
     }
     options.onProgress?.(rows);
+    if (rows > 0 && malformed.length === rows) throw nothingValid(dataset, rows, malformed[0]!);
     const streamId = `replay:${dataset.format}:${rows}:${fingerprint.digest('hex').slice(0, 16)}`;
     return new ReplayLog(streamId, dataset.ratingsFile, malformed, users, items, ratings, timestamps, lines, ids, pacing, options.now ?? Date.now);
   }

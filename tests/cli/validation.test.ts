@@ -67,3 +67,21 @@ test("the replay's dead letters keep each rejected line as it was: its text, or 
   const binary = letters.find((letter) => letter.origin === `u.data:${good.length + bad.length + 1}`);
   assert.equal(binary?.raw, `base64:${notUtf8.toString('base64')}`);
 });
+
+test('a ratings file with no valid line stops the replay at once with one line: what was expected, what was found', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'u.data'), Array.from({ length: 1500 }, (_, i) => `garbage ${i}`).join('\n') + '\n');
+  const result = runCli(['replay', '--dataset', dir, '--state', tempDir()]);
+  assert.equal(result.status, 1);
+  assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+  assert.match(
+    result.stderr,
+    /^rxrec: none of the first 1000 lines of .*u\.data is a valid rating: expected user id<TAB>item id<TAB>rating<TAB>timestamp \(u\.data\) on the 1-5 scale, found "garbage 0" at line 1 \(expected 4 fields/,
+  );
+  assert.doesNotMatch(result.stdout, /RMSE/, 'no summary of nothing');
+  // One valid line among them is enough to replay: the others go to the dead letters.
+  writeFileSync(join(dir, 'u.data'), `1\t2\t4\t881250949\n` + Array.from({ length: 1500 }, (_, i) => `garbage ${i}`).join('\n') + '\n');
+  const some = runCli(['replay', '--dataset', dir, '--state', tempDir(), '--json']);
+  assert.equal(some.status, 0, some.stderr);
+  assert.equal(JSON.parse(some.stdout.trim().split('\n').pop()!).rejected, 1500);
+});
