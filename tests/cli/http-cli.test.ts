@@ -27,11 +27,11 @@ async function replayWithApi(args: readonly string[], env: NodeJS.ProcessEnv) {
     });
     child.once('exit', () => reject(new Error(`replay exited: ${stderr}`)));
   });
-  return { child, port };
+  return { child, port, log: () => stderr };
 }
 
 test('replay --http-port serves /metrics with the process metrics under their standard names and a live LMDB size, behind RXREC_HTTP_TOKEN', async () => {
-  const { child, port } = await replayWithApi(['--http-port', '0', '--http-host', '127.0.0.1'], { RXREC_HTTP_TOKEN: 'tok-123' });
+  const { child, port, log } = await replayWithApi(['--http-port', '0', '--http-host', '127.0.0.1'], { RXREC_HTTP_TOKEN: 'tok-123' });
   try {
     const url = `http://127.0.0.1:${port}`;
     const refused = await fetch(`${url}/metrics`);
@@ -53,10 +53,16 @@ test('replay --http-port serves /metrics with the process metrics under their st
       assert.match(text, new RegExp(`^${name} [0-9.e+-]+$`, 'm'), name);
     }
     assert.doesNotMatch(text, /^rxrec_(process|nodejs)_/m);
+    // Neither the token nor a wrong one shows in the metrics, the answers or the log.
+    const wrong = await fetch(`${url}/summary`, { headers: { authorization: 'Bearer wrong-tok-456' } });
+    assert.equal(wrong.status, 401);
+    const said = `${text}${await wrong.text()}`;
+    assert.ok(!said.includes('tok-123') && !said.includes('wrong-tok-456'), 'a token in an answer');
   } finally {
     child.kill('SIGKILL');
     await once(child, 'exit');
   }
+  assert.ok(!log().includes('tok-123') && !log().includes('wrong-tok-456'), 'a token in the log');
 });
 
 test('replay --http-host is where the API listens: an address of no local interface fails in one line', () => {

@@ -108,6 +108,9 @@ test('a refused SASL login and a user without ACLs each stop the worker with one
   ]);
   for (const result of [refused, denied]) {
     assert.equal(result.code, 1, result.stderr);
+    // No secret in what the worker prints, the wrong one or the right one.
+    for (const secret of ['not-the-password', broker.sasl.unprivileged.password])
+      assert.ok(!`${result.stdout}${result.stderr}`.includes(secret), 'a password in the output');
     assert.equal(result.stderr.split('\n').filter((line) => line.startsWith('rxrec:')).length, 1, result.stderr);
   }
   assert.match(refused.stderr, /^rxrec: Kafka at \S+ refused the plain login of user 'rxrec' .*KAFKA_SASL_PASSWORD/m);
