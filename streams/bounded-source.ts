@@ -38,3 +38,35 @@ export class BoundedSource implements RatingSource {
     return this.inner.close();
   }
 }
+
+/** A source that ends, between two batches, once `signal` is aborted (a graceful stop: the batch in flight is finished and stored). */
+export class StoppableSource implements RatingSource {
+  constructor(
+    private readonly inner: RatingSource,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  get streamId(): string {
+    return this.inner.streamId;
+  }
+
+  get topic(): string {
+    return this.inner.topic;
+  }
+
+  start(storedPosition: (partition: number) => number | undefined): Promise<void> {
+    return this.inner.start(storedPosition);
+  }
+
+  async poll(maxRecords: number, maxWaitMs: number): Promise<RawRecord[] | null> {
+    return this.signal.aborted ? null : this.inner.poll(maxRecords, maxWaitMs);
+  }
+
+  committed(positions: Positions): Promise<void> {
+    return this.inner.committed(positions);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

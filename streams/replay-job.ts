@@ -16,7 +16,7 @@ import { DeadLetterFile, discardRecommendations, JsonLinesFile } from './embedde
 import type { RecommendationList, RecommendationSink, SimilarItems } from './transport.js';
 import type { Pacing } from './embedded/pacing.js';
 import { ReplayLog } from './embedded/replay-log.js';
-import { BoundedSource } from './bounded-source.js';
+import { BoundedSource, StoppableSource } from './bounded-source.js';
 import type { ServedState } from './served-list.js';
 import { PipelineMetrics } from './metrics.js';
 import { SeriesRecorder } from './series.js';
@@ -44,6 +44,8 @@ export interface ReplayOptions {
   readonly deadLetterPath?: string;
   /** Stop once this many records of the log have been applied (for tests and partial runs). */
   readonly stopAtOffset?: number;
+  /** Aborted: stop after the batch in flight, its state and lists stored (a graceful stop; a later run resumes). */
+  readonly signal?: AbortSignal;
   /** Background list refreshes per applied event (default DEFAULT_BACKGROUND_REFRESH). */
   readonly backgroundRefresh?: number;
   readonly metrics?: PipelineMetrics;
@@ -113,7 +115,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     const recommender = resumeRecommender(store, log.streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
     if (store.position(0) === undefined) await keepSideFeatures(store, options.dataset, recommender);
 
-    const source = options.stopAtOffset === undefined ? log : new BoundedSource(log, options.stopAtOffset);
+    const bounded = options.stopAtOffset === undefined ? log : new BoundedSource(log, options.stopAtOffset);
+    const source = options.signal ? new StoppableSource(bounded, options.signal) : bounded;
     await source.start((partition) => store.position(partition));
     const resumedFrom = store.position(0) ?? 0;
     const metrics = options.metrics ?? new PipelineMetrics();

@@ -170,3 +170,43 @@ function lineCount(file: string): number {
     return 0;
   }
 }
+
+test('SIGTERM stops the replay after the batch in flight: exit 0 with its summary, the state stored; a second signal exits at once; the resumed run ends like an uninterrupted one', async () => {
+  const uninterrupted = tempDir();
+  assert.equal(runCli(['replay', '--dataset', datasetDir, '--state', uninterrupted, '--batch-size', '100']).status, 0);
+  const stopped = tempDir();
+  const runUntilListed = async (signals: number) => {
+    const out = join(tempDir(), 'lists.jsonl');
+    const child = startCli(['replay', '--dataset', datasetDir, '--state', stopped, '--batch-size', '100', '--rate', '2000', '--out', out, '--json']);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    const deadline = Date.now() + 60_000;
+    while (lineCount(out) < 150 && child.exitCode === null && Date.now() < deadline) await sleep(20);
+    const signalled = performance.now();
+    child.kill('SIGTERM');
+    // The second once the first is handled (two pending signals of one kind would merge into one).
+    if (signals > 1) {
+      while (!stderr.includes('stopping after the batch in flight') && child.exitCode === null) await sleep(1);
+      child.kill('SIGTERM');
+    }
+    const [code] = await exited;
+    return { code, ms: performance.now() - signalled, stdout };
+  };
+  const graceful = await runUntilListed(1);
+  assert.equal(graceful.code, 0);
+  assert.ok(graceful.ms < 5000, `stopped in ${Math.round(graceful.ms)} ms`);
+  const summary = JSON.parse(graceful.stdout.trim().split('\n').pop()!);
+  const store = StateStore.open(stopped);
+  const position = store.position(0) ?? 0;
+  await store.close();
+  assert.ok(position > 0 && position < ratings.length, `stopped mid-stream at ${position}`);
+  assert.equal(summary.events + summary.rejected, position, 'the summary counts what was stored');
+  const twice = await runUntilListed(2);
+  assert.equal(twice.code, 143, 'the second signal exits at once');
+  const finish = runCli(['replay', '--dataset', datasetDir, '--state', stopped, '--batch-size', '100', '--json']);
+  assert.equal(finish.status, 0, finish.stderr);
+  assert.deepEqual(await storedParameters(stopped), await storedParameters(uninterrupted));
+});

@@ -80,67 +80,85 @@ export function replayCommand(): Command {
       let started = performance.now();
       let startPosition = 0;
       let latestList: RecommendationList | undefined;
-      await replay({
-        dataset,
-        stateDir: flags.state,
-        fresh: flags.fresh ?? false,
-        pacing,
-        models,
-        rankModel: rankModelFrom(flags, models),
-        k: flags.k,
-        backgroundRefresh: flags.backgroundRefresh,
-        batchSize: flags.batchSize,
-        batchWaitMs: flags.batchWaitMs,
-        out: flags.out,
-        similarOut: flags.similarOut,
-        deadLetterPath: flags.deadLetters,
-        stopAtOffset: flags.stopAt,
-        metrics: new PipelineMetrics({ processMetrics: true }),
-        onStart: async ({ resumedFrom, total, recommender, metrics, state }) => {
-          const where = resumedFrom > 0 ? `resuming at ${resumedFrom}/${total} (--fresh starts over)` : `${total} records`;
-          process.stderr.write(`replaying ${dataset.format} from ${dataset.dir}: ${where}, ${describePacing(pacing)}\n`);
-          if (flags.stopAt !== undefined && flags.stopAt <= resumedFrom) {
-            process.stderr.write(
-              `--stop-at ${flags.stopAt} is not past the stored position ${resumedFrom}: nothing to replay (a later --stop-at goes on; --fresh starts over)\n`,
-            );
-          }
-          if (listen) {
-            api = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined }, state }, listen);
-            api.live.progressed({ position: resumedFrom, total });
-            process.stderr.write(`live page and metrics on http://${api.host}:${api.port}/\n`);
-          }
-          view = progressView('replay', total);
-          started = performance.now();
-          startPosition = resumedFrom;
-        },
-        onBatch: (report, { position, total, recommender }) => {
-          latestList = report.lists[report.lists.length - 1] ?? latestList;
-          api?.live.batch(report, { position, total });
-          api?.refreshed(report.refreshed);
-          const { models } = recommender.evaluator.figures();
-          const errors = recommender.ratingModels.map((m) => `${m.name} ${fixed(models[m.name]?.rmse, 3)}`).join(' ');
-          const hits = recommender.rankingModels.map((m) => `${m.name} ${fixed(models[m.name]?.hitAt10, 3)}`).join(' ');
-          const elapsed = (performance.now() - started) / 1000;
-          view?.update({
-            position,
-            total,
-            eventsPerSecond: (position - startPosition) / Math.max(elapsed, 1e-3),
-            text: `RMSE ${errors} | hit@${flags.k} ${hits}`,
-          });
-        },
-        onEnd: async (summary) => {
-          view?.stop();
-          if (flags.json) process.stdout.write(JSON.stringify(jsonSummary(summary)) + '\n');
-          else process.stdout.write(textSummary(summary, flags.k) + (latestList ? latestListText(latestList) : ''));
-          if (!api) return;
-          api.live.finish();
-          if (flags.keepServing) {
-            process.stderr.write(`replay finished: still serving its final state on http://${api.host}:${api.port}/ until interrupted (Ctrl-C)\n`);
-            await interrupted();
-          }
-          await api.close();
-        },
-      });
+      // SIGINT/SIGTERM: finish the batch in flight, store it, print the summary and exit 0; a second signal exits at once
+      // (nothing is lost either way: every batch is stored with its position before the next is read).
+      const stop = new AbortController();
+      let streamEnded = false;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stop.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+        stop.abort();
+        if (!streamEnded) process.stderr.write(`\n${signal}: stopping after the batch in flight (again to stop at once)\n`);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        await replay({
+          dataset,
+          stateDir: flags.state,
+          fresh: flags.fresh ?? false,
+          pacing,
+          models,
+          rankModel: rankModelFrom(flags, models),
+          k: flags.k,
+          backgroundRefresh: flags.backgroundRefresh,
+          batchSize: flags.batchSize,
+          batchWaitMs: flags.batchWaitMs,
+          out: flags.out,
+          similarOut: flags.similarOut,
+          deadLetterPath: flags.deadLetters,
+          stopAtOffset: flags.stopAt,
+          signal: stop.signal,
+          metrics: new PipelineMetrics({ processMetrics: true }),
+          onStart: async ({ resumedFrom, total, recommender, metrics, state }) => {
+            const where = resumedFrom > 0 ? `resuming at ${resumedFrom}/${total} (--fresh starts over)` : `${total} records`;
+            process.stderr.write(`replaying ${dataset.format} from ${dataset.dir}: ${where}, ${describePacing(pacing)}\n`);
+            if (flags.stopAt !== undefined && flags.stopAt <= resumedFrom) {
+              process.stderr.write(
+                `--stop-at ${flags.stopAt} is not past the stored position ${resumedFrom}: nothing to replay (a later --stop-at goes on; --fresh starts over)\n`,
+              );
+            }
+            if (listen) {
+              api = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined }, state }, listen);
+              api.live.progressed({ position: resumedFrom, total });
+              process.stderr.write(`live page and metrics on http://${api.host}:${api.port}/\n`);
+            }
+            view = progressView('replay', total);
+            started = performance.now();
+            startPosition = resumedFrom;
+          },
+          onBatch: (report, { position, total, recommender }) => {
+            latestList = report.lists[report.lists.length - 1] ?? latestList;
+            api?.live.batch(report, { position, total });
+            api?.refreshed(report.refreshed);
+            const { models } = recommender.evaluator.figures();
+            const errors = recommender.ratingModels.map((m) => `${m.name} ${fixed(models[m.name]?.rmse, 3)}`).join(' ');
+            const hits = recommender.rankingModels.map((m) => `${m.name} ${fixed(models[m.name]?.hitAt10, 3)}`).join(' ');
+            const elapsed = (performance.now() - started) / 1000;
+            view?.update({
+              position,
+              total,
+              eventsPerSecond: (position - startPosition) / Math.max(elapsed, 1e-3),
+              text: `RMSE ${errors} | hit@${flags.k} ${hits}`,
+            });
+          },
+          onEnd: async (summary) => {
+            streamEnded = true;
+            view?.stop();
+            if (flags.json) process.stdout.write(JSON.stringify(jsonSummary(summary)) + '\n');
+            else process.stdout.write(textSummary(summary, flags.k) + (latestList ? latestListText(latestList) : ''));
+            if (!api) return;
+            api.live.finish();
+            if (flags.keepServing && !stop.signal.aborted) {
+              process.stderr.write(`replay finished: still serving its final state on http://${api.host}:${api.port}/ until interrupted (Ctrl-C)\n`);
+              await interrupted();
+            }
+            await api.close();
+          },
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
     });
 }
 
