@@ -4,6 +4,7 @@ import { withStoredRecommender } from '../../assemble.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { positiveInteger } from '../options.js';
+import { lineWriter } from '../terminal.js';
 
 interface SimilarFlags {
   item: string;
@@ -30,11 +31,12 @@ export function similarCommand(): Command {
           process.stdout.write(JSON.stringify(similar) + '\n');
           return;
         }
+        const writeLine = lineWriter();
         const label = (itemId: string) => store.itemLabel(itemId)?.title ?? '';
-        process.stdout.write(`items most similar to ${flags.item} ${label(flags.item)}:\n`);
+        writeLine(`items most similar to ${flags.item} ${label(flags.item)}:`);
         similar.neighbours.forEach((n, rank) => {
-          process.stdout.write(
-            `${String(rank + 1).padStart(3)}. ${n.itemId.padEnd(8)} sim ${n.sim.toFixed(4)}  co-rated by ${String(n.support).padStart(4)}  ${label(n.itemId)}\n`,
+          writeLine(
+            `${String(rank + 1).padStart(3)}. ${n.itemId.padEnd(8)} sim ${n.sim.toFixed(4)}  co-rated by ${String(n.support).padStart(4)}  ${label(n.itemId)}`,
           );
         });
       });
