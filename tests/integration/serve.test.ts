@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import recommendationsSchema from '../../src/schemas/recommendations.schema.json' with { type: 'json' };
 import { kafkaClient } from '../../streams/kafka/client.js';
 import { topicNames } from '../../streams/kafka/config.js';
 import { collectingLog, kafkaBroker, testSettings } from './broker.js';
@@ -50,11 +52,20 @@ test('a produced stream ends with a list on the recs topic for every user who ra
   assert.match(metrics, /^rxrec_consumer_lag_records 0$/m);
   assert.match(metrics, /^rxrec_events_applied_total 3000$/m);
   assert.match(metrics, /^rxrec_consumer_assigned_partitions 3$/m);
+  // Readiness, the group joins, and labelled series at 0 from the start.
+  assert.match(metrics, /^rxrec_ready 1$/m);
+  assert.match(metrics, /^rxrec_kafka_rebalances_total [1-9]\d*$/m);
+  for (const kind of ['consumer_crash', 'consumer_request_timeout', 'producer_request_timeout']) {
+    assert.match(metrics, new RegExp(`^rxrec_kafka_errors_total\\{kind="${kind}"\\} 0$`, 'm'));
+  }
+  for (const reason of ['not_json', 'oversized', 'schema', 'timestamp', 'scale', 'malformed_line']) {
+    assert.match(metrics, new RegExp(`^rxrec_events_rejected_total\\{reason="${reason}"\\} 0$`, 'm'));
+  }
   const known = (await (await fetch(`http://127.0.0.1:${httpPort}/recommendations/1`)).json()) as { known: boolean };
   assert.equal(known.known, true);
 
   const stopped = await worker.stop();
-  assert.match(stopped.stderr, /stopped: applied 3000 events, rejected 0/);
+  assert.match(stopped.stderr, /stopped: applied 3000 events, rejected 0 in \d+\.\d s, \d+ events\/s; lag 0; stored positions p0@/);
   const state = await stateSummary(stateDir);
   assert.equal(state.applied, 3000);
 
@@ -79,6 +90,8 @@ test('a produced stream ends with a list on the recs topic for every user who ra
 
   const subscribed = await runCliOk(['subscribe', ...kafkaArgs(settings, false), '--from-beginning', '--user', '7', '--json', '--count', '1']);
   const first = JSON.parse(subscribed.stdout.trim());
+  const validate = new Ajv2020({ strict: true }).compile(recommendationsSchema);
+  assert.ok(validate(JSON.parse(subscribed.stdout.trim())), `subscribe --json prints the contract's object: ${JSON.stringify(validate.errors)}`);
   assert.equal(first.userId, '7');
   assert.equal(first.items.length, 10);
   const readable = await runCliOk(['subscribe', ...kafkaArgs(settings, false), '--from-beginning', '--count', '2']);
@@ -121,7 +134,7 @@ test('bad messages go to the dlq topic with their reason and original bytes; eve
   t.after(() => worker.child.kill('SIGKILL'));
   await waitForGroupCaughtUp(kafka, group, names.ratings, [worker]);
   const stopped = await worker.stop();
-  assert.match(stopped.stderr, new RegExp(`stopped: applied 800 events, rejected ${bad.length + 1}`));
+  assert.match(stopped.stderr, /stopped: applied 800 events, rejected 8 \(not_json 3, oversized 1, schema 1, timestamp 1, scale 2\) in /);
   assert.equal((await stateSummary(stateDir)).applied, 800, 'every valid event applied');
 
   const letters = (await readToEnd(kafka, settings, names.dlq)).map((record) => ({ key: record.key, ...JSON.parse(record.value!) }));

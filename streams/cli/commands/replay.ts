@@ -98,6 +98,7 @@ export function replayCommand(): Command {
         stopAtOffset: flags.stopAt,
         metrics: new PipelineMetrics({ processMetrics: true }),
         onStart: async ({ resumedFrom, total, recommender, metrics, state }) => {
+          metrics.ready.set(1);
           const where = resumedFrom > 0 ? `resuming at ${resumedFrom}/${total} (--fresh starts over)` : `${total} records`;
           process.stderr.write(`replaying ${dataset.format} from ${dataset.dir}: ${where}, ${describePacing(pacing)}\n`);
           if (flags.stopAt !== undefined && flags.stopAt <= resumedFrom) {

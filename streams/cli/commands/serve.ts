@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { scaleByName, WHOLE_STARS } from '../../../src/events/scale.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../src/events/rating.js';
 import { DEFAULT_SESSION_TIMEOUT_MS } from '../../kafka/source.js';
-import { serve } from '../../serve-job.js';
+import { rejectedText, serve } from '../../serve-job.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { addHttpFlags, httpListenFrom, type HttpFlags } from '../http-flags.js';
 import { addKafkaFlags, settingsFromFlags, type KafkaFlags } from '../kafka-flags.js';
@@ -85,8 +85,10 @@ export function serveCommand(): Command {
           stop: stop.signal,
         });
         const positions = [...summary.positions].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
+        const rate = summary.seconds > 0 ? `, ${Math.round(summary.applied / summary.seconds)} events/s` : '';
         log(
-          `stopped: applied ${summary.applied} events, rejected ${summary.rejected} in ${summary.seconds.toFixed(1)} s; stored positions ${positions || 'none'}`,
+          `stopped: applied ${summary.applied} events, ${rejectedText(summary.rejected, summary.rejectedBy)} in ${summary.seconds.toFixed(1)} s${rate}; ` +
+            `lag ${summary.lag ?? 'unknown'}; stored positions ${positions || 'none'}`,
         );
       } finally {
         process.off('SIGINT', onSignal);
