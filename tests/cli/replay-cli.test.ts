@@ -117,7 +117,7 @@ test('errors are one line with a non-zero exit code, and --verbose adds the stac
   assert.match(empty.stderr, /^rxrec: there is no state in '.*': run 'rxrec replay'/);
 });
 
-test('every usage error exits 2 before any state is opened: a port out of range, an unknown scale or rank model', () => {
+test('every usage error exits 2 before any state is opened: a port out of range, an unknown scale or rank model, api without a port', () => {
   const cases: Array<[string[], RegExp]> = [
     [['replay', '--dataset', datasetDir, '--scale', '1-10'], /unknown rating scale '1-10'/],
     [['replay', '--dataset', datasetDir, '--http-port', '70000'], /argument '70000' is invalid\. '70000' is not a port \(0 to 65535\)/],
@@ -130,6 +130,8 @@ test('every usage error exits 2 before any state is opened: a port out of range,
     [['serve', '--scale', '10'], /unknown rating scale '10'/],
     [['serve', '--http-port', '65536'], /'65536' is not a port/],
     [['serve', '--rank-model', 'knn-user'], /--rank-model 'knn-user' must be one of/],
+    [['api'], /api serves the state over HTTP: give --http-port/],
+    [['api', '--http-port', '99999'], /'99999' is not a port/],
   ];
   for (const [args, message] of cases) {
     const state = join(tempDir(), 'state');
@@ -141,6 +143,11 @@ test('every usage error exits 2 before any state is opened: a port out of range,
   const badEval = runCli(['eval', '--protocol', 'seeds', '--dataset', datasetDir, '--scale', '0-5']);
   assert.equal(badEval.status, 2);
   assert.match(badEval.stderr, /unknown rating scale '0-5'/);
+  const missing = join(tempDir(), 'none');
+  const api = runCli(['api', '--state', missing, '--http-port', '0']);
+  assert.equal(api.status, 1);
+  assert.match(api.stderr, /^rxrec: there is no state in '.*none': run 'rxrec replay' or 'rxrec serve' with --state .* first\n$/);
+  assert.equal(existsSync(missing), false, 'api creates nothing');
 });
 
 test('replay --json names its ranking keys by --k: hitAt20 and ndcgAt20 with --k 20', () => {
@@ -177,6 +184,7 @@ test('every command has --help', () => {
     ['dataset', 'synth', '--help'],
     ['dataset', 'download', '--help'],
     ['dataset', 'info', '--help'],
+    ['api', '--help'],
   ]) {
     const { status, stdout } = runCli(args);
     assert.equal(status, 0, args.join(' '));
