@@ -6,6 +6,7 @@
  * metrics say where it is.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import recommendationsSchema from '../../src/schemas/recommendations.schema.json' with { type: 'json' };
@@ -13,6 +14,7 @@ import { kafkaClient } from '../../streams/kafka/client.js';
 import { topicNames } from '../../streams/kafka/config.js';
 import { collectingLog, kafkaBroker, testSettings } from './broker.js';
 import { kafkaArgs, ratedItems, readToEnd, runCliAsync, runCliOk, stateSummary, syntheticDataset, waitForGroupCaughtUp, Worker } from './cli-process.js';
+import { BROKER_SCRIPT } from '../../deploy/kafka/local-broker.js';
 import { freePorts, tempDir } from '../fixtures.js';
 
 const SPEC = { users: 60, items: 120, ratings: 3000 };
@@ -61,6 +63,16 @@ test('a produced stream ends with a list on the recs topic for every user who ra
   for (const reason of ['not_json', 'oversized', 'schema', 'timestamp', 'scale', 'malformed_line']) {
     assert.match(metrics, new RegExp(`^rxrec_events_rejected_total\\{reason="${reason}"\\} 0$`, 'm'));
   }
+  // Kafka's own tools on the broker's jars (npm run kafka:tool) see the group's committed offsets.
+  const described = spawnSync(
+    'bash',
+    [BROKER_SCRIPT, 'tool', 'kafka-consumer-groups', '--bootstrap-server', broker.brokers.join(','), '--describe', '--group', `${settings.topicPrefix}g`],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  assert.equal(described.status, 0, described.stderr);
+  const partitionLines = described.stdout.split('\n').filter((line) => line.includes(` ${names.ratings} `));
+  assert.equal(partitionLines.length, 3, described.stdout);
+  for (const line of partitionLines) assert.match(line, new RegExp(`${names.ratings.replaceAll('.', '\\.')}\\s+\\d\\s+(\\d+)\\s+\\1\\s+0\\s`), line);
   const known = (await (await fetch(`http://127.0.0.1:${httpPort}/recommendations/1`)).json()) as { known: boolean };
   assert.equal(known.known, true);
 
@@ -204,7 +216,7 @@ test('serve, produce and subscribe: a wrong address, a topic with the wrong poli
   assert.match(usage.stderr, /^rxrec: --brokers: 'not an address' is not host:port/m);
   const scale = await runCliAsync(['serve', ...nowhere, '--scale', '0-10', '--state', tempDir()]);
   assert.equal(scale.code, 2);
-  assert.match(scale.stderr, /^rxrec: unknown rating scale '0-10': use one of 1-5, 0.5-5$/m);
+  assert.match(scale.stderr, /^rxrec: option '--scale <scale>' argument '0-10' is invalid\. unknown rating scale '0-10': use one of 1-5, 0\.5-5$/m);
 });
 
 test('a state is bound to its ratings topic and settings: another stream or other settings are refused before connecting', async () => {
