@@ -56,7 +56,7 @@ export interface ServeOptions {
   readonly log: KafkaLog;
   /** Abort to stop the worker cleanly. */
   readonly stop: AbortSignal;
-  /** How often a progress line is logged while events flow (0: never). */
+  /** How often a progress line is logged while anything moved (0: never). */
   readonly progressEveryMs?: number;
   /** Called once the state and the side features are loaded, before the first batch. */
   readonly onStart?: (info: { readonly recommender: Recommender }) => void | Promise<void>;
