@@ -97,7 +97,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const started = performance.now();
   let applied = 0;
   let rejected = 0;
-  const rejectedBy: Partial<Record<RejectionKind, number>> = {};
+  const rejectedBy: RejectedBy = {};
   const gauges = setInterval(() => updateGauges(), 1000).unref();
   const updateGauges = () => {
     const lag = transport?.source.lag();

@@ -11,11 +11,31 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /** `text` with each control character as `\uXXXX`. */
 export function escapeControls(text: string): string {
-  return text.replace(CONTROL_CHARACTERS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(CONTROL_CHARACTERS, unicodeEscape);
 }
 
 /** Writes one line of text output to `stream` (its newline added), escaped when the stream is a terminal. */
 export function lineWriter(stream: NodeJS.WriteStream = process.stdout): (line: string) => void {
   const shown = stream.isTTY ? escapeControls : (text: string) => text;
   return (line) => stream.write(`${shown(line)}\n`);
+}
+
+const LEFT_RAW_BY_JSON = /[\u007f-\u009f]/g;
+
+/**
+ * JSON text with DEL and the C1 controls as `\u` escapes. JSON.stringify escapes C0 but leaves
+ * these raw; they can only stand inside strings, so the escaped text is the same JSON value.
+ */
+export function escapeJsonControls(json: string): string {
+  return json.replace(LEFT_RAW_BY_JSON, unicodeEscape);
+}
+
+/** Writes one JSON line to `stream`, with `escapeJsonControls` when the stream is a terminal. */
+export function jsonLineWriter(stream: NodeJS.WriteStream = process.stdout): (json: string) => void {
+  const shown = stream.isTTY ? escapeJsonControls : (text: string) => text;
+  return (json) => stream.write(`${shown(json)}\n`);
+}
+
+function unicodeEscape(character: string): string {
+  return `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }

@@ -4,13 +4,22 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { escapeControls } from '../../streams/cli/terminal.js';
+import { escapeControls, escapeJsonControls } from '../../streams/cli/terminal.js';
 import { randomRatings, tempDir, writeMl100k } from '../fixtures.js';
 import { CLI, runCli } from './cli-run.js';
 
 test('escapeControls shows every C0 and C1 control and DEL as \\uXXXX, and leaves other text alone', () => {
   assert.equal(escapeControls('a\u001b[2Jb\u0007\u0000\n\t\u007f\u009bz'), 'a\\u001b[2Jb\\u0007\\u0000\\u000a\\u0009\\u007f\\u009bz');
   assert.equal(escapeControls('Amélie (2001) — ★ 日本'), 'Amélie (2001) — ★ 日本');
+});
+
+test('escapeJsonControls: what JSON.stringify leaves raw (DEL, C1) as \\u escapes, the same JSON value', () => {
+  const value = { itemId: 'a\u009b2J\u007f\u001b', title: 'Amélie' };
+  const json = JSON.stringify(value);
+  assert.match(json, /\u009b/);
+  const escaped = escapeJsonControls(json);
+  assert.equal(escaped, '{"itemId":"a\\u009b2J\\u007f\\u001b","title":"Amélie"}');
+  assert.deepEqual(JSON.parse(escaped), value);
 });
 
 const HOSTILE_USER = '3\u001b]0;owned\u0007';

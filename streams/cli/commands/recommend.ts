@@ -4,7 +4,7 @@ import { withStoredRecommender } from '../../assemble.js';
 import { servedList } from '../../served-list.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { positiveInteger } from '../options.js';
-import { lineWriter } from '../terminal.js';
+import { jsonLineWriter, lineWriter } from '../terminal.js';
 
 interface RecommendFlags {
   user: string;
@@ -24,7 +24,7 @@ export function recommendCommand(): Command {
       await withStoredRecommender(flags.state, flags.k, (recommender, store) => {
         const { list, fromFeatures } = servedList(recommender, store, flags.user, flags.k);
         if (flags.json) {
-          process.stdout.write(JSON.stringify(list) + '\n');
+          jsonLineWriter()(JSON.stringify(list));
           return;
         }
         const writeLine = lineWriter();

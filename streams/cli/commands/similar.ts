@@ -4,7 +4,7 @@ import { withStoredRecommender } from '../../assemble.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { positiveInteger } from '../options.js';
-import { lineWriter } from '../terminal.js';
+import { jsonLineWriter, lineWriter } from '../terminal.js';
 
 interface SimilarFlags {
   item: string;
@@ -28,7 +28,7 @@ export function similarCommand(): Command {
         const similar = recommender.similarItems(flags.item, flags.k);
         if (!similar) throw new UsageError(`item '${flags.item}' is unknown in the state in '${flags.state}'`);
         if (flags.json) {
-          process.stdout.write(JSON.stringify(similar) + '\n');
+          jsonLineWriter()(JSON.stringify(similar));
           return;
         }
         const writeLine = lineWriter();
