@@ -62,7 +62,7 @@ type Key = string | number | Array<string | number>;
 
 export interface OpenOptions {
   /**
-   * Read only (recommend, similar): no write lock, so it runs beside the writing process and on a
+   * Read only (recommend, similar, api): no write lock, so it runs beside the writing process and on a
    * read-only mount; nothing is created.
    */
   readonly readOnly?: boolean;

@@ -6,6 +6,11 @@
  * alerts written for every Node service read them unchanged.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { REJECTION_KINDS } from '../src/events/rating.js';
+
+/** What rxrec_kafka_errors_total counts, by `kind` (kafkajs instrumentation events). */
+export const KAFKA_ERROR_KINDS = ['consumer_crash', 'consumer_request_timeout', 'producer_request_timeout'] as const;
+export type KafkaErrorKind = (typeof KAFKA_ERROR_KINDS)[number];
 
 /** Event-to-publish latency buckets (s): up to a minute, since a worker catching up after a restart or an outage publishes late, and that must still be measured. */
 export const LATENCY_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -91,6 +96,23 @@ export class PipelineMetrics {
     registers: [this.registry],
   });
 
+  readonly ready = new Gauge({
+    name: 'rxrec_ready',
+    help: '1 while /health/ready answers 200 (state loaded, consumer in touch and caught up within --ready-lag), else 0',
+    registers: [this.registry],
+  });
+  readonly kafkaErrors = new Counter({
+    name: 'rxrec_kafka_errors_total',
+    help: 'Kafka client errors by kind: consumer_crash (the consumer stopped; kafkajs restarts it when the error is retriable), consumer_request_timeout, producer_request_timeout',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly kafkaRebalances = new Counter({
+    name: 'rxrec_kafka_rebalances_total',
+    help: 'Times this worker joined its consumer group (the first join, then once per rebalance)',
+    registers: [this.registry],
+  });
+
   readonly trainingLagEvents = new Gauge({
     name: 'rxrec_training_lag_events',
     help: 'Events a background learner (two-tower) has been handed but not trained on yet',
@@ -121,5 +143,7 @@ export class PipelineMetrics {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
     // Labelled series exist from the start (at 0), so rate() and alerts see them before the first refresh.
     for (const trigger of ['event', 'background']) for (const changed of ['true', 'false']) this.listRefreshes.inc({ trigger, changed }, 0);
+    for (const reason of REJECTION_KINDS) this.rejected.inc({ reason }, 0);
+    for (const kind of KAFKA_ERROR_KINDS) this.kafkaErrors.inc({ kind }, 0);
   }
 }

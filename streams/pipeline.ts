@@ -88,6 +88,8 @@ export interface BatchReport {
   readonly records: number;
   readonly applied: number;
   readonly rejected: number;
+  /** The class of each rejected record. */
+  readonly rejections: readonly RejectionKind[];
   readonly positions: ReadonlyMap<number, number>;
   readonly lists: readonly RecommendationList[];
   /** Users whose list was recomputed, changed or not (what a serving cache must re-read). */
@@ -213,6 +215,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
       records: batch.records.length,
       applied: batch.events.length,
       rejected: batch.letters.length,
+      rejections: batch.kinds,
       positions: batch.positions,
       lists,
       refreshed: batch.refreshed,
@@ -233,7 +236,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
         () => source.poll(settings.batchSize, settings.batchWaitMs),
         (records) =>
           records.length === 0
-            ? of<BatchReport>({ records: 0, applied: 0, rejected: 0, positions: new Map(), lists: [], refreshed: [] })
+            ? of<BatchReport>({ records: 0, applied: 0, rejected: 0, rejections: [], positions: new Map(), lists: [], refreshed: [] })
             : of(records).pipe(map(decode), concatMap(sendDeadLetters), concatMap(learn), map(persist), concatMap(publish)),
       ),
     ),

@@ -15,7 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lastValueFrom, tap } from 'rxjs';
 import { Gauge } from 'prom-client';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../src/events/rating.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, REJECTION_KINDS, type RejectionKind } from '../src/events/rating.js';
 import type { RatingScale } from '../src/events/scale.js';
 import type { ModelSettings } from '../src/models/registry.js';
 import type { Recommender } from '../src/recommender.js';
@@ -26,6 +26,7 @@ import { retryWithin, type KafkaLog } from './kafka/client.js';
 import { topicNames, type KafkaSettings } from './kafka/config.js';
 import { KafkaUnavailableError } from './kafka/errors.js';
 import { openServeTransport, type KafkaServeTransport } from './kafka/open.js';
+import type { KafkaClientEvent } from './kafka/source.js';
 import { SideFeatureFeed } from './kafka/side-feature-feed.js';
 import { PipelineMetrics } from './metrics.js';
 import { runPipeline } from './pipeline.js';
@@ -55,7 +56,7 @@ export interface ServeOptions {
   readonly log: KafkaLog;
   /** Abort to stop the worker cleanly. */
   readonly stop: AbortSignal;
-  /** How often a progress line is logged while events flow (0: never). */
+  /** How often a progress line is logged while anything moved (0: never). */
   readonly progressEveryMs?: number;
   /** Called once the state and the side features are loaded, before the first batch. */
   readonly onStart?: (info: { readonly recommender: Recommender }) => void | Promise<void>;
@@ -65,10 +66,17 @@ export interface ServeSummary {
   readonly streamId: string;
   readonly applied: number;
   readonly rejected: number;
+  /** Rejected records per class of reason (the `reason` label of rxrec_events_rejected_total). */
+  readonly rejectedBy: RejectedBy;
   readonly seconds: number;
+  /** Consumer lag when the worker stopped, when known. */
+  readonly lag: number | undefined;
   /** Next offset per partition, as stored in the state when the worker stopped. */
   readonly positions: ReadonlyMap<number, number>;
 }
+
+/** Rejected records per class of reason, in the order of REJECTION_KINDS. */
+export type RejectedBy = Partial<Record<RejectionKind, number>>;
 
 export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const { settings, log } = options;
@@ -89,12 +97,25 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   const started = performance.now();
   let applied = 0;
   let rejected = 0;
+  const rejectedBy: RejectedBy = {};
   const gauges = setInterval(() => updateGauges(), 1000).unref();
   const updateGauges = () => {
     const lag = transport?.source.lag();
     if (lag !== undefined) metrics.consumerLag.set(lag);
     assignedGauge.set(transport?.source.assignment().length ?? 0);
+    metrics.ready.set(readiness.notReadyBecause() === undefined ? 1 : 0);
   };
+  const onClientEvent = (event: KafkaClientEvent) => (event === 'group_join' ? metrics.kafkaRebalances.inc() : metrics.kafkaErrors.inc({ kind: event }));
+  const stopped = (seconds: number): ServeSummary => ({
+    streamId,
+    applied,
+    rejected,
+    rejectedBy,
+    seconds,
+    lag: transport?.source.lag(),
+    positions: store.positions(),
+  });
+  let progress: { stop(): void } | undefined;
   try {
     const recommender = resumeRecommender(store, streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
     const resumeAt = [...store.positions()].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
@@ -110,10 +131,14 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       );
     }
 
-    transport = await connect(options, readiness, store, (partitions) => {
-      log(`assigned partitions [${partitions.join(', ')}] of ${topics.ratings}`);
-    });
-    if (transport === undefined) return { streamId, applied, rejected, seconds: 0, positions: store.positions() };
+    transport = await connect(
+      options,
+      readiness,
+      store,
+      (partitions) => log(`assigned partitions [${partitions.join(', ')}] of ${topics.ratings}`),
+      onClientEvent,
+    );
+    if (transport === undefined) return stopped(0);
     const { source } = transport;
 
     readiness.readingSideFeatures();
@@ -125,7 +150,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       log,
     });
-    if (!(await untilStopped(feed.caughtUp, options.stop))) return { streamId, applied, rejected, seconds: 0, positions: store.positions() };
+    if (!(await untilStopped(feed.caughtUp, options.stop))) return stopped(0);
     const read = feed.counts();
     log(
       `side features: read ${read.items} items from ${topics.items} and ${read.users} users from ${topics.users}` +
@@ -144,7 +169,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     // Models that train on tfjs start before the first batch (the pipeline would start them too): say on which backend.
     await recommender.start();
     for (const [name, status] of Object.entries(recommender.trainingStatus())) log(`${name} trains on tfjs backend '${status.backend}'`);
-    const progress = progressLogger(options.progressEveryMs ?? 10_000, log, () => ({ applied, rejected, lag: source.lag() }));
+    progress = progressLogger(options.progressEveryMs ?? 10_000, log, () => ({ applied, rejected, rejectedBy, lag: source.lag() }));
     await lastValueFrom(
       runPipeline(
         {
@@ -166,9 +191,9 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
         tap((report) => {
           applied += report.applied;
           rejected += report.rejected;
+          for (const kind of report.rejections) rejectedBy[kind] = (rejectedBy[kind] ?? 0) + 1;
           if (report.records > 0) {
             updateGauges();
-            progress.tick();
             http?.live.batch(report, { position: storedRecords(store), lag: source.lag() });
             http?.refreshed(report.refreshed);
           }
@@ -176,10 +201,10 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       ),
       { defaultValue: undefined },
     );
-    const seconds = (performance.now() - started) / 1000;
-    return { streamId, applied, rejected, seconds, positions: store.positions() };
+    return stopped((performance.now() - started) / 1000);
   } finally {
     clearInterval(gauges);
+    progress?.stop();
     try {
       await feed?.close();
       await transport?.close();
@@ -200,6 +225,7 @@ async function connect(
   readiness: WorkerReadiness,
   store: StateStore,
   onAssignment: (partitions: readonly number[]) => void,
+  onClientEvent: (event: KafkaClientEvent) => void,
 ): Promise<KafkaServeTransport | undefined> {
   const deadline = Date.now() + options.connectTimeoutMs;
   for (let attempt = 1; ; attempt++) {
@@ -208,6 +234,7 @@ async function connect(
       transport = await openServeTransport(options.settings, {
         log: options.log,
         onAssignment,
+        onClientEvent,
         sessionTimeoutMs: options.sessionTimeoutMs,
         connectRetry: retryWithin(deadline - Date.now()),
       });
@@ -286,26 +313,37 @@ class WorkerReadiness implements Readiness {
 interface ProgressFigures {
   readonly applied: number;
   readonly rejected: number;
+  readonly rejectedBy: RejectedBy;
   readonly lag: number | undefined;
 }
 
-/** A status line at most every `everyMs` while batches come in (a worker's log is read later). */
-function progressLogger(everyMs: number, log: KafkaLog, figures: () => ProgressFigures) {
+/** `rejected 3 (schema 2, scale 1)`: the classes of reason of rxrec_events_rejected_total. */
+export function rejectedText(rejected: number, rejectedBy: RejectedBy): string {
+  const classes = REJECTION_KINDS.filter((kind) => (rejectedBy[kind] ?? 0) > 0).map((kind) => `${kind} ${rejectedBy[kind]}`);
+  return `rejected ${rejected}${classes.length > 0 ? ` (${classes.join(', ')})` : ''}`;
+}
+
+/**
+ * A status line every `everyMs` while anything moved since the last one (a worker's log is read
+ * later: an idle worker does not repeat itself, and the figures of a burst that ended are logged).
+ */
+function progressLogger(everyMs: number, log: KafkaLog, figures: () => ProgressFigures): { stop(): void } {
+  if (everyMs <= 0) return { stop: () => undefined };
   let lastAt = performance.now();
   let lastApplied = 0;
-  const print = () => {
+  let lastLine = '';
+  const timer = setInterval(() => {
     const now = performance.now();
-    const { applied, rejected, lag } = figures();
+    const { applied, rejected, rejectedBy, lag } = figures();
     const rate = ((applied - lastApplied) / Math.max(1e-3, (now - lastAt) / 1000)).toFixed(0);
-    log(`applied ${applied} events (${rate} ev/s), rejected ${rejected}, lag ${lag ?? 'unknown'}`);
+    const line = `applied ${applied} events, ${rejectedText(rejected, rejectedBy)}, lag ${lag ?? 'unknown'}`;
     lastAt = now;
     lastApplied = applied;
-  };
-  return {
-    tick: () => {
-      if (everyMs > 0 && performance.now() - lastAt >= everyMs) print();
-    },
-  };
+    if (line === lastLine) return;
+    lastLine = line;
+    log(line.replace(' events,', ` events (${rate} events/s),`));
+  }, everyMs).unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 /** Records this state has consumed, summed over the partitions it holds positions of. */

@@ -4,6 +4,10 @@
 # classpath once, into the local Maven cache, and `java -cp` runs kafka.Kafka on it.
 #
 #   bash deploy/kafka/broker.sh start|stop|status
+#   bash deploy/kafka/broker.sh tool <name> [args...]   Kafka's own command-line tools on the same
+#                                                       jars, e.g. tool kafka-consumer-groups
+#                                                       --bootstrap-server 127.0.0.1:9092 --describe
+#                                                       --group rxrec.workers (npm run kafka:tool)
 #
 # Environment (all optional):
 #   KAFKA_PORT             client listener port                          (9092)
@@ -263,9 +267,44 @@ status() {
   fi
 }
 
+# The main class of each tool, as Kafka's bin/*.sh scripts of this version run them.
+tool_class() {
+  case "${1%.sh}" in
+    kafka-consumer-groups) echo org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+    kafka-configs) echo kafka.admin.ConfigCommand ;;
+    kafka-topics) echo org.apache.kafka.tools.TopicCommand ;;
+    kafka-acls) echo kafka.admin.AclCommand ;;
+    kafka-get-offsets) echo org.apache.kafka.tools.GetOffsetShell ;;
+    kafka-delete-records) echo org.apache.kafka.tools.DeleteRecordsCommand ;;
+    kafka-log-dirs) echo org.apache.kafka.tools.LogDirsCommand ;;
+    kafka-metadata-quorum) echo org.apache.kafka.tools.MetadataQuorumCommand ;;
+    kafka-console-consumer) echo org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+    kafka-console-producer) echo kafka.tools.ConsoleProducer ;;
+    *) return 1 ;;
+  esac
+}
+TOOLS="kafka-consumer-groups kafka-configs kafka-topics kafka-acls kafka-get-offsets kafka-delete-records kafka-log-dirs kafka-metadata-quorum kafka-console-consumer kafka-console-producer"
+
+# Run one of Kafka's tools on the broker's classpath, logging warnings to stderr like bin/*.sh do.
+tool() {
+  local name="${1:-}" class
+  [[ -n "$name" ]] || { echo "usage: $0 tool <name> [args...]; tools: $TOOLS" >&2; exit 2; }
+  class="$(tool_class "$name")" || { echo "kafka: unknown tool '$name'; tools: $TOOLS" >&2; exit 2; }
+  shift
+  command -v java >/dev/null || fail "java is not on PATH; install a JDK 11+ (Kafka 3.9 runs on 11, 17, 21)"
+  # Maven's progress goes to stderr: the tool's own output stays alone on stdout, for scripts.
+  resolve_classpath >&2
+  local log4j="$RUN_DIR/tools-log4j.properties"
+  printf '%s\n' 'log4j.rootLogger=WARN, stderr' 'log4j.appender.stderr=org.apache.log4j.ConsoleAppender' \
+    'log4j.appender.stderr.Target=System.err' 'log4j.appender.stderr.layout=org.apache.log4j.PatternLayout' \
+    'log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n' > "$log4j"
+  exec java -Xmx256m -Djava.awt.headless=true "-Dlog4j.configuration=file:$log4j" -cp "$(cat "$CLASSPATH_FILE")" "$class" "$@"
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  tool) shift; tool "$@" ;;
+  *) echo "usage: $0 start|stop|status|tool <name> [args...]" >&2; exit 2 ;;
 esac

@@ -34,7 +34,7 @@ export interface LocalBroker {
 
 /** dist/deploy/kafka → the repository root. */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const BROKER_SCRIPT = join(REPO_ROOT, 'deploy/kafka/broker.sh');
+export const BROKER_SCRIPT = join(REPO_ROOT, 'deploy/kafka/broker.sh');
 
 /** The tools broker.sh needs that are missing from PATH. */
 export function missingBrokerTools(): string[] {

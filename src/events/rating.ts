@@ -19,7 +19,9 @@ export interface RatingEvent {
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
 
 /** Low-cardinality class of a rejection, for metric labels (the reason text names the detail). */
-export type RejectionKind = 'not_json' | 'oversized' | 'schema' | 'timestamp' | 'scale' | 'malformed_line';
+/** Classes of rejection: the `reason` label of rxrec_events_rejected_total. */
+export const REJECTION_KINDS = ['not_json', 'oversized', 'schema', 'timestamp', 'scale', 'malformed_line'] as const;
+export type RejectionKind = (typeof REJECTION_KINDS)[number];
 
 export type ValidationResult =
   { readonly ok: true; readonly event: RatingEvent } | { readonly ok: false; readonly kind: RejectionKind; readonly reason: string };

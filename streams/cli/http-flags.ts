@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_HTTP_HOST, type HttpListenOptions } from '../http/server.js';
 import { UsageError } from './errors.js';
-import { nonNegativeInteger } from './options.js';
+import { port } from './options.js';
 
 export interface HttpFlags {
   httpPort?: number;
@@ -12,7 +12,7 @@ export interface HttpFlags {
 
 export function addHttpFlags(command: Command, portMeaning: string): Command {
   return command
-    .addOption(new Option('--http-port <port>', portMeaning).argParser(nonNegativeInteger))
+    .addOption(new Option('--http-port <port>', portMeaning).argParser(port))
     .addOption(new Option('--http-host <address>', 'address the HTTP API listens on (0.0.0.0 in a container)').default(DEFAULT_HTTP_HOST))
     .addOption(
       new Option(

@@ -4,6 +4,7 @@
  * (2 for wrong usage, 1 for everything else); --verbose adds the stack.
  */
 import { Command, CommanderError } from 'commander';
+import { apiCommand } from './commands/api.js';
 import { datasetCommand } from './commands/dataset.js';
 import { evalCommand } from './commands/eval.js';
 import { produceCommand } from './commands/produce.js';
@@ -33,6 +34,7 @@ for (const command of [
   serveCommand(),
   produceCommand(),
   subscribeCommand(),
+  apiCommand(),
 ]) {
   program.addCommand(command.exitOverride().configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxrec: ')) }));
 }

@@ -128,7 +128,13 @@ export function modelSettingsFrom(flags: ModelFlags): ModelSettings {
 
 /** --rank-model, or the ensemble when it runs, or the first model given that can rank. */
 export function rankModelFrom(flags: ModelFlags, settings: ModelSettings): string {
-  if (flags.rankModel !== undefined) return flags.rankModel;
+  if (flags.rankModel !== undefined) {
+    const rankers = settings.models.filter((name) => RANKING_MODELS.includes(name));
+    if (!(rankers as readonly string[]).includes(flags.rankModel)) {
+      throw new UsageError(`--rank-model '${flags.rankModel}' must be one of the running models that can rank: ${rankers.join(', ') || '(none in --models)'}`);
+    }
+    return flags.rankModel;
+  }
   if (settings.models.includes(DEFAULT_RANK_MODEL)) return DEFAULT_RANK_MODEL;
   return settings.models.find((name) => RANKING_MODELS.includes(name)) ?? DEFAULT_RANK_MODEL;
 }

@@ -1,5 +1,6 @@
 /** Parsers for numeric flags that name the flag and the value when they reject it. */
 import { InvalidArgumentError } from 'commander';
+import { scaleByName } from '../../src/events/scale.js';
 
 export function positiveInteger(value: string): number {
   const parsed = Number(value);
@@ -43,4 +44,20 @@ export function share(value: string): number {
   const parsed = Number(value);
   if (!(parsed >= 0 && parsed <= 1)) throw new InvalidArgumentError(`'${value}' is not a share between 0 and 1`);
   return parsed;
+}
+
+/** A TCP port, 0 (any free one) to 65535. */
+export function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError(`'${value}' is not a port (0 to 65535)`);
+  return parsed;
+}
+
+/** The name of a known rating scale (checked while the flags are parsed, so before any state is opened). */
+export function ratingScale(value: string): string {
+  try {
+    return scaleByName(value).name;
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }

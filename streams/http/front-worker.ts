@@ -27,6 +27,7 @@ let placesNewcomers = true;
 
 port.on('message', (message: FrontMessage) => {
   if (message.type === 'lists') {
+    if (message.replace) lists.clear();
     for (const id of message.known) known.add(id);
     for (const [id, fields] of message.lists) lists.set(id, fields);
     coldStart = message.coldStart;

@@ -27,6 +27,8 @@ export interface FrontSettings {
 export type FrontMessage =
   | {
       readonly type: 'lists';
+      /** The lists sent before are dropped (the state was read again): users not in `lists` go to the pipeline thread. */
+      readonly replace: boolean;
       /** [userId, the served list's fields from items to eventTs as JSON without braces]. */
       readonly lists: ReadonlyArray<readonly [string, string]>;
       /** User ids with ratings, new since the last message. */
@@ -83,8 +85,11 @@ export class Front {
     return new Front(worker, reply.port, reply.address, socketDir);
   }
 
-  /** Send the served lists of `users` (indices), the users new since the last call and the cold-start list. */
-  refreshed(recommender: Recommender, state: ServedState, users: Iterable<number>, k: number): void {
+  /**
+   * Send the served lists of `users` (indices), the users new since the last call and the
+   * cold-start list; `replace`: in place of every list sent before.
+   */
+  refreshed(recommender: Recommender, state: ServedState, users: Iterable<number>, k: number, replace = false): void {
     const { users: catalogue } = recommender.catalog;
     const lists: Array<readonly [string, string]> = [];
     for (const user of users) {
@@ -95,6 +100,7 @@ export class Front {
     for (; this.knownSent < catalogue.size; this.knownSent++) known.push(catalogue.idAt(this.knownSent));
     const message: FrontMessage = {
       type: 'lists',
+      replace,
       lists,
       known,
       coldStart: fieldsOf(servedList(recommender, state, NEVER_SEEN, k).list),

@@ -97,7 +97,7 @@ export class LiveFeed {
   private readonly clock: () => number;
 
   constructor(
-    private readonly recommender: Recommender,
+    private recommender: Recommender,
     private readonly state: ServedState,
     options: LiveFeedOptions = {},
   ) {
@@ -108,6 +108,11 @@ export class LiveFeed {
     this.lastWriteAt = this.clock();
     // Ticks run without clients too, so a page opened later gets the history.
     this.timer = setInterval(() => this.tick(), options.tickMs ?? DEFAULT_LIVE_TICK_MS).unref();
+  }
+
+  /** Figures and lists come from `recommender` from now on (`rxrec api` read the state again). */
+  reloaded(recommender: Recommender): void {
+    this.recommender = recommender;
   }
 
   /** Where the stream stands before its first batch (a resumed replay starts past 0): the charts' first point. */

@@ -44,6 +44,12 @@ export interface HttpApi {
   readonly live: LiveFeed;
   /** After each batch: the users whose lists were recomputed (BatchReport.refreshed), for the front's copy. */
   refreshed(users: Iterable<number>): void;
+  /**
+   * Serve `recommender` from now on (`rxrec api`, after reading the state again): every route and
+   * the live page; the front keeps copies of the lists of `changed` only (the users whose lists
+   * may differ, the ones likely asked for), the others are computed here on request.
+   */
+  reloaded(recommender: Recommender, changed: Iterable<number>): void;
   /** Ends the event streams, then stops listening and closes idle connections. */
   close(): Promise<void>;
 }
@@ -76,7 +82,9 @@ interface Stream {
   readonly stream: (response: ServerResponse) => void;
 }
 
-interface Served extends HttpApiParts {
+interface Served extends Omit<HttpApiParts, 'recommender'> {
+  /** Replaced by `reloaded`. */
+  recommender: Recommender;
   readonly live: LiveFeed;
 }
 
@@ -126,7 +134,13 @@ export async function startHttpApi(parts: HttpApiParts, listen: HttpListenOption
     throw error;
   }
   const listK = Math.min(DEFAULT_K, parts.maxK ?? DEFAULT_MAX_K);
-  const refreshed = (users: Iterable<number>) => front.refreshed(parts.recommender, parts.state ?? NO_STATE, users, listK);
+  const refreshed = (users: Iterable<number>) => front.refreshed(served.recommender, parts.state ?? NO_STATE, users, listK);
+  const reloaded = (recommender: Recommender, changed: Iterable<number>) => {
+    served.recommender = recommender;
+    live.reloaded(recommender);
+    // The front's other lists were computed from the previous read: those users go to this thread until they change again.
+    front.refreshed(recommender, parts.state ?? NO_STATE, changed, listK, true);
+  };
   // Users known at the start are sent as known (their lists follow as they are refreshed).
   refreshed([]);
   const close = async () => {
@@ -139,7 +153,7 @@ export async function startHttpApi(parts: HttpApiParts, listen: HttpListenOption
       setTimeout(() => server.closeAllConnections(), 1000).unref();
     });
   };
-  return { server, port: front.port, host: front.address, live, refreshed, close };
+  return { server, port: front.port, host: front.address, live, refreshed, reloaded, close };
 }
 
 async function answer(served: Served, authorise: BearerChecker | undefined, request: IncomingMessage): Promise<Reply | Stream> {

@@ -46,6 +46,8 @@ export interface ServeTransportOptions extends KafkaSourceOptions {
 export async function openServeTransport(settings: KafkaSettings, options: ServeTransportOptions = {}): Promise<KafkaServeTransport> {
   const { kafka, topics, created, producer } = await prepare(settings, options.log, options.connectRetry);
   const source = new KafkaRatingSource(kafka, settings, options);
+  const observe = options.onClientEvent;
+  if (observe) producer.onRequestTimeout(() => observe('producer_request_timeout'));
   const recommendations = new KafkaRecommendationSink(producer, topics.recs);
   const similarItems = new KafkaSimilarItemsSink(producer, topics.similarItems);
   const deadLetters = new KafkaDeadLetterSink(producer, topics.dlq);

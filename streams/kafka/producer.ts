@@ -56,6 +56,11 @@ export class SharedProducer {
     });
   }
 
+  /** Call `listener` at each produce request that timed out (the worker counts them). */
+  onRequestTimeout(listener: () => void): void {
+    this.producer.on(this.producer.events.REQUEST_TIMEOUT, listener);
+  }
+
   /** Count a user (sink or publisher); the producer disconnects when the last one releases it. */
   retain(): this {
     this.holders++;

@@ -32,6 +32,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Positions, RawRecord, RatingSource } from '../transport.js';
+import type { KafkaErrorKind } from '../metrics.js';
 import { DEFAULT_RETRY, writeToStderr, type KafkaLog } from './client.js';
 import { topicNames, type KafkaSettings } from './config.js';
 import { explainKafkaError } from './errors.js';
@@ -61,7 +62,12 @@ export interface KafkaSourceOptions {
   readonly sessionTimeoutMs?: number;
   /** Called with the partitions of the ratings topic each time the group assigns them. */
   readonly onAssignment?: (partitions: readonly number[]) => void;
+  /** Called at each group join and each client error of the consumer and the producer, for the worker's metrics. */
+  readonly onClientEvent?: (event: KafkaClientEvent) => void;
 }
+
+/** What a worker counts of its Kafka clients' life: group joins (rxrec_kafka_rebalances_total) and errors (rxrec_kafka_errors_total). */
+export type KafkaClientEvent = 'group_join' | KafkaErrorKind;
 
 interface SettleWaiter {
   readonly partition: number;
@@ -122,11 +128,17 @@ export class KafkaRatingSource implements RatingSource {
       allowAutoTopicCreation: false,
       retry: DEFAULT_RETRY,
     });
-    const { GROUP_JOIN, FETCH, HEARTBEAT, CRASH } = this.consumer.events;
+    const { GROUP_JOIN, FETCH, HEARTBEAT, CRASH, REQUEST_TIMEOUT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment[this.topic] ?? []));
     this.consumer.on(FETCH, () => this.connection.contact());
     this.consumer.on(HEARTBEAT, () => this.connection.contact());
     this.consumer.on(CRASH, (event) => this.onCrash(event.payload.error, event.payload.restart));
+    const observe = options.onClientEvent;
+    if (observe) {
+      this.consumer.on(GROUP_JOIN, () => observe('group_join'));
+      this.consumer.on(CRASH, () => observe('consumer_crash'));
+      this.consumer.on(REQUEST_TIMEOUT, () => observe('consumer_request_timeout'));
+    }
   }
 
   async start(storedPosition: (partition: number) => number | undefined): Promise<void> {

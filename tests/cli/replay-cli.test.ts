@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateStore } from '../../state/store.js';
@@ -111,10 +111,67 @@ test('errors are one line with a non-zero exit code, and --verbose adds the stac
   const badModel = runCli(['replay', '--dataset', datasetDir, '--state', tempDir(), '--models', 'baseline,svd']);
   assert.match(badModel.stderr, /^rxrec: unknown model 'svd': available models are /);
   const badScale = runCli(['replay', '--dataset', datasetDir, '--state', tempDir(), '--scale', '1-10']);
-  assert.equal(badScale.status, 1);
-  assert.equal(badScale.stderr, "rxrec: unknown rating scale '1-10': use one of 1-5, 0.5-5\n");
+  assert.equal(badScale.status, 2);
+  assert.match(badScale.stderr, /^rxrec: option '--scale <scale>' argument '1-10' is invalid\. unknown rating scale '1-10': use one of 1-5, 0\.5-5\n/);
   const empty = runCli(['recommend', '--user', '1', '--state', tempDir()]);
   assert.match(empty.stderr, /^rxrec: there is no state in '.*': run 'rxrec replay'/);
+});
+
+test('every usage error exits 2 before any state is opened: a port out of range, an unknown scale or rank model, api without a port', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['replay', '--dataset', datasetDir, '--scale', '1-10'], /unknown rating scale '1-10'/],
+    [['replay', '--dataset', datasetDir, '--http-port', '70000'], /argument '70000' is invalid\. '70000' is not a port \(0 to 65535\)/],
+    [['replay', '--dataset', datasetDir, '--http-port', '-1'], /'-1' is not a port/],
+    [['replay', '--dataset', datasetDir, '--rank-model', 'svd'], /--rank-model 'svd' must be one of the running models that can rank: /],
+    [
+      ['replay', '--dataset', datasetDir, '--models', 'baseline,mf', '--rank-model', 'popularity'],
+      /--rank-model 'popularity' must be one of .*: baseline, mf$/m,
+    ],
+    [['serve', '--scale', '10'], /unknown rating scale '10'/],
+    [['serve', '--http-port', '65536'], /'65536' is not a port/],
+    [['serve', '--rank-model', 'knn-user'], /--rank-model 'knn-user' must be one of/],
+    [['api'], /api serves the state over HTTP: give --http-port/],
+    [['api', '--http-port', '99999'], /'99999' is not a port/],
+  ];
+  for (const [args, message] of cases) {
+    const state = join(tempDir(), 'state');
+    const { status, stderr } = runCli([...args, '--state', state], { KAFKA_BROKERS: '127.0.0.1:1' });
+    assert.equal(status, 2, `${args.join(' ')}: ${stderr}`);
+    assert.match(stderr, message, args.join(' '));
+    assert.equal(existsSync(state), false, `${args.join(' ')} created its state directory`);
+  }
+  const badEval = runCli(['eval', '--protocol', 'seeds', '--dataset', datasetDir, '--scale', '0-5']);
+  assert.equal(badEval.status, 2);
+  assert.match(badEval.stderr, /unknown rating scale '0-5'/);
+  const missing = join(tempDir(), 'none');
+  const api = runCli(['api', '--state', missing, '--http-port', '0']);
+  assert.equal(api.status, 1);
+  assert.match(api.stderr, /^rxrec: there is no state in '.*none': run 'rxrec replay' or 'rxrec serve' with --state .* first\n$/);
+  assert.equal(existsSync(missing), false, 'api creates nothing');
+});
+
+test('replay --json names its ranking keys by --k: hitAt20 and ndcgAt20 with --k 20', () => {
+  const { status, stdout, stderr } = runCli([
+    'replay',
+    '--dataset',
+    datasetDir,
+    '--state',
+    tempDir(),
+    '--json',
+    '--k',
+    '20',
+    '--models',
+    'baseline,popularity',
+  ]);
+  assert.equal(status, 0, stderr);
+  const summary = JSON.parse(stdout.trim().split('\n').pop()!);
+  assert.deepEqual(
+    Object.keys(summary).filter((key) => /At\d+$/.test(key)),
+    ['hitAt20', 'ndcgAt20', 'publishedHitAt20', 'publishedNdcgAt20'],
+  );
+  assert.deepEqual(Object.keys(summary.models.popularity).sort(), ['hitAt20', 'ndcgAt20', 'rankedEvents']);
+  assert.ok(summary.hitAt20 >= 0 && summary.hitAt20 <= 1);
+  assert.equal(summary.hitAt20, summary.models[summary.rankModel].hitAt20);
 });
 
 test('every command has --help', () => {
@@ -127,6 +184,7 @@ test('every command has --help', () => {
     ['dataset', 'synth', '--help'],
     ['dataset', 'download', '--help'],
     ['dataset', 'info', '--help'],
+    ['api', '--help'],
   ]) {
     const { status, stdout } = runCli(args);
     assert.equal(status, 0, args.join(' '));

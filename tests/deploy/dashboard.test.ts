@@ -64,7 +64,7 @@ test('every query of the Grafana dashboard names only metrics that rxrec exports
   assert.deepEqual(problems, []);
 });
 
-test('the dashboard shows what issue 10 asks for: events/s, lag, latency p50/p99, error and hit rate per model, dead letters, staleness, memory', () => {
+test('the dashboard shows what issue 10 asks for: events/s, lag, latency p50/p99, error and hit rate per model, dead letters, staleness, memory, readiness, Kafka errors and rebalances', () => {
   const exprs = dashboardQueries(dashboard).map((query) => query.expr);
   const reading = (name: string) => exprs.filter((expr) => metricNamesIn(expr).includes(name));
   for (const name of [
@@ -78,6 +78,9 @@ test('the dashboard shows what issue 10 asks for: events/s, lag, latency p50/p99
     'rxrec_published_hit_rate',
     'rxrec_oldest_list_age_seconds',
     'process_resident_memory_bytes',
+    'rxrec_ready',
+    'rxrec_kafka_errors_total',
+    'rxrec_kafka_rebalances_total',
   ]) {
     assert.ok(reading(name).length > 0, `no query reads ${name}`);
   }

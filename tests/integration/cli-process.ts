@@ -169,11 +169,15 @@ export async function waitForGroupCaughtUp(
 ): Promise<Map<number, number>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { ends, committed } = await groupProgress(kafka, groupId, topic);
-    if ([...ends].every(([partition, end]) => committed.get(partition) === end)) return ends;
+    // On a fresh broker the group's coordinator may still be created or loading: kafkajs's admin does not retry that.
+    const progress = await groupProgress(kafka, groupId, topic).catch((error: { retriable?: boolean }) => {
+      if (error.retriable && Date.now() < deadline) return undefined;
+      throw error;
+    });
+    if (progress && [...progress.ends].every(([partition, end]) => progress.committed.get(partition) === end)) return progress.ends;
     if (Date.now() > deadline) {
       throw new Error(
-        `group ${groupId} committed ${JSON.stringify([...committed])} of ${JSON.stringify([...ends])} within ${timeoutMs} ms; workers said:\n${workers.map((w) => w.stderr).join('\n---\n')}`,
+        `group ${groupId} committed ${JSON.stringify([...(progress?.committed ?? [])])} of ${JSON.stringify([...(progress?.ends ?? [])])} within ${timeoutMs} ms; workers said:\n${workers.map((w) => w.stderr).join('\n---\n')}`,
       );
     }
     await sleep(100);

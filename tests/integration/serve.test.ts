@@ -6,11 +6,15 @@
  * metrics say where it is.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import recommendationsSchema from '../../src/schemas/recommendations.schema.json' with { type: 'json' };
 import { kafkaClient } from '../../streams/kafka/client.js';
 import { topicNames } from '../../streams/kafka/config.js';
 import { collectingLog, kafkaBroker, testSettings } from './broker.js';
 import { kafkaArgs, ratedItems, readToEnd, runCliAsync, runCliOk, stateSummary, syntheticDataset, waitForGroupCaughtUp, Worker } from './cli-process.js';
+import { BROKER_SCRIPT } from '../../deploy/kafka/local-broker.js';
 import { freePorts, tempDir } from '../fixtures.js';
 
 const SPEC = { users: 60, items: 120, ratings: 3000 };
@@ -50,11 +54,30 @@ test('a produced stream ends with a list on the recs topic for every user who ra
   assert.match(metrics, /^rxrec_consumer_lag_records 0$/m);
   assert.match(metrics, /^rxrec_events_applied_total 3000$/m);
   assert.match(metrics, /^rxrec_consumer_assigned_partitions 3$/m);
+  // Readiness, the group joins, and labelled series at 0 from the start.
+  assert.match(metrics, /^rxrec_ready 1$/m);
+  assert.match(metrics, /^rxrec_kafka_rebalances_total [1-9]\d*$/m);
+  for (const kind of ['consumer_crash', 'consumer_request_timeout', 'producer_request_timeout']) {
+    assert.match(metrics, new RegExp(`^rxrec_kafka_errors_total\\{kind="${kind}"\\} 0$`, 'm'));
+  }
+  for (const reason of ['not_json', 'oversized', 'schema', 'timestamp', 'scale', 'malformed_line']) {
+    assert.match(metrics, new RegExp(`^rxrec_events_rejected_total\\{reason="${reason}"\\} 0$`, 'm'));
+  }
+  // Kafka's own tools on the broker's jars (npm run kafka:tool) see the group's committed offsets.
+  const described = spawnSync(
+    'bash',
+    [BROKER_SCRIPT, 'tool', 'kafka-consumer-groups', '--bootstrap-server', broker.brokers.join(','), '--describe', '--group', `${settings.topicPrefix}g`],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  assert.equal(described.status, 0, described.stderr);
+  const partitionLines = described.stdout.split('\n').filter((line) => line.includes(` ${names.ratings} `));
+  assert.equal(partitionLines.length, 3, described.stdout);
+  for (const line of partitionLines) assert.match(line, new RegExp(`${names.ratings.replaceAll('.', '\\.')}\\s+\\d\\s+(\\d+)\\s+\\1\\s+0\\s`), line);
   const known = (await (await fetch(`http://127.0.0.1:${httpPort}/recommendations/1`)).json()) as { known: boolean };
   assert.equal(known.known, true);
 
   const stopped = await worker.stop();
-  assert.match(stopped.stderr, /stopped: applied 3000 events, rejected 0/);
+  assert.match(stopped.stderr, /stopped: applied 3000 events, rejected 0 in \d+\.\d s, \d+ events\/s; lag 0; stored positions p0@/);
   const state = await stateSummary(stateDir);
   assert.equal(state.applied, 3000);
 
@@ -79,6 +102,8 @@ test('a produced stream ends with a list on the recs topic for every user who ra
 
   const subscribed = await runCliOk(['subscribe', ...kafkaArgs(settings, false), '--from-beginning', '--user', '7', '--json', '--count', '1']);
   const first = JSON.parse(subscribed.stdout.trim());
+  const validate = new Ajv2020({ strict: true }).compile(recommendationsSchema);
+  assert.ok(validate(JSON.parse(subscribed.stdout.trim())), `subscribe --json prints the contract's object: ${JSON.stringify(validate.errors)}`);
   assert.equal(first.userId, '7');
   assert.equal(first.items.length, 10);
   const readable = await runCliOk(['subscribe', ...kafkaArgs(settings, false), '--from-beginning', '--count', '2']);
@@ -121,7 +146,7 @@ test('bad messages go to the dlq topic with their reason and original bytes; eve
   t.after(() => worker.child.kill('SIGKILL'));
   await waitForGroupCaughtUp(kafka, group, names.ratings, [worker]);
   const stopped = await worker.stop();
-  assert.match(stopped.stderr, new RegExp(`stopped: applied 800 events, rejected ${bad.length + 1}`));
+  assert.match(stopped.stderr, /stopped: applied 800 events, rejected 8 \(not_json 3, oversized 1, schema 1, timestamp 1, scale 2\) in /);
   assert.equal((await stateSummary(stateDir)).applied, 800, 'every valid event applied');
 
   const letters = (await readToEnd(kafka, settings, names.dlq)).map((record) => ({ key: record.key, ...JSON.parse(record.value!) }));
@@ -191,7 +216,7 @@ test('serve, produce and subscribe: a wrong address, a topic with the wrong poli
   assert.match(usage.stderr, /^rxrec: --brokers: 'not an address' is not host:port/m);
   const scale = await runCliAsync(['serve', ...nowhere, '--scale', '0-10', '--state', tempDir()]);
   assert.equal(scale.code, 2);
-  assert.match(scale.stderr, /^rxrec: unknown rating scale '0-10': use one of 1-5, 0.5-5$/m);
+  assert.match(scale.stderr, /^rxrec: option '--scale <scale>' argument '0-10' is invalid\. unknown rating scale '0-10': use one of 1-5, 0\.5-5$/m);
 });
 
 test('a state is bound to its ratings topic and settings: another stream or other settings are refused before connecting', async () => {

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDataset } from '../../src/datasets/detect.js';
 import { DEFAULT_MODEL_SETTINGS } from '../../src/models/registry.js';
-import { PipelineMetrics } from '../../streams/metrics.js';
+import { REJECTION_KINDS } from '../../src/events/rating.js';
+import { KAFKA_ERROR_KINDS, PipelineMetrics } from '../../streams/metrics.js';
 import { replay } from '../../streams/replay-job.js';
 import { randomRatings, tempDir, writeMl100k } from '../fixtures.js';
 
@@ -45,4 +46,12 @@ test('the event-to-publish latency histogram reaches catch-up times: 30 s falls 
   const holding = buckets.find((v) => typeof v.labels.le === 'number' && v.value === 1);
   assert.ok(holding, 'some finite bucket counts the 30 s observation');
   assert.ok((holding.labels.le as number) <= 60);
+});
+
+test('labelled counters have their series from the start, at 0: every rejection reason, every Kafka error kind; readiness starts not ready', async () => {
+  const text = await new PipelineMetrics().registry.metrics();
+  for (const reason of REJECTION_KINDS) assert.match(text, new RegExp(`^rxrec_events_rejected_total\\{reason="${reason}"\\} 0$`, 'm'));
+  for (const kind of KAFKA_ERROR_KINDS) assert.match(text, new RegExp(`^rxrec_kafka_errors_total\\{kind="${kind}"\\} 0$`, 'm'));
+  assert.match(text, /^rxrec_kafka_rebalances_total 0$/m);
+  assert.match(text, /^rxrec_ready 0$/m);
 });

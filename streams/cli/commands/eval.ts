@@ -6,7 +6,7 @@ import { exportEvaluation, type ExportManifest } from '../../eval-export.js';
 import { resolveDataset } from '../dataset-spec.js';
 import { UsageError } from '../errors.js';
 import { addModelOptions, modelSettingsFrom, rankModelFrom, type ModelFlags } from '../model-options.js';
-import { integer } from '../options.js';
+import { integer, ratingScale } from '../options.js';
 import { progressView } from '../progress.js';
 
 interface EvalFlags extends ModelFlags {
@@ -48,7 +48,7 @@ export function evalCommand(): Command {
       ),
     )
     .addOption(new Option('--dataset <dir|synthetic>', "a MovieLens directory, or 'synthetic' for the generated ML-100K-shaped set").default('synthetic'))
-    .addOption(new Option('--scale <scale>', "rating scale, overriding the one of the dataset's format: 1-5 or 0.5-5"))
+    .addOption(new Option('--scale <scale>', "rating scale, overriding the one of the dataset's format: 1-5 or 0.5-5").argParser(ratingScale))
     .addOption(new Option('--split-seed <n>', 'seed of the per-user random split').argParser(integer).default(42))
     .option('--json', 'print exactly one JSON object with the figures as the last line of standard output')
     .action(async (flags: EvalFlags) => {

@@ -4,6 +4,7 @@ import { withStoredRecommender } from '../../assemble.js';
 import { servedList } from '../../served-list.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { positiveInteger } from '../options.js';
+import { jsonLineWriter, lineWriter } from '../terminal.js';
 
 interface RecommendFlags {
   user: string;
@@ -23,22 +24,23 @@ export function recommendCommand(): Command {
       await withStoredRecommender(flags.state, flags.k, (recommender, store) => {
         const { list, fromFeatures } = servedList(recommender, store, flags.user, flags.k);
         if (flags.json) {
-          process.stdout.write(JSON.stringify(list) + '\n');
+          jsonLineWriter()(JSON.stringify(list));
           return;
         }
+        const writeLine = lineWriter();
         const user = recommender.catalog.users.lookup(flags.user);
         const features = recommender.catalog.features.userById(flags.user);
-        process.stdout.write(
+        writeLine(
           list.known
-            ? `top ${flags.k} for user ${flags.user} (rated ${recommender.histories.itemsOf(user).size} items) by ${list.model}:\n`
+            ? `top ${flags.k} for user ${flags.user} (rated ${recommender.histories.itemsOf(user).size} items) by ${list.model}:`
             : fromFeatures
-              ? `user ${flags.user} has no ratings: placed from their side features ${JSON.stringify(features)} by ${list.model}:\n`
-              : `user ${flags.user} ${user >= 0 ? 'has no ratings' : 'is unknown'}: the cold-start list by ${list.model}:\n`,
+              ? `user ${flags.user} has no ratings: placed from their side features ${JSON.stringify(features)} by ${list.model}:`
+              : `user ${flags.user} ${user >= 0 ? 'has no ratings' : 'is unknown'}: the cold-start list by ${list.model}:`,
         );
         list.items.forEach((item, rank) => {
           const label = store.itemLabel(item.itemId);
           const title = label ? `  ${label.title}${label.genres.length ? ` [${label.genres.join(', ')}]` : ''}` : '';
-          process.stdout.write(`${String(rank + 1).padStart(3)}. ${item.itemId.padEnd(8)} ${item.score.toFixed(3)}${title}  — ${item.why}\n`);
+          writeLine(`${String(rank + 1).padStart(3)}. ${item.itemId.padEnd(8)} ${item.score.toFixed(3)}${title}  — ${item.why}`);
         });
       });
     });

@@ -8,7 +8,7 @@ import { resolveDataset } from '../dataset-spec.js';
 import { scaleByName } from '../../../src/events/scale.js';
 import { UsageError } from '../errors.js';
 import { addHttpFlags, httpListenFrom, type HttpFlags } from '../http-flags.js';
-import { nonNegativeInteger, positiveInteger, positiveNumber } from '../options.js';
+import { nonNegativeInteger, positiveInteger, positiveNumber, ratingScale } from '../options.js';
 import { progressView } from '../progress.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { startHttpApi, type HttpApi } from '../../http/server.js';
@@ -48,7 +48,7 @@ export function replayCommand(): Command {
     )
     .addOption(new Option('--rate <events/s>', 'replay at a fixed rate').argParser(positiveNumber).conflicts('speed'))
     .addOption(new Option('--speed <factor>', "replay at this multiple of real time, following the events' timestamps").argParser(positiveNumber))
-    .addOption(new Option('--scale <scale>', "rating scale, overriding the one of the dataset's format: 1-5 or 0.5-5"))
+    .addOption(new Option('--scale <scale>', "rating scale, overriding the one of the dataset's format: 1-5 or 0.5-5").argParser(ratingScale))
     .addOption(
       new Option('--state <dir>', 'LMDB state directory; a replay resumes from the position stored there').env('RXREC_STATE').default(DEFAULT_STATE_DIR),
     )
@@ -73,6 +73,7 @@ export function replayCommand(): Command {
       if (flags.out === '-' && flags.json) throw new UsageError('--out - and --json both write to standard output: give --out a file');
       const scale = flags.scale === undefined ? undefined : scaleByName(flags.scale);
       const models = modelSettingsFrom(flags);
+      const rankModel = rankModelFrom(flags, models);
       const detected = await resolveDataset(flags.dataset);
       const dataset = scale ? { ...detected, scale } : detected;
       let view: ReturnType<typeof progressView> | undefined;
@@ -98,7 +99,7 @@ export function replayCommand(): Command {
           fresh: flags.fresh ?? false,
           pacing,
           models,
-          rankModel: rankModelFrom(flags, models),
+          rankModel,
           k: flags.k,
           backgroundRefresh: flags.backgroundRefresh,
           batchSize: flags.batchSize,
@@ -110,6 +111,7 @@ export function replayCommand(): Command {
           signal: stop.signal,
           metrics: new PipelineMetrics({ processMetrics: true }),
           onStart: async ({ resumedFrom, total, recommender, metrics, state }) => {
+            metrics.ready.set(1);
             const where = resumedFrom > 0 ? `resuming at ${resumedFrom}/${total} (--fresh starts over)` : `${total} records`;
             process.stderr.write(`replaying ${dataset.format} from ${dataset.dir}: ${where}, ${describePacing(pacing)}\n`);
             if (flags.stopAt !== undefined && flags.stopAt <= resumedFrom) {
@@ -144,7 +146,7 @@ export function replayCommand(): Command {
           onEnd: async (summary) => {
             streamEnded = true;
             view?.stop();
-            if (flags.json) process.stdout.write(JSON.stringify(jsonSummary(summary)) + '\n');
+            if (flags.json) process.stdout.write(JSON.stringify(jsonSummary(summary, flags.k)) + '\n');
             else process.stdout.write(textSummary(summary, flags.k) + (latestList ? latestListText(latestList) : ''));
             if (!api) return;
             api.live.finish();
@@ -176,11 +178,14 @@ function interrupted(): Promise<void> {
 }
 
 /**
- * The `--json` contract: {events, rejected, seconds, eventsPerSecond, models, rankModel, hitAt10,
- * ndcgAt10, publishedHitAt10, publishedNdcgAt10}; each entry of `models` has rmse and mae
- * (rating models) and hitAt10, ndcgAt10 and rankedEvents (ranking models).
+ * The `--json` contract: {events, rejected, seconds, eventsPerSecond, models, rankModel, hitAt<k>,
+ * ndcgAt<k>, publishedHitAt<k>, publishedNdcgAt<k>}; each entry of `models` has rmse and mae
+ * (rating models) and hitAt<k>, ndcgAt<k> and rankedEvents (ranking models). The ranking keys
+ * name the list length the figures were measured at (--k): hitAt10 at the default, hitAt20 with
+ * --k 20.
  */
-function jsonSummary(s: ReplaySummary): object {
+function jsonSummary(s: ReplaySummary, k: number): object {
+  const atK = (figure: string) => figure.replace(/At10$/, `At${k}`);
   return {
     events: s.events,
     rejected: s.rejected,
@@ -189,14 +194,14 @@ function jsonSummary(s: ReplaySummary): object {
     models: Object.fromEntries(
       Object.entries(s.models).map(([name, f]) => [
         name,
-        Object.fromEntries(Object.entries(f).map(([figure, value]) => [figure, figure === 'rankedEvents' ? value : round(value, 4)])),
+        Object.fromEntries(Object.entries(f).map(([figure, value]) => [atK(figure), figure === 'rankedEvents' ? value : round(value, 4)])),
       ]),
     ),
     rankModel: s.rankModel,
-    hitAt10: round(s.hitAt10, 4),
-    ndcgAt10: round(s.ndcgAt10, 4),
-    publishedHitAt10: round(s.publishedHitAt10, 4),
-    publishedNdcgAt10: round(s.publishedNdcgAt10, 4),
+    [`hitAt${k}`]: round(s.hitAt10, 4),
+    [`ndcgAt${k}`]: round(s.ndcgAt10, 4),
+    [`publishedHitAt${k}`]: round(s.publishedHitAt10, 4),
+    [`publishedNdcgAt${k}`]: round(s.publishedNdcgAt10, 4),
     ...(Object.keys(s.training).length > 0 ? { training: s.training } : {}),
   };
 }

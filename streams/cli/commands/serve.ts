@@ -3,13 +3,12 @@ import { Command, Option } from 'commander';
 import { scaleByName, WHOLE_STARS } from '../../../src/events/scale.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../src/events/rating.js';
 import { DEFAULT_SESSION_TIMEOUT_MS } from '../../kafka/source.js';
-import { serve } from '../../serve-job.js';
+import { rejectedText, serve } from '../../serve-job.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
-import { UsageError } from '../errors.js';
 import { addHttpFlags, httpListenFrom, type HttpFlags } from '../http-flags.js';
 import { addKafkaFlags, settingsFromFlags, type KafkaFlags } from '../kafka-flags.js';
 import { addModelOptions, modelSettingsFrom, rankModelFrom, type ModelFlags } from '../model-options.js';
-import { nonNegativeInteger, positiveInteger } from '../options.js';
+import { nonNegativeInteger, positiveInteger, ratingScale } from '../options.js';
 
 interface ServeFlags extends KafkaFlags, ModelFlags, HttpFlags {
   state: string;
@@ -32,7 +31,7 @@ export function serveCommand(): Command {
   addHttpFlags(command, 'serve /recommendations, /similar, /items, /metrics, /health/live, /health/ready and the live page on this port');
   return addModelOptions(command)
     .addOption(new Option('--state <dir>', 'LMDB state directory of this worker (one per worker)').env('RXREC_STATE').default(DEFAULT_STATE_DIR))
-    .addOption(new Option('--scale <scale>', 'rating scale the events are validated against: 1-5 or 0.5-5').default(WHOLE_STARS.name))
+    .addOption(new Option('--scale <scale>', 'rating scale the events are validated against: 1-5 or 0.5-5').argParser(ratingScale).default(WHOLE_STARS.name))
     .addOption(new Option('--k <n>', 'length of each top-k list').argParser(positiveInteger).default(10))
     .addOption(new Option('--batch-size <n>', 'micro-batch size bound (records)').argParser(positiveInteger).default(1000))
     .addOption(new Option('--batch-wait-ms <ms>', 'micro-batch time bound').argParser(nonNegativeInteger).default(50))
@@ -54,12 +53,7 @@ export function serveCommand(): Command {
       const settings = settingsFromFlags(flags);
       const http = httpListenFrom(flags);
       const models = modelSettingsFrom(flags);
-      let scale;
-      try {
-        scale = scaleByName(flags.scale);
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
+      const scale = scaleByName(flags.scale);
       const stop = new AbortController();
       const onSignal = (signal: NodeJS.Signals) => {
         if (stop.signal.aborted) {
@@ -91,8 +85,10 @@ export function serveCommand(): Command {
           stop: stop.signal,
         });
         const positions = [...summary.positions].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
+        const rate = summary.seconds > 0 ? `, ${Math.round(summary.applied / summary.seconds)} events/s` : '';
         log(
-          `stopped: applied ${summary.applied} events, rejected ${summary.rejected} in ${summary.seconds.toFixed(1)} s; stored positions ${positions || 'none'}`,
+          `stopped: applied ${summary.applied} events, ${rejectedText(summary.rejected, summary.rejectedBy)} in ${summary.seconds.toFixed(1)} s${rate}; ` +
+            `lag ${summary.lag ?? 'unknown'}; stored positions ${positions || 'none'}`,
         );
       } finally {
         process.off('SIGINT', onSignal);

@@ -4,6 +4,7 @@ import { withStoredRecommender } from '../../assemble.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { UsageError } from '../errors.js';
 import { positiveInteger } from '../options.js';
+import { jsonLineWriter, lineWriter } from '../terminal.js';
 
 interface SimilarFlags {
   item: string;
@@ -27,14 +28,15 @@ export function similarCommand(): Command {
         const similar = recommender.similarItems(flags.item, flags.k);
         if (!similar) throw new UsageError(`item '${flags.item}' is unknown in the state in '${flags.state}'`);
         if (flags.json) {
-          process.stdout.write(JSON.stringify(similar) + '\n');
+          jsonLineWriter()(JSON.stringify(similar));
           return;
         }
+        const writeLine = lineWriter();
         const label = (itemId: string) => store.itemLabel(itemId)?.title ?? '';
-        process.stdout.write(`items most similar to ${flags.item} ${label(flags.item)}:\n`);
+        writeLine(`items most similar to ${flags.item} ${label(flags.item)}:`);
         similar.neighbours.forEach((n, rank) => {
-          process.stdout.write(
-            `${String(rank + 1).padStart(3)}. ${n.itemId.padEnd(8)} sim ${n.sim.toFixed(4)}  co-rated by ${String(n.support).padStart(4)}  ${label(n.itemId)}\n`,
+          writeLine(
+            `${String(rank + 1).padStart(3)}. ${n.itemId.padEnd(8)} sim ${n.sim.toFixed(4)}  co-rated by ${String(n.support).padStart(4)}  ${label(n.itemId)}`,
           );
         });
       });

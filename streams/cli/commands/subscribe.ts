@@ -6,6 +6,7 @@ import { TopicSubscription, type SubscribedRecord } from '../../kafka/subscriber
 import { UsageError } from '../errors.js';
 import { addKafkaFlags, settingsFromFlags, type KafkaFlags } from '../kafka-flags.js';
 import { positiveInteger } from '../options.js';
+import { jsonLineWriter, lineWriter } from '../terminal.js';
 
 const TOPICS = ['recs', 'similar-items', 'dlq'] as const;
 type TopicKind = (typeof TOPICS)[number];
@@ -40,13 +41,16 @@ export function subscribeCommand(): Command {
       const topic = { recs: names.recs, 'similar-items': names.similarItems, dlq: names.dlq }[flags.topic];
       const key = flags.user ?? flags.item;
 
+      const writeLine = lineWriter();
+      const writeJson = jsonLineWriter();
       let printed = 0;
       let finish!: () => void;
       const finished = new Promise<void>((resolve) => (finish = resolve));
       const onRecord = (record: SubscribedRecord) => {
         if (record.value === null || (key !== undefined && record.key !== key)) return;
         if (flags.count !== undefined && printed >= flags.count) return;
-        process.stdout.write(`${flags.json ? jsonLine(flags.topic, record) : readableLine(flags.topic, record)}\n`);
+        if (flags.json) writeJson(jsonLine(flags.topic, record));
+        else writeLine(readableLine(flags.topic, record));
         if (flags.count !== undefined && ++printed >= flags.count) finish();
       };
       const subscription = await TopicSubscription.open(

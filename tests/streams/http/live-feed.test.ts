@@ -31,7 +31,7 @@ function published(userId: string): RecommendationList {
 }
 
 function batch(records: number, lists: RecommendationList[]): BatchReport {
-  return { records, applied: records, rejected: 0, positions: new Map([[0, records]]), lists, refreshed: [] };
+  return { records, applied: records, rejected: 0, rejections: [], positions: new Map([[0, records]]), lists, refreshed: [] };
 }
 
 test('GET /events: the history, a summary per tick (events/s, position, figures per model), the newest lists with titles, and a watched user’s list when one is published', async () => {
