@@ -1,5 +1,5 @@
 /** The HTTP API flags of the long-running commands (replay, serve): one port, its address, an optional bearer token. */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_HTTP_HOST, type HttpListenOptions } from '../http/server.js';
 import { UsageError } from './errors.js';
 import { port } from './options.js';
@@ -8,6 +8,7 @@ export interface HttpFlags {
   httpPort?: number;
   httpHost: string;
   httpToken?: string;
+  pipelineNice?: number;
 }
 
 export function addHttpFlags(command: Command, portMeaning: string): Command {
@@ -19,7 +20,21 @@ export function addHttpFlags(command: Command, portMeaning: string): Command {
         '--http-token <token>',
         'require Authorization: Bearer <token> on every route but /health/*; prefer the env (argv is visible to other users)',
       ).env('RXREC_HTTP_TOKEN'),
+    )
+    .addOption(
+      new Option(
+        '--pipeline-nice <n>',
+        "with --http-port: run the pipeline thread at this nice value (1-19, Linux), so the HTTP thread's list answers win the CPU when it is short; 0: leave it",
+      )
+        .argParser(niceValue)
+        .default(0),
     );
+}
+
+function niceValue(raw: string): number {
+  const n = Number(raw);
+  if (!(Number.isInteger(n) && n >= 0 && n <= 19)) throw new InvalidArgumentError(`'${raw}' is not a nice value from 0 to 19`);
+  return n;
 }
 
 /** Where to listen, or undefined when --http-port is not given. */
@@ -29,5 +44,5 @@ export function httpListenFrom(flags: HttpFlags): HttpListenOptions | undefined 
   if (token !== undefined && !/^\S+$/.test(token)) {
     throw new UsageError('--http-token (or RXREC_HTTP_TOKEN) is empty or contains white space: a bearer token is one word');
   }
-  return { port: flags.httpPort, host: flags.httpHost, token };
+  return { port: flags.httpPort, host: flags.httpHost, token, pipelineNice: flags.pipelineNice };
 }

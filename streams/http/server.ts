@@ -7,6 +7,7 @@
  * between batches (one thread: no locking needed). `/events` hands its response to the live
  * feed, which the job running the pipeline tells about each batch.
  */
+import { getPriority, setPriority } from 'node:os';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Recommender } from '../../src/recommender.js';
@@ -63,6 +64,12 @@ export interface HttpListenOptions {
   readonly requestTimeoutMs?: number;
   /** Larger request headers are refused with 431. */
   readonly maxHeaderBytes?: number;
+  /**
+   * Once the front thread runs, set the calling (pipeline) thread's nice value to this: on Linux
+   * the nice value is per thread, so the front thread, started before, keeps its own and its
+   * answers are scheduled ahead of a batch when the CPU is short. 0 or absent: unchanged.
+   */
+  readonly pipelineNice?: number;
 }
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
@@ -133,6 +140,7 @@ export async function startHttpApi(parts: HttpApiParts, listen: HttpListenOption
     server.close();
     throw error;
   }
+  if (listen.pipelineNice) lowerPipelinePriority(listen.pipelineNice);
   const listK = Math.min(DEFAULT_K, parts.maxK ?? DEFAULT_MAX_K);
   const refreshed = (users: Iterable<number>) => front.refreshed(served.recommender, parts.state ?? NO_STATE, users, listK);
   const reloaded = (recommender: Recommender, changed: Iterable<number>) => {
@@ -225,6 +233,15 @@ const HANDLERS: Record<RouteName, Handler> = {
     return { status: 200, body: { itemId: itemId.value, ...title, genres: label?.genres ?? features?.genres ?? [], rated } };
   },
 };
+
+function lowerPipelinePriority(nice: number): void {
+  try {
+    // pid 0: the calling thread (Linux keeps the nice value per thread).
+    setPriority(0, Math.max(nice, getPriority(0)));
+  } catch (error) {
+    process.emitWarning(`--pipeline-nice ${nice} was not applied: ${(error as Error).message}`);
+  }
+}
 
 function badRequest(reason: string): Reply {
   return { status: 400, body: { error: reason } };
