@@ -16,7 +16,7 @@ import { DeadLetterFile, discardRecommendations, JsonLinesFile } from './embedde
 import type { RecommendationList, RecommendationSink, SimilarItems } from './transport.js';
 import type { Pacing } from './embedded/pacing.js';
 import { ReplayLog } from './embedded/replay-log.js';
-import { BoundedSource, StoppableSource } from './bounded-source.js';
+import { BoundedSource } from './bounded-source.js';
 import type { ServedState } from './served-list.js';
 import { PipelineMetrics } from './metrics.js';
 import { SeriesRecorder } from './series.js';
@@ -115,8 +115,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     const recommender = resumeRecommender(store, log.streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
     if (store.position(0) === undefined) await keepSideFeatures(store, options.dataset, recommender);
 
-    const bounded = options.stopAtOffset === undefined ? log : new BoundedSource(log, options.stopAtOffset);
-    const source = options.signal ? new StoppableSource(bounded, options.signal) : bounded;
+    const source = new BoundedSource(log, { endOffset: options.stopAtOffset, signal: options.signal });
     await source.start((partition) => store.position(partition));
     const resumedFrom = store.position(0) ?? 0;
     const metrics = options.metrics ?? new PipelineMetrics();
