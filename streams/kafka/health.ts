@@ -19,7 +19,7 @@ export class ConnectionHealth {
    *   every few hundred ms) counts as disconnected after this long without an exchange.
    */
   constructor(
-    private readonly staleAfterMs: number,
+    readonly staleAfterMs: number,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -93,6 +93,8 @@ export class KafkaRatingSource implements RatingSource {
   private readonly startPositions = new Map<number, number>();
   private readonly highWatermarks = new Map<number, number>();
   private readonly connection: ConnectionHealth;
+  /** As last logged (undefined before the first poll). */
+  private wasConnected: boolean | undefined;
   private readonly heartbeatIntervalMs: number;
   private readonly log: KafkaLog;
   private readonly onAssignmentCallback: ((partitions: readonly number[]) => void) | undefined;
@@ -170,9 +172,24 @@ export class KafkaRatingSource implements RatingSource {
     if (this.buffer.length === 0 && maxWaitMs > 0) await this.arrival(maxWaitMs);
     if (this.closed || this.finishing) return null;
     if (this.fatal) throw this.fatal;
+    this.logContactChange();
     const records = this.buffer.take(maxRecords);
     for (const record of records) this.handedOut.set(record.partition, record.offset + 1);
     return records;
+  }
+
+  /** One log line when the cluster goes quiet (readiness turns 503 with it) and one when it answers again. */
+  private logContactChange(): void {
+    const { connected, lastError } = this.connection.snapshot();
+    if (connected === this.wasConnected) return;
+    if (this.wasConnected !== undefined || !connected) {
+      this.log(
+        connected
+          ? `kafka: in touch with the cluster again (${this.topic})`
+          : `kafka warn: no exchange with the cluster for ${this.connection.staleAfterMs / 1000} s${lastError ? ` (last error: ${lastError})` : ''}: not ready until it answers`,
+      );
+    }
+    this.wasConnected = connected;
   }
 
   async committed(positions: Positions): Promise<void> {

@@ -65,7 +65,7 @@ test('a broker outage mid-stream: health says so, poll keeps answering, nothing 
   assert.equal(new Set(positions).size, positions.length, 'no record handed out twice');
   assert.equal(positions.length, 40);
   assert.ok(
-    lines.some((line) => /Restarting the consumer|Crash/.test(line)),
+    lines.some((line) => /no exchange with the cluster/.test(line)) && lines.some((line) => /in touch with the cluster again/.test(line)),
     `the outage was logged:\n${lines.join('\n')}`,
   );
   console.log(`outage: health while down ${JSON.stringify(down)}; ${lines.length} log lines`);
