@@ -49,6 +49,9 @@ const server = createServer({
 const JSON_HEADERS = { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' };
 
 server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+  // A client that goes away mid-answer is that client's end, not this thread's.
+  request.on('error', () => undefined);
+  response.on('error', () => undefined);
   // No route takes a body: refused here, so no body is ever passed on (nor waited for).
   if (hasBody(request)) {
     const error = JSON.stringify({ error: `a ${request.method} request carries no body` });
@@ -99,6 +102,7 @@ function passThrough(request: IncomingMessage, response: ServerResponse): void {
     });
   });
   upstream.on('error', (error) => {
+    if (response.destroyed) return;
     if (response.headersSent) return void response.destroy();
     response.writeHead(502, JSON_HEADERS).end(JSON.stringify({ error: `the pipeline thread did not answer: ${error.message}` }));
   });

@@ -49,14 +49,39 @@ const NEVER_SEEN = '\u0000cold-start';
 
 export class Front {
   private knownSent = 0;
+  private closing = false;
 
   private constructor(
-    private readonly worker: Worker,
+    private worker: Worker,
     readonly port: number,
     /** The address the public port is bound to. */
     readonly address: string,
     private readonly socketDir: string,
-  ) {}
+    private readonly settings: FrontSettings,
+  ) {
+    this.watch();
+  }
+
+  /** A front thread that fails is started again on the same port (its copy of the lists is re-sent with the next batch). */
+  private watch(): void {
+    const worker = this.worker;
+    let reported = false;
+    const restart = (why: string) => {
+      if (this.closing || reported || worker !== this.worker) return;
+      reported = true;
+      process.stderr.write(`rxrec: the HTTP front thread stopped (${why}): starting it again on port ${this.port}\n`);
+      void Front.spawn({ ...this.settings, port: this.port }).then(
+        ({ worker: next }) => {
+          this.worker = next;
+          this.knownSent = 0;
+          this.watch();
+        },
+        (error: Error) => process.stderr.write(`rxrec: the HTTP front thread could not be started again: ${error.message}\n`),
+      );
+    };
+    worker.on('error', (error) => restart(error.message));
+    worker.on('exit', (code) => restart(`exit code ${code}`));
+  }
 
   /** A private directory for the pipeline thread's socket (removed on close). */
   static socketPath(): { dir: string; path: string } {
@@ -65,16 +90,31 @@ export class Front {
   }
 
   static async start(settings: FrontSettings, socketDir: string): Promise<Front> {
+    try {
+      const { worker, port, address } = await Front.spawn(settings);
+      return new Front(worker, port, address, socketDir, settings);
+    } catch (error) {
+      rmSync(socketDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  private static async spawn(settings: FrontSettings): Promise<{ worker: Worker; port: number; address: string }> {
     const worker = new Worker(new URL('./front-worker.js', import.meta.url), { workerData: settings });
     // The worker must not keep a finished process alive (tests close only the API's server).
     worker.unref();
     const reply = await new Promise<FrontReply>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
+      const failed = (error: Error) => reject(error);
+      worker.once('error', failed);
+      worker.once('exit', (code) => reject(new Error(`the HTTP front thread exited with ${code} before listening`)));
+      worker.once('message', (message: FrontReply) => {
+        worker.off('error', failed);
+        worker.removeAllListeners('exit');
+        resolve(message);
+      });
     });
     if (reply.type === 'error') {
       await worker.terminate();
-      rmSync(socketDir, { recursive: true, force: true });
       throw new Error(
         reply.code === 'EADDRINUSE'
           ? `HTTP port ${settings.port} is in use: choose another with --http-port`
@@ -82,7 +122,7 @@ export class Front {
       );
     }
     if (reply.type !== 'listening') throw new Error(`the HTTP front sent ${reply.type} before listening`);
-    return new Front(worker, reply.port, reply.address, socketDir);
+    return { worker, port: reply.port, address: reply.address };
   }
 
   /**
@@ -111,6 +151,7 @@ export class Front {
 
   /** Stop listening (in-flight requests get a second), then end the thread. */
   async close(): Promise<void> {
+    this.closing = true;
     const closed = new Promise<void>((resolve) => {
       this.worker.on('message', (reply: FrontReply) => reply.type === 'closed' && resolve());
       this.worker.once('exit', () => resolve());

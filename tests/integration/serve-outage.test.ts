@@ -14,7 +14,7 @@ import { freePorts, tempDir } from '../fixtures.js';
 
 async function readiness(port: number): Promise<{ status: number; reason?: string }> {
   try {
-    const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+    const response = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(5000) });
     const body = (await response.json()) as { reason?: string };
     return { status: response.status, reason: body.reason };
   } catch {

@@ -22,6 +22,9 @@ interface ServeFlags extends KafkaFlags, ModelFlags, HttpFlags {
   sessionTimeoutMs: number;
 }
 
+/** How long a stopped worker waits for what a library left running before it exits anyway. */
+const LINGER_MS = 2000;
+
 export function serveCommand(): Command {
   const command = new Command('serve').description(
     'run a worker: consume the ratings topic in a consumer group, learn online, publish each refreshed top-k list to the recs topic ' +
@@ -90,6 +93,10 @@ export function serveCommand(): Command {
           `stopped: applied ${summary.applied} events, ${rejectedText(summary.rejected, summary.rejectedBy)} in ${summary.seconds.toFixed(1)} s${rate}; ` +
             `lag ${summary.lag ?? 'unknown'}; stored positions ${positions || 'none'}`,
         );
+        // State and offsets are stored and the group is left: nothing is lost by exiting. After a
+        // broker outage a Kafka client can leave a retry timer behind that keeps the process
+        // alive; the worker exits within LINGER_MS of stopping whatever remains.
+        setTimeout(() => process.exit(), LINGER_MS).unref();
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
