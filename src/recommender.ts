@@ -79,6 +79,13 @@ export interface TouchedUser {
   readonly eventTs: number;
 }
 
+/** A list to recompute after a batch: a touched user's (`event`), or an untouched one's (`background`, no eventTs). */
+export interface DueList {
+  readonly user: number;
+  readonly eventTs?: number;
+  readonly trigger: 'event' | 'background';
+}
+
 /** Everything one batch changed, in the form the state store writes. */
 export interface StateDelta {
   readonly users: Array<[number, string]>;
@@ -227,23 +234,18 @@ export class Recommender {
    * per-event learners' figures independent of where batch boundaries fall.
    */
   applyBatch(batch: readonly IndexedRating[]): UserList[] {
-    const touched = this.learnBatch(batch);
     const lists: UserList[] = [];
-    for (const { user, eventTs } of touched) {
+    for (const { user, eventTs } of this.listsDue(batch.length, this.learnBatch(batch))) {
       const items = this.refresh(user);
       if (items) lists.push({ user, items, eventTs });
-    }
-    for (const user of this.dueForBackgroundRefresh(batch.length, touched)) {
-      const items = this.refresh(user);
-      if (items) lists.push({ user, items });
     }
     return lists;
   }
 
   /**
    * Test, then train, without refreshing any list: `applyBatch` is this, then `refresh` for
-   * each user returned (their newest ts in the batch) and for `dueForBackgroundRefresh`. The
-   * pipeline calls the parts itself to yield to the event loop between lists.
+   * each of `listsDue`. The pipeline calls the parts itself to yield to the event loop between
+   * lists.
    */
   learnBatch(batch: readonly IndexedRating[]): TouchedUser[] {
     const single: IndexedRating[] = [];
@@ -262,11 +264,22 @@ export class Recommender {
   }
 
   /**
-   * The users, least recently refreshed first, whose lists the background refresh recomputes
-   * after a batch of `events` events that touched `touched`: `backgroundRefresh` lists per
-   * event (credit carries over between batches), never a touched user.
+   * The lists to recompute after a batch of `events` events that touched `touched`: the touched
+   * users', then the background refresh's (below).
    */
-  dueForBackgroundRefresh(events: number, touched: readonly TouchedUser[]): number[] {
+  listsDue(events: number, touched: readonly TouchedUser[]): DueList[] {
+    return [
+      ...touched.map(({ user, eventTs }) => ({ user, eventTs, trigger: 'event' as const })),
+      ...this.dueForBackgroundRefresh(events, touched).map((user) => ({ user, trigger: 'background' as const })),
+    ];
+  }
+
+  /**
+   * The users, least recently refreshed first, whose lists the background refresh recomputes:
+   * `backgroundRefresh` lists per event (credit carries over between batches), never a touched
+   * user.
+   */
+  private dueForBackgroundRefresh(events: number, touched: readonly TouchedUser[]): number[] {
     this.refreshCredit += events * (this.options.backgroundRefresh ?? DEFAULT_BACKGROUND_REFRESH);
     const budget = Math.floor(this.refreshCredit);
     if (budget === 0) return [];

@@ -166,10 +166,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     metrics.applied.inc(batch.events.length);
     const end = metrics.stageDuration.startTimer({ stage: 'refresh' });
     const lists: UserList[] = [];
-    const due = [
-      ...touched.map((t) => ({ ...t, trigger: 'event' as const })),
-      ...recommender.dueForBackgroundRefresh(indexed.length, touched).map((user) => ({ user, eventTs: undefined, trigger: 'background' as const })),
-    ];
+    const due = recommender.listsDue(indexed.length, touched);
     let sliceStart = performance.now();
     for (const { user, eventTs, trigger } of due) {
       const items = recommender.refresh(user);
