@@ -52,6 +52,10 @@ const STALE_AFTER_HEARTBEATS = 2;
 /** kafkajs's default: a member silent this long is dropped from the group, its partitions reassigned. */
 export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 const EMPTY_VALUE = new Uint8Array(0);
+/** A failed offset commit is retried after 250 ms, doubling up to 5 s; on close, at most 5 attempts in all. */
+const COMMIT_RETRY_MS = 250;
+const COMMIT_RETRY_MAX_MS = 5_000;
+const CLOSE_COMMIT_ATTEMPTS = 5;
 
 export interface KafkaSourceOptions {
   readonly log?: KafkaLog;
@@ -441,27 +445,41 @@ export class KafkaRatingSource implements RatingSource {
 
   /**
    * Commit the newest positions of the partitions still assigned, then let their batches'
-   * eachBatch resolve. A failed commit only delays lag figures and the hand-over point: the
-   * positions are safe in the state store.
+   * eachBatch resolve. A commit that fails is retried with backoff, and the batches it covers stay
+   * unresolved meanwhile: kafkajs cannot rejoin a rebalance before they resolve, so a partition is
+   * handed over only once the group's offset agrees with the state (else its next holder would
+   * re-apply what this worker applied). Heartbeats go on while it retries (see `settled`); a
+   * partition the group took away anyway (this member was dropped) cannot be committed any more.
    */
   private async flushCommits(): Promise<void> {
-    while (this.pendingCommits.size > 0) {
-      const positions = [...this.pendingCommits];
+    for (let failures = 0; this.pendingCommits.size > 0; ) {
+      const positions = [...this.pendingCommits].filter(([partition]) => this.buffer.isAssigned(partition));
       this.pendingCommits.clear();
-      const offsets = positions
-        .filter(([partition]) => this.buffer.isAssigned(partition))
-        .map(([partition, offset]) => ({ topic: this.topic, partition, offset: String(offset) }));
-      if (offsets.length > 0) {
-        try {
-          await this.consumer.commitOffsets(offsets);
-        } catch (error) {
-          const explained = explainKafkaError(error, this.errorContext(`committing offsets of group ${this.settings.groupId}`));
-          this.log(`kafka warn: ${explained.message} (positions are safe in the state store; only lag reporting lags)`);
+      if (positions.length === 0) break;
+      try {
+        await this.consumer.commitOffsets(positions.map(([partition, offset]) => ({ topic: this.topic, partition, offset: String(offset) })));
+      } catch (error) {
+        for (const [partition, offset] of positions) this.pendingCommits.set(partition, Math.max(offset, this.pendingCommits.get(partition) ?? 0));
+        if (this.closed && failures >= CLOSE_COMMIT_ATTEMPTS - 1) {
+          this.log(`kafka error: the offsets of ${this.describe(positions)} were not committed; the partitions' next holder re-applies their last batches`);
+          return;
         }
+        if (failures === 0) {
+          const explained = explainKafkaError(error, this.errorContext(`committing offsets of group ${this.settings.groupId}`));
+          this.log(`kafka warn: ${explained.message} (retrying; ${this.describe(positions)} stay with this worker until committed)`);
+        }
+        await sleep(Math.min(COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MS * 2 ** failures++));
+        continue;
       }
+      if (failures > 0) this.log(`kafka: committed ${this.describe(positions)} after ${failures} failed attempt${failures === 1 ? '' : 's'}`);
+      failures = 0;
       for (const [partition, offset] of positions) this.released.set(partition, Math.max(offset, this.released.get(partition) ?? 0));
       this.releaseSettled();
     }
+  }
+
+  private describe(positions: ReadonlyArray<[number, number]>): string {
+    return positions.map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
   }
 
   private errorContext(doing: string) {

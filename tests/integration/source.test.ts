@@ -316,3 +316,91 @@ test('fetching waits until the pipeline has committed what it was handed; lag co
   );
   assert.equal(source.lag(), 0);
 });
+
+test('a failed offset commit is retried, and the partition moves to a new worker only once its offset is committed', async (t) => {
+  const broker = await kafkaBroker(t);
+  if (!broker) return;
+  const settings = testSettings(broker.brokers, { partitions: 2 });
+  await produceRatings(settings, 100);
+  // Worker a's commits fail until `failing` is cleared: its consumer is the real one with commitOffsets wrapped.
+  let failing = true;
+  let failedCommits = 0;
+  const real = kafkaClient(settings, quiet);
+  const flaky = new Proxy(real, {
+    get(target, property, receiver) {
+      if (property !== 'consumer') return Reflect.get(target, property, receiver);
+      return (config: Parameters<Kafka['consumer']>[0]) => {
+        const consumer = target.consumer(config);
+        const commitOffsets = consumer.commitOffsets.bind(consumer);
+        consumer.commitOffsets = async (offsets) => {
+          if (failing) {
+            failedCommits++;
+            throw new Error('injected: the group coordinator is not available');
+          }
+          return commitOffsets(offsets);
+        };
+        return consumer;
+      };
+    },
+  });
+  const { lines, log } = collectingLog();
+  const a = new KafkaRatingSource(flaky, settings, { log });
+  t.after(() => a.close());
+  const applied = new Map<number, number>();
+  await a.start((partition) => applied.get(partition));
+  const handedOut: Array<{ worker: string; record: RawRecord }> = [];
+  const take = async (worker: string, source: KafkaRatingSource, store: Map<number, number>) => {
+    const batch = (await source.poll(1_000, 100))!;
+    for (const record of batch) {
+      store.set(record.partition, record.offset + 1);
+      handedOut.push({ worker, record });
+    }
+    if (batch.length > 0) await source.committed(positionsAfter(batch));
+  };
+  while (handedOut.length < 100) await take('a', a, applied);
+
+  // Worker b, with an empty state, joins while a's commits fail: the rebalance must wait for them.
+  const bApplied = new Map<number, number>();
+  const b = openSource(t, settings);
+  const bStarted = b.start((partition) => bApplied.get(partition));
+  const deadline = Date.now() + 60_000;
+  await new Promise((resolve) => setTimeout(resolve, 4_000));
+  assert.ok(failedCommits >= 2, `a's commit was retried (${failedCommits} attempts failed)`);
+  assert.deepEqual(b.assignment(), [], 'b holds nothing while a has not committed');
+  failing = false;
+  await bStarted;
+  while (b.assignment().length === 0) {
+    assert.ok(Date.now() < deadline, 'b never got a partition');
+    await take('a', a, applied);
+    await take('b', b, bApplied);
+  }
+  await produceRatings(settings, 40, 100);
+  while (handedOut.length < 140) {
+    assert.ok(Date.now() < deadline, `only ${handedOut.length} of 140 records handed out`);
+    await Promise.all([take('a', a, applied), take('b', b, bApplied)]);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  await Promise.all([take('a', a, applied), take('b', b, bApplied)]);
+
+  const ends = await endOffsets(real, topicNames(settings.topicPrefix).ratings);
+  const byPartition = offsetsByPartition(handedOut.map(({ record }) => record));
+  for (const [partition, end] of ends) {
+    assert.deepEqual(
+      [...(byPartition.get(partition) ?? [])].sort((x, y) => x - y),
+      range(0, end),
+      `partition ${partition}: every offset handed out exactly once across the two workers`,
+    );
+  }
+  assert.ok(
+    handedOut.some(({ worker }) => worker === 'b'),
+    'b got records of its own',
+  );
+  assert.ok(
+    lines.some((line) => /injected.*retrying; p\d@\d+.* stay with this worker until committed/.test(line)),
+    lines.join('\n'),
+  );
+  assert.ok(
+    lines.some((line) => /committed p\d@\d+.* after \d+ failed attempts/.test(line)),
+    lines.join('\n'),
+  );
+});
