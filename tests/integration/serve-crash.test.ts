@@ -1,8 +1,10 @@
 /**
- * Exactly-once effect on state across crashes: a worker killed with SIGKILL at several points
- * mid-stream and restarted each time ends with the same model parameters, ids and histories as a
- * worker that ran uninterrupted, and as the embedded replay of the same dataset, and it applied
- * each produced event once.
+ * Exactly-once effect on state across crashes: a worker killed with SIGKILL at 20 random points
+ * of the stream (seeded: RXREC_CRASH_SEED replays a failing run) and restarted each time ends with
+ * the same model parameters, ids and histories as a worker that ran uninterrupted, and as the
+ * embedded replay of the same dataset; it applied each produced event once; and no list it
+ * published, before or after a crash, holds an item the user had rated in an event the list's
+ * state included.
  *
  * The ratings topic has ONE partition here. Online MF parameters depend on the order events are
  * applied in; with several partitions the interleaving across partitions differs from run to run
@@ -13,16 +15,29 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createRng } from '../../src/random.js';
 import { kafkaClient } from '../../streams/kafka/client.js';
 import { topicNames } from '../../streams/kafka/config.js';
 import { tempDir } from '../fixtures.js';
 import { storedParameters } from '../streams/stored-parameters.js';
 import { collectingLog, kafkaBroker, testSettings } from './broker.js';
-import { kafkaArgs, runCliOk, sleep, stateSummary, syntheticDataset, waitForGroupCaughtUp, Worker } from './cli-process.js';
+import { kafkaArgs, readToEnd, runCliOk, sleep, stateSummary, syntheticDataset, waitForGroupCaughtUp, Worker } from './cli-process.js';
 
 const RATINGS = 3000;
+const CRASHES = 20;
+const SEED = Number(process.env.RXREC_CRASH_SEED ?? 20261201);
 
-test('a worker killed with SIGKILL at several points and restarted ends with the parameters of an uninterrupted run', async (t) => {
+/** CRASHES distinct points of the stream, ascending, at least 40 events apart, with a jitter of 0–30 ms each. */
+function crashPoints(seed: number): Array<{ readonly after: number; readonly jitterMs: number }> {
+  const rng = createRng(seed);
+  const gap = Math.floor((RATINGS - 200) / CRASHES);
+  return Array.from({ length: CRASHES }, (_, index) => ({
+    after: 100 + index * gap + Math.floor(rng.next() * (gap - 40)),
+    jitterMs: Math.floor(rng.next() * 30),
+  }));
+}
+
+test('a worker killed with SIGKILL at 20 random points and restarted ends with the parameters of an uninterrupted run', async (t) => {
   const broker = await kafkaBroker(t);
   if (!broker) return;
   const settings = testSettings(broker.brokers, { partitions: 1 });
@@ -33,6 +48,7 @@ test('a worker killed with SIGKILL at several points and restarted ends with the
   // Small batches: many commit points to be killed between, and a run long enough to interrupt.
   // The killed member stays in the group until its session times out: keep that short.
   const workerFlags = ['--batch-size', '5', '--batch-wait-ms', '5', '--session-timeout-ms', '6000'];
+  const points = crashPoints(SEED);
 
   const crashed = tempDir();
   const crashGroup = `${settings.topicPrefix}crashing`;
@@ -40,7 +56,7 @@ test('a worker killed with SIGKILL at several points and restarted ends with the
   const admin = kafka.admin();
   await admin.connect();
   t.after(() => admin.disconnect());
-  for (const killAfter of [400, 1300, 2200]) {
+  for (const { after: killAfter, jitterMs } of points) {
     const worker = Worker.start(settings, crashGroup, crashed, workerFlags);
     t.after(() => worker.child.kill('SIGKILL'));
     // Kill once the group has seen this far, a little later each time: between batches, inside
@@ -56,7 +72,7 @@ test('a worker killed with SIGKILL at several points and restarted ends with the
       worker.assertRunning();
       await sleep(10);
     }
-    await sleep(killedAt.length * 7);
+    await sleep(jitterMs);
     await worker.kill();
     killedAt.push((await stateSummary(crashed)).positions.get(0) ?? 0);
   }
@@ -88,5 +104,22 @@ test('a worker killed with SIGKILL at several points and restarted ends with the
   assert.deepEqual(await storedParameters(replayed), expected, 'Kafka worker = embedded replay');
   assert.equal((await stateSummary(crashed)).applied, RATINGS, 'each produced event applied once');
   assert.equal((await stateSummary(whole)).applied, RATINGS);
-  console.log(`killed at positions ${killedAt.join(', ')} of ${RATINGS}`);
+
+  // No list holds an item its user rated at or before the list's sourceOffset (one partition: `0:offset`).
+  const ratedAt = new Map<string, Array<{ offset: number; itemId: string }>>();
+  for (const record of await readToEnd(kafka, settings, ratingsTopic)) {
+    const { userId, itemId } = JSON.parse(record.value!) as { userId: string; itemId: string };
+    if (!ratedAt.has(userId)) ratedAt.set(userId, []);
+    ratedAt.get(userId)!.push({ offset: record.offset, itemId });
+  }
+  const lists = await readToEnd(kafka, settings, topicNames(settings.topicPrefix).recs);
+  assert.ok(lists.length > 100, `${lists.length} lists published`);
+  for (const record of lists) {
+    const list = JSON.parse(record.value!) as { userId: string; items: Array<{ itemId: string }>; sourceOffset: string };
+    const upTo = Number(list.sourceOffset.split(':')[1]);
+    const rated = new Set((ratedAt.get(list.userId) ?? []).filter(({ offset }) => offset <= upTo).map(({ itemId }) => itemId));
+    const stale = list.items.filter(({ itemId }) => rated.has(itemId)).map(({ itemId }) => itemId);
+    assert.deepEqual(stale, [], `the list of ${list.userId} at ${list.sourceOffset} (recs offset ${record.offset}) holds items they had rated`);
+  }
+  console.log(`seed ${SEED}: killed at positions ${killedAt.join(', ')} of ${RATINGS}; ${lists.length} lists checked`);
 });
