@@ -16,6 +16,9 @@
 #                          with ACLs enforced for SASL users
 #   KAFKA_SASL_USERS       user:password[,user:password...] for that     (admin:admin-secret,rxrec:rxrec-secret)
 #   KAFKA_SASL_SUPER_USERS users allowed everything; the others need ACLs (admin)
+#   KAFKA_SSL_PORT         also listen with TLS here, with a self-signed  (off)
+#                          certificate for 127.0.0.1 made by keytool; its
+#                          PEM is <KAFKA_DATA_DIR>/tls/ca.pem (for --ssl-ca)
 #   KAFKA_DATA_DIR         instance directory: data, config, pid, log    (deploy/kafka/run)
 #   KAFKA_HEAP_OPTS        JVM heap                                      (-Xms128m -Xmx512m)
 #   KAFKA_START_TIMEOUT    seconds to wait for the broker to be ready    (60)
@@ -33,6 +36,7 @@ CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 SASL_PORT="${KAFKA_SASL_PORT:-}"
 SASL_USERS="${KAFKA_SASL_USERS:-admin:admin-secret,rxrec:rxrec-secret}"
 SASL_SUPER_USERS="${KAFKA_SASL_SUPER_USERS:-admin}"
+SSL_PORT="${KAFKA_SSL_PORT:-}"
 INSTANCE_DIR="${KAFKA_DATA_DIR:-$RUN_DIR}"
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
@@ -43,6 +47,9 @@ LOG_FILE="$INSTANCE_DIR/broker.log"
 SERVER_PROPERTIES="$INSTANCE_DIR/server.properties"
 LOG4J_PROPERTIES="$INSTANCE_DIR/log4j.properties"
 DATA_DIR="$INSTANCE_DIR/data"
+TLS_DIR="$INSTANCE_DIR/tls"
+# Protects only the development key store under TLS_DIR.
+TLS_STORE_PASSWORD="rxrec-dev-keystore"
 
 say() { echo "kafka: $*"; }
 fail() { echo "kafka: error: $*" >&2; exit 1; }
@@ -104,6 +111,10 @@ write_config() {
     advertised="$advertised,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT"
     protocols="$protocols,SASL_PLAINTEXT:SASL_PLAINTEXT"
   fi
+  if [[ -n "$SSL_PORT" ]]; then
+    advertised="$advertised,SSL://127.0.0.1:$SSL_PORT"
+    protocols="$protocols,SSL:SSL"
+  fi
   cat > "$SERVER_PROPERTIES" <<EOF
 # Written by deploy/kafka/broker.sh on every start; edit the script, not this file.
 process.roles=broker,controller
@@ -148,6 +159,16 @@ authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=$super_users
 EOF
   fi
+  if [[ -n "$SSL_PORT" ]]; then
+    make_certificate_once
+    cat >> "$SERVER_PROPERTIES" <<EOF
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$TLS_DIR/broker.p12
+ssl.keystore.password=$TLS_STORE_PASSWORD
+ssl.key.password=$TLS_STORE_PASSWORD
+ssl.client.auth=none
+EOF
+  fi
   cat > "$LOG4J_PROPERTIES" <<EOF
 log4j.rootLogger=INFO, file
 log4j.appender.file=org.apache.log4j.FileAppender
@@ -159,6 +180,21 @@ log4j.logger.kafka.request.logger=WARN
 log4j.logger.org.apache.kafka.clients=WARN
 log4j.logger.kafka.log.LogCleaner=WARN
 EOF
+}
+
+# A self-signed certificate for 127.0.0.1 (and localhost), kept with the instance: clients trust
+# exactly it with --ssl-ca "$TLS_DIR/ca.pem". A development certificate, not a production one.
+make_certificate_once() {
+  if [[ -f "$TLS_DIR/broker.p12" && -f "$TLS_DIR/ca.pem" ]]; then return; fi
+  mkdir -p "$TLS_DIR"
+  rm -f "$TLS_DIR/broker.p12" "$TLS_DIR/ca.pem"
+  keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 3650 -dname "CN=127.0.0.1" \
+    -ext "SAN=IP:127.0.0.1,DNS:localhost" -ext "BC=ca:true" -keystore "$TLS_DIR/broker.p12" -storetype PKCS12 \
+    -storepass "$TLS_STORE_PASSWORD" -keypass "$TLS_STORE_PASSWORD" >> "$LOG_FILE" 2>&1 \
+    || fail "keytool could not make the TLS certificate; see $LOG_FILE"
+  keytool -exportcert -rfc -alias broker -keystore "$TLS_DIR/broker.p12" -storetype PKCS12 \
+    -storepass "$TLS_STORE_PASSWORD" -file "$TLS_DIR/ca.pem" >> "$LOG_FILE" 2>&1 \
+    || fail "keytool could not export the TLS certificate; see $LOG_FILE"
 }
 
 # Sets JAVA_CMD: java with the heap, logging and classpath every broker tool needs.
@@ -212,9 +248,9 @@ start() {
   rm -f "$PID_FILE"
   command -v java >/dev/null || fail "java is not on PATH; install a JDK 11+ (Kafka 3.9 runs on 11, 17, 21)"
   local port
-  for port in "$PORT" "$CONTROLLER_PORT" $SASL_PORT; do
+  for port in "$PORT" "$CONTROLLER_PORT" $SASL_PORT $SSL_PORT; do
     if port_answers "$port"; then
-      fail "port $port on 127.0.0.1 is already taken; stop what uses it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT / KAFKA_SASL_PORT"
+      fail "port $port on 127.0.0.1 is already taken; stop what uses it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT / KAFKA_SASL_PORT / KAFKA_SSL_PORT"
     fi
   done
   resolve_classpath
@@ -233,6 +269,7 @@ start() {
   wait_until_ready "$pid" "$log_offset"
   local sasl_note=""
   if [[ -n "$SASL_PORT" ]]; then sasl_note=", SASL/PLAIN on 127.0.0.1:$SASL_PORT"; fi
+  if [[ -n "$SSL_PORT" ]]; then sasl_note="$sasl_note, TLS on 127.0.0.1:$SSL_PORT (CA $TLS_DIR/ca.pem)"; fi
   say "Apache Kafka $(kafka_version) running at 127.0.0.1:$PORT$sasl_note (pid $pid, ready in $((SECONDS - started_at))s, data $DATA_DIR, log $LOG_FILE)"
 }
 

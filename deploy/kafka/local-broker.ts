@@ -1,6 +1,7 @@
 /**
  * A throwaway local Kafka broker: deploy/kafka/broker.sh on free ports with its own data
- * directory, with a SASL/PLAIN listener (ACLs enforced) beside the plaintext one. Used by the
+ * directory, with a SASL/PLAIN listener (ACLs enforced) and a TLS listener (a self-signed
+ * certificate) beside the plaintext one. Used by the
  * integration tests (tests/integration/broker.ts) and by bench/kafka.ts; nothing here depends on
  * the test runner.
  */
@@ -25,6 +26,11 @@ export interface LocalBroker {
     /** Authenticated, but without any ACL. */
     readonly unprivileged: SaslUser;
   };
+  /** A TLS listener; `caFile` is the PEM of its self-signed certificate (what --ssl-ca takes). */
+  readonly tls: {
+    readonly brokers: readonly string[];
+    readonly caFile: string;
+  };
   /** Stop and start it again (same ports, same data). */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -42,7 +48,7 @@ export function missingBrokerTools(): string[] {
 }
 
 export async function startLocalBroker(): Promise<LocalBroker> {
-  const [port, controllerPort, saslPort] = await freePorts(3);
+  const [port, controllerPort, saslPort, sslPort] = await freePorts(4);
   const dataDir = mkdtempSync(join(tmpdir(), 'rxrec-kafka-it-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -51,6 +57,7 @@ export async function startLocalBroker(): Promise<LocalBroker> {
     KAFKA_SASL_PORT: String(saslPort),
     KAFKA_SASL_USERS: 'admin:admin-secret,rxrec:rxrec-secret',
     KAFKA_SASL_SUPER_USERS: 'admin',
+    KAFKA_SSL_PORT: String(sslPort),
     KAFKA_DATA_DIR: dataDir,
     KAFKA_HEAP_OPTS: '-Xms64m -Xmx384m',
   };
@@ -79,6 +86,7 @@ export async function startLocalBroker(): Promise<LocalBroker> {
       admin: { username: 'admin', password: 'admin-secret' },
       unprivileged: { username: 'rxrec', password: 'rxrec-secret' },
     },
+    tls: { brokers: [`127.0.0.1:${sslPort}`], caFile: join(dataDir, 'tls/ca.pem') },
     stop: () => script('stop'),
     start: () => script('start'),
     destroy,

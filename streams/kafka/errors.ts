@@ -29,6 +29,11 @@ export class KafkaAuthorizationError extends KafkaError {
   override readonly name = 'KafkaAuthorizationError';
 }
 
+/** The TLS handshake failed: a certificate that cannot be verified, or TLS against a plaintext listener. Retrying does not help. */
+export class KafkaTlsError extends KafkaError {
+  override readonly name = 'KafkaTlsError';
+}
+
 /** An existing topic whose cleanup.policy contradicts the topic contract. */
 export class TopicPolicyError extends KafkaError {
   override readonly name = 'TopicPolicyError';
@@ -59,6 +64,12 @@ const CONNECTION_FAILURES = new Set([
   'KafkaJSRequestTimeoutError',
   'KafkaJSNoBrokerAvailableError',
 ]);
+
+/** Node's messages for a certificate chain it cannot verify, or one for another host. */
+const UNTRUSTED_CERTIFICATE =
+  /self[- ]signed certificate|unable to (verify|get) (the first|local issuer) certificate|certificate has expired|does not match certificate|certificate is not yet valid/i;
+/** What a TLS client sees from a listener that does not speak TLS. */
+const NOT_TLS = /before secure TLS connection was established|wrong version number|packet length too long/i;
 
 export function explainKafkaError(error: unknown, context: KafkaErrorContext): Error {
   if (error instanceof KafkaError) return error;
@@ -100,6 +111,16 @@ export function explainKafkaError(error: unknown, context: KafkaErrorContext): E
   if (types.has('CLUSTER_AUTHORIZATION_FAILED')) {
     return new KafkaAuthorizationError(
       `Kafka denied ${who} a cluster operation while ${context.doing} (CLUSTER_AUTHORIZATION_FAILED); grant it the cluster ACL (e.g. IdempotentWrite, Create) or connect as another user`,
+    );
+  }
+  if (UNTRUSTED_CERTIFICATE.test(rootMessage)) {
+    return new KafkaTlsError(
+      `the TLS certificate of Kafka at ${brokers} cannot be verified while ${context.doing} (${rootMessage}); give the CA that signed it with --ssl-ca / KAFKA_SSL_CA`,
+    );
+  }
+  if (NOT_TLS.test(rootMessage)) {
+    return new KafkaTlsError(
+      `Kafka at ${brokers} did not answer the TLS handshake while ${context.doing} (${rootMessage}); is that a plaintext listener? Use its TLS port or drop --ssl / KAFKA_SSL`,
     );
   }
   if (chain.some((link) => link.name !== undefined && CONNECTION_FAILURES.has(link.name))) {

@@ -452,7 +452,7 @@ export class KafkaRatingSource implements RatingSource {
    * partition the group took away anyway (this member was dropped) cannot be committed any more.
    */
   private async flushCommits(): Promise<void> {
-    for (let failures = 0; this.pendingCommits.size > 0; ) {
+    for (let failures = 0; this.pendingCommits.size > 0;) {
       const positions = [...this.pendingCommits].filter(([partition]) => this.buffer.isAssigned(partition));
       this.pendingCommits.clear();
       if (positions.length === 0) break;

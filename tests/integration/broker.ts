@@ -18,6 +18,8 @@ export interface TestBroker {
   readonly brokers: readonly string[];
   /** A SASL_PLAINTEXT/PLAIN listener with ACLs enforced; only on a broker started here. */
   readonly sasl?: LocalBroker['sasl'];
+  /** A TLS listener with a self-signed certificate; only on a broker started here. */
+  readonly tls?: LocalBroker['tls'];
   /** Stop and start the broker (same ports, same data); only on a broker started here. */
   readonly control?: {
     stop(): Promise<void>;
@@ -47,7 +49,7 @@ export async function kafkaBroker(t: TestContext, needs: { own?: boolean } = {})
   }
   localBroker ??= startLocalBroker();
   const broker = await localBroker;
-  return { brokers: broker.brokers, sasl: broker.sasl, control: { stop: broker.stop, start: broker.start } };
+  return { brokers: broker.brokers, sasl: broker.sasl, tls: broker.tls, control: { stop: broker.stop, start: broker.start } };
 }
 
 /** Settings for one test: its own topic prefix (and so its own topics and group). */

@@ -2,7 +2,9 @@
  * The worker process and a broker that is down at start-up and goes away mid-stream: it retries
  * with backoff, says so in its log and on /health/ready, and resumes without losing or
  * double-applying an event (the producer, idempotent, likewise). And a refused login or a user
- * without ACLs stops it with one line. Its own file and its own broker: it stops that broker.
+ * without ACLs stops it with one line; produce and serve work over TLS with the CA they are given,
+ * and a certificate they cannot verify stops them with one line. Its own file and its own broker:
+ * it stops that broker.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -115,4 +117,30 @@ test('a refused SASL login and a user without ACLs each stop the worker with one
   }
   assert.match(refused.stderr, /^rxrec: Kafka at \S+ refused the plain login of user 'rxrec' .*KAFKA_SASL_PASSWORD/m);
   assert.match(denied.stderr, /^rxrec: Kafka denied user 'rxrec' access to topic\(s\) .*TOPIC_AUTHORIZATION_FAILED/m);
+});
+
+test('produce and serve over TLS trust the CA they are given; an unverifiable certificate stops them with one line', async (t) => {
+  const broker = await kafkaBroker(t, { own: true });
+  if (!broker) return;
+  assert.ok(broker.tls);
+  const settings = testSettings(broker.tls.brokers);
+  const tls = ['--ssl-ca', broker.tls.caFile];
+  const dataset = await syntheticDataset({ users: 20, items: 60, ratings: 600 });
+  await runCliOk(['produce', ...kafkaArgs(settings), ...tls, '--dataset', dataset]);
+  const state = tempDir();
+  const worker = Worker.start(settings, settings.groupId, state, [...tls, '--batch-size', '50']);
+  t.after(() => worker.child.kill('SIGKILL'));
+  // The group's progress is read over the plaintext listener of the same broker.
+  const plaintext = kafkaClient({ ...settings, brokers: broker.brokers }, collectingLog().log);
+  await waitForGroupCaughtUp(plaintext, settings.groupId, topicNames(settings.topicPrefix).ratings, [worker]);
+  await worker.stop();
+  assert.equal((await stateSummary(state)).applied, 600, 'every event came over TLS');
+
+  // With --ssl alone the system's CAs are trusted, and they do not know the self-signed certificate.
+  const untrusted = await runCliAsync(['serve', ...kafkaArgs(settings), '--ssl', '--state', tempDir(), '--connect-timeout', '5']);
+  assert.notEqual(untrusted.code, 0, untrusted.stderr);
+  const lines = untrusted.stderr.split('\n').filter((line) => line.startsWith('rxrec:'));
+  assert.equal(lines.length, 1, untrusted.stderr);
+  assert.match(lines[0]!, /^rxrec: the TLS certificate of Kafka at \S+ cannot be verified .*self-signed certificate.*--ssl-ca/);
+  console.log(`untrusted TLS (${untrusted.ms} ms): ${lines[0]}`);
 });
