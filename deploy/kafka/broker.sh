@@ -137,6 +137,8 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
+# Lets tests that kill workers use a short --session-timeout-ms (the broker's default floor is 6 s).
+group.min.session.timeout.ms=1000
 # The log cleaner (compacted topics) would otherwise take 128 MB of a small heap.
 log.cleaner.dedupe.buffer.size=16777216
 num.network.threads=2
