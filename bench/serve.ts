@@ -4,7 +4,7 @@
  * ready, autocannon asks GET /recommendations/:userId for random users at a fixed 1,000
  * requests/s over 10 connections for 10 s (loopback). Three runs: a Node server answering a
  * constant (the floor of this machine and load generator), the replay with its defaults, and the
- * replay with --pipeline-nice 10 (its pipeline thread yields the CPU to the HTTP thread). Prints
+ * replay with --pipeline-nice 10 (every thread but the HTTP front yields the CPU to it). Prints
  * autocannon's figures on standard error, then as the last line of standard output
  * {"requestsPerSecond": x, "latencyMs": {"p50": x, "p99": x}, "pipelineNice": 10,
  *  "withoutPipelineNice": {...}, "constantServer": {"latencyMs": {...}}} (the first figures with

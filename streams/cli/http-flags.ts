@@ -24,7 +24,7 @@ export function addHttpFlags(command: Command, portMeaning: string): Command {
     .addOption(
       new Option(
         '--pipeline-nice <n>',
-        "with --http-port: run the pipeline thread at this nice value (1-19, Linux), so the HTTP thread's list answers win the CPU when it is short; 0: leave it",
+        "with --http-port: run every thread but the HTTP front's (pipeline, garbage collection, LMDB writer, training workers) at this nice value (1-19, per thread on Linux), so the front's list answers win the CPU when it is short; 0: leave them",
       )
         .argParser(niceValue)
         .default(0),

@@ -9,6 +9,7 @@
 import { createServer, request as upstreamRequest, Agent, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
+import { currentThreadId } from './thread-priority.js';
 import { bearerChecker } from './bearer.js';
 import type { FrontMessage, FrontSettings, FrontReply } from './front.js';
 import { idFromSegment } from './params.js';
@@ -112,5 +113,5 @@ function passThrough(request: IncomingMessage, response: ServerResponse): void {
 server.on('error', (error: NodeJS.ErrnoException) => port.postMessage({ type: 'error', code: error.code, message: error.message } satisfies FrontReply));
 server.listen(settings.port, settings.host, () => {
   const { port: bound, address } = server.address() as AddressInfo;
-  port.postMessage({ type: 'listening', port: bound, address } satisfies FrontReply);
+  port.postMessage({ type: 'listening', port: bound, address, thread: currentThreadId() } satisfies FrontReply);
 });

@@ -40,7 +40,7 @@ export type FrontMessage =
   | { readonly type: 'close' };
 
 export type FrontReply =
-  | { readonly type: 'listening'; readonly port: number; readonly address: string }
+  | { readonly type: 'listening'; readonly port: number; readonly address: string; readonly thread?: number }
   | { readonly type: 'error'; readonly code?: string; readonly message: string }
   | { readonly type: 'closed' };
 
@@ -53,6 +53,8 @@ export class Front {
 
   private constructor(
     private worker: Worker,
+    /** The front thread's kernel thread id (Linux), spared by --pipeline-nice. */
+    private threadId: number | undefined,
     readonly port: number,
     /** The address the public port is bound to. */
     readonly address: string,
@@ -71,8 +73,9 @@ export class Front {
       reported = true;
       process.stderr.write(`rxrec: the HTTP front thread stopped (${why}): starting it again on port ${this.port}\n`);
       void Front.spawn({ ...this.settings, port: this.port }).then(
-        ({ worker: next }) => {
+        ({ worker: next, thread }) => {
           this.worker = next;
+          this.threadId = thread;
           this.knownSent = 0;
           this.watch();
         },
@@ -91,15 +94,15 @@ export class Front {
 
   static async start(settings: FrontSettings, socketDir: string): Promise<Front> {
     try {
-      const { worker, port, address } = await Front.spawn(settings);
-      return new Front(worker, port, address, socketDir, settings);
+      const { worker, port, address, thread } = await Front.spawn(settings);
+      return new Front(worker, thread, port, address, socketDir, settings);
     } catch (error) {
       rmSync(socketDir, { recursive: true, force: true });
       throw error;
     }
   }
 
-  private static async spawn(settings: FrontSettings): Promise<{ worker: Worker; port: number; address: string }> {
+  private static async spawn(settings: FrontSettings): Promise<{ worker: Worker; port: number; address: string; thread: number | undefined }> {
     const worker = new Worker(new URL('./front-worker.js', import.meta.url), { workerData: settings });
     // The worker must not keep a finished process alive (tests close only the API's server).
     worker.unref();
@@ -122,7 +125,11 @@ export class Front {
       );
     }
     if (reply.type !== 'listening') throw new Error(`the HTTP front sent ${reply.type} before listening`);
-    return { worker, port: reply.port, address: reply.address };
+    return { worker, port: reply.port, address: reply.address, thread: reply.thread };
+  }
+
+  get thread(): number | undefined {
+    return this.threadId;
   }
 
   /**

@@ -7,7 +7,6 @@
  * between batches (one thread: no locking needed). `/events` hands its response to the live
  * feed, which the job running the pipeline tells about each batch.
  */
-import { getPriority, setPriority } from 'node:os';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Recommender } from '../../src/recommender.js';
@@ -16,6 +15,7 @@ import { bearerChecker, type BearerChecker } from './bearer.js';
 import { EVENT_STREAM_HEADERS, LiveFeed, type LiveFeedOptions } from './live-feed.js';
 import { LIVE_PAGE, LIVE_PAGE_HEADERS } from './live-page.js';
 import { Front } from './front.js';
+import { lowerOtherThreads } from './thread-priority.js';
 import { DEFAULT_K, DEFAULT_MAX_K, idFromSegment, kFromQuery, userFromQuery } from './params.js';
 import { ALLOWED_METHODS, matchRoute, type RouteName } from './routes.js';
 
@@ -140,7 +140,7 @@ export async function startHttpApi(parts: HttpApiParts, listen: HttpListenOption
     server.close();
     throw error;
   }
-  if (listen.pipelineNice) lowerPipelinePriority(listen.pipelineNice);
+  const lowered = listen.pipelineNice ? lowerOtherThreads(listen.pipelineNice, () => front.thread) : undefined;
   const listK = Math.min(DEFAULT_K, parts.maxK ?? DEFAULT_MAX_K);
   const refreshed = (users: Iterable<number>) => front.refreshed(served.recommender, parts.state ?? NO_STATE, users, listK);
   const reloaded = (recommender: Recommender, changed: Iterable<number>) => {
@@ -152,6 +152,7 @@ export async function startHttpApi(parts: HttpApiParts, listen: HttpListenOption
   // Users known at the start are sent as known (their lists follow as they are refreshed).
   refreshed([]);
   const close = async () => {
+    lowered?.stop();
     live.close();
     await front.close();
     await new Promise<void>((resolve) => {
@@ -233,15 +234,6 @@ const HANDLERS: Record<RouteName, Handler> = {
     return { status: 200, body: { itemId: itemId.value, ...title, genres: label?.genres ?? features?.genres ?? [], rated } };
   },
 };
-
-function lowerPipelinePriority(nice: number): void {
-  try {
-    // pid 0: the calling thread (Linux keeps the nice value per thread).
-    setPriority(0, Math.max(nice, getPriority(0)));
-  } catch (error) {
-    process.emitWarning(`--pipeline-nice ${nice} was not applied: ${(error as Error).message}`);
-  }
-}
 
 function badRequest(reason: string): Reply {
   return { status: 400, body: { error: reason } };
