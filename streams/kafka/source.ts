@@ -277,12 +277,15 @@ export class KafkaRatingSource implements RatingSource {
           this.highWatermarks.delete(partition);
         }
       }
+      /** Partitions new to this worker, with the floor they start from (before anything is fetched). */
+      const arriving = new Map<number, number | undefined>();
       for (const partition of partitions) {
         const fetched = this.fetchedUpTo.get(partition);
         // Kept through the rebalance: kafkajs would restart it from the group's offset.
         if (fetched !== undefined) this.consumer.seek({ topic: this.topic, partition, offset: String(fetched) });
         else {
           const floor = this.floor(partition);
+          arriving.set(partition, floor);
           if (floor !== undefined) this.buffer.seek(partition, floor);
         }
       }
@@ -290,7 +293,7 @@ export class KafkaRatingSource implements RatingSource {
       this.connection.contact();
       this.releaseSettled();
       this.onAssignmentCallback?.(this.buffer.assignedPartitions());
-      void this.inspect(generation);
+      void this.inspect(generation, arriving);
     } catch (error) {
       // A throw here would only be logged by kafkajs, and the partitions would start unseeked.
       this.fail(explainKafkaError(error, this.errorContext('resuming assigned partitions')));
@@ -310,7 +313,7 @@ export class KafkaRatingSource implements RatingSource {
    * the floor where the group's offset lies below it. Retried until it succeeds or the
    * assignment changes.
    */
-  private async inspect(generation: number): Promise<void> {
+  private async inspect(generation: number, arriving: ReadonlyMap<number, number | undefined>): Promise<void> {
     for (let attempt = 0; !this.closed && generation === this.generation; attempt++) {
       try {
         this.admin ??= this.kafka.admin();
@@ -325,6 +328,14 @@ export class KafkaRatingSource implements RatingSource {
           if (!this.buffer.isAssigned(partition)) continue;
           const groupOffset = Math.max(committed.get(partition) ?? -1, Number(low));
           const floor = this.floor(partition);
+          const ownUpTo = Math.max(arriving.get(partition) ?? 0, Number(low));
+          if (arriving.has(partition) && groupOffset > ownUpTo) {
+            // Each worker keeps its own state: what another worker applied of this partition is not in this one's.
+            this.log(
+              `kafka warn: partition ${partition} resumes at the group's offset ${groupOffset}, where another worker left it; ` +
+                `its ${groupOffset - ownUpTo} events from offset ${ownUpTo} are in that worker's state, not this one's (its users' histories and lists here lack them)`,
+            );
+          }
           this.startPositions.set(partition, Math.max(groupOffset, floor ?? 0));
           this.highWatermarks.set(partition, Math.max(Number(high), this.highWatermarks.get(partition) ?? 0));
           if (floor !== undefined && groupOffset < floor && !this.fetchedUpTo.has(partition)) {
