@@ -66,7 +66,9 @@ export function formatProblem(dir: string, layout: FoundLayout): string | undefi
   const found =
     format === FORMAT_VERSION
       ? `has format ${format} but lacks the sub-database${layout.missing.length > 1 ? 's' : ''} ${layout.missing.map((name) => `'${name}'`).join(', ')} (written by an older rxrec)`
-      : `has format ${String(format)}${format === 0 ? ' (no format stamp: written by an older rxrec)' : ''}`;
+      : layout.format === undefined
+        ? `has no format stamp (format 0, written by an older rxrec)`
+        : `has format ${String(format)}${typeof format === 'number' && format < FORMAT_VERSION ? ' (written by an older rxrec)' : ''}`;
   const head = `the state in '${dir}' ${found}, this rxrec reads format ${FORMAT_VERSION}`;
   if (typeof format === 'number' && format > FORMAT_VERSION) return `${head}: use the rxrec version that wrote it, or start a new state directory (--state)`;
   if (migratable(layout)) return `${head}: upgrade it in place with 'rxrec state migrate --state ${dir}', or rebuild it (${rebuild(dir, layout.stream)})`;

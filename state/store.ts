@@ -163,7 +163,7 @@ export class StateStore {
       }
       // Opening the sub-databases creates the missing ones (all of them in a new state).
       const store = new StateStore(dir, root, held);
-      if (layout.format === undefined || layout.missing.length > 0) store.transact('the format stamp', () => store.meta.put('format', FORMAT_VERSION));
+      if (layout.format !== FORMAT_VERSION || layout.missing.length > 0) store.transact('the format stamp', () => store.meta.put('format', FORMAT_VERSION));
       return { store, layout };
     } catch (error) {
       held.release();
