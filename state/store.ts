@@ -41,7 +41,7 @@ import { StateLock } from './lock.js';
 import { explainWriteFailure } from './write-failure.js';
 
 export { FORMAT_VERSION } from './format.js';
-export const DATA_FILE = 'rxrec.mdb';
+const DATA_FILE = 'rxrec.mdb';
 
 /** What `StateStore.migrate` did. */
 export interface Migration {
