@@ -18,6 +18,15 @@
  *                 partition their events come from (what a list served on request reports)
  * Item labels and user features come from the dataset's item and user files (embedded replay)
  * or the items and users topics (serve); the latest value per id wins.
+ *
+ * Durability. Every write is a synchronous LMDB transaction (`transact`) that has committed to
+ * disk when it returns: LMDB writes the pages, fdatasyncs them and writes the meta page through
+ * an O_DSYNC descriptor before `transactionSync` returns (lmdb-js's overlappingSync, on by
+ * default except on Windows, defers the flush of its asynchronous writes only, which rxrec does
+ * not use). So the source's `committed` (the Kafka offset commit), called after `commit`
+ * returns, never names a position that a power loss could take back. A write that fails (full
+ * disk, read-only disk) throws a StateError saying why; nothing of its transaction is stored.
+ * Formats: state/format.ts.
  */
 import { accessSync, constants, existsSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,11 +36,20 @@ import type { RecommenderSnapshot, StateDelta } from '../src/recommender.js';
 import { userFeaturesOf, type UserFeatures } from '../src/side-features.js';
 import { makeDirectory } from './directory.js';
 import { StateError } from './errors.js';
+import { FORMAT_VERSION, formatProblem, foundFormat, migratable, SUB_DATABASES, type FoundLayout, type SubDatabase } from './format.js';
 import { StateLock } from './lock.js';
+import { explainWriteFailure } from './write-failure.js';
 
-/** Bump when the layout above changes incompatibly. */
-export const FORMAT_VERSION = 1;
+export { FORMAT_VERSION } from './format.js';
 const DATA_FILE = 'rxrec.mdb';
+
+/** What `StateStore.migrate` did. */
+export interface Migration {
+  /** The format found (0 for an unstamped state). */
+  readonly from: unknown;
+  /** Sub-databases it added, empty. */
+  readonly added: readonly SubDatabase[];
+}
 
 export interface ItemLabel {
   readonly title: string;
@@ -111,10 +129,10 @@ export class StateStore {
    * used, another process writing it included (see lock.ts).
    */
   static open(dir: string, options: OpenOptions = {}): StateStore {
-    return options.readOnly ? StateStore.openReadOnly(dir) : StateStore.openForWriting(dir, options.fresh ?? false);
+    return options.readOnly ? StateStore.openReadOnly(dir) : StateStore.openForWriting(dir, options.fresh ?? false).store;
   }
 
-  private static openForWriting(dir: string, fresh: boolean): StateStore {
+  private static openForWriting(dir: string, fresh: boolean, migrating = false): { store: StateStore; layout: FoundLayout } {
     try {
       makeDirectory(dir);
       accessSync(dir, constants.W_OK);
@@ -136,34 +154,49 @@ export class StateStore {
     try {
       // Discarding under the lock: a running process never loses its files to another's --fresh.
       if (fresh) for (const file of [DATA_FILE, `${DATA_FILE}-lock`]) rmSync(join(dir, file), { force: true });
-      const isNew = !existsSync(join(dir, DATA_FILE));
-      const store = new StateStore(dir, openEnvironment(dir, false), held);
-      const format = store.meta.get('format');
-      if (isNew || format === undefined) store.meta.putSync('format', FORMAT_VERSION);
-      else store.checkFormat(format);
-      return store;
+      const root = openEnvironment(dir, false);
+      const layout = inspectLayout(root);
+      const problem = migrating && migratable(layout) ? undefined : formatProblem(dir, layout);
+      if (problem !== undefined) {
+        void root.close();
+        throw new StateError(problem);
+      }
+      // Opening the sub-databases creates the missing ones (all of them in a new state).
+      const store = new StateStore(dir, root, held);
+      if (layout.format !== FORMAT_VERSION || layout.missing.length > 0) store.transact('the format stamp', () => store.meta.put('format', FORMAT_VERSION));
+      return { store, layout };
     } catch (error) {
       held.release();
       throw error;
     }
   }
 
+  /**
+   * Upgrade an older state in place (`rxrec state migrate`): add the sub-databases it lacks,
+   * empty, and stamp the current format. A state that cannot be upgraded is refused as `open`
+   * refuses it, with the way to rebuild it.
+   */
+  static async migrate(dir: string): Promise<Migration> {
+    if (!existsSync(join(dir, DATA_FILE))) throw new StateError(`there is no state in '${dir}' to migrate`);
+    const { store, layout } = StateStore.openForWriting(dir, false, true);
+    await store.close();
+    return { from: foundFormat(layout) ?? FORMAT_VERSION, added: layout.missing };
+  }
+
   private static openReadOnly(dir: string): StateStore {
     if (!existsSync(join(dir, DATA_FILE))) {
       throw new StateError(`there is no state in '${dir}': run 'rxrec replay' or 'rxrec serve' with --state ${dir} first`);
     }
-    const store = new StateStore(dir, openEnvironment(dir, true), undefined);
-    const format = store.meta.get('format');
-    if (format !== undefined) store.checkFormat(format);
-    return store;
-  }
-
-  private checkFormat(format: unknown): void {
-    if (format === FORMAT_VERSION) return;
-    void this.close();
-    throw new StateError(
-      `the state in '${this.dir}' has format ${String(format)}, this rxrec reads format ${FORMAT_VERSION}: start a new state directory (--state) or use the rxrec version that wrote it`,
-    );
+    const root = openEnvironment(dir, true);
+    const layout = inspectLayout(root);
+    const problem =
+      formatProblem(dir, layout) ??
+      (layout.missing.length > 0 ? `there is no state in '${dir}' yet: run 'rxrec replay' or 'rxrec serve' with --state ${dir} first` : undefined);
+    if (problem !== undefined) {
+      void root.close();
+      throw new StateError(problem);
+    }
+    return new StateStore(dir, root, undefined);
   }
 
   /**
@@ -175,7 +208,7 @@ export class StateStore {
     const storedStream = this.meta.get('stream') as string | undefined;
     const storedConfig = this.meta.get('config');
     if (storedStream === undefined) {
-      this.root.transactionSync(() => {
+      this.transact('the stream binding', () => {
         this.meta.put('stream', streamId);
         this.meta.put('config', config);
       });
@@ -200,7 +233,7 @@ export class StateStore {
 
   /** Item titles and genres, for showing lists to people and as the items' side features. */
   putItemLabels(labels: Iterable<[string, ItemLabel]>): void {
-    this.root.transactionSync(() => {
+    this.transact('item labels', () => {
       for (const [itemId, label] of labels) this.itemLabelsDb.put(itemId, label);
     });
   }
@@ -211,7 +244,7 @@ export class StateStore {
 
   /** Keep a point of the replay's series (prequential figures, throughput, latency over the stream), keyed by position. */
   appendSeriesPoint(point: SeriesPoint): void {
-    this.seriesDb.putSync(point.position, point);
+    this.transact("a point of the replay's series", () => this.seriesDb.put(point.position, point));
   }
 
   /** The series, in stream order. */
@@ -226,7 +259,7 @@ export class StateStore {
 
   /** Users' side features; only the fields each defines are stored. */
   putUserFeatures(entries: Iterable<[string, UserFeatures]>): void {
-    this.root.transactionSync(() => {
+    this.transact("users' side features", () => {
       for (const [userId, features] of entries) this.userFeaturesDb.put(userId, userFeaturesOf(features));
     });
   }
@@ -272,7 +305,7 @@ export class StateStore {
 
   /** Write one batch's delta, its users' activity and the positions after it, atomically. */
   commit(delta: StateDelta, positions: ReadonlyMap<number, number>, activity: ReadonlyMap<number, UserActivity> = new Map()): void {
-    this.root.transactionSync(() => {
+    this.transact('the batch', () => {
       for (const [user, { eventTs, partition }] of activity) {
         // Events may arrive out of ts order: keep the newest.
         const previous = this.userActivityDb.get(user)?.eventTs ?? -Infinity;
@@ -291,6 +324,32 @@ export class StateStore {
     });
   }
 
+  /**
+   * Run `body` as one synchronous write transaction, committed to disk on return (see the top).
+   * `body`'s result is dropped on purpose: lmdb-js defers the commit of a transactionSync whose
+   * callback returns a promise (a bare `put` returns one) to a later microtask. A failed write is
+   * a StateError naming `what`, its cause, and the positions the state still holds.
+   */
+  private transact(what: string, body: () => unknown): void {
+    try {
+      this.root.transactionSync(() => {
+        body();
+      });
+    } catch (error) {
+      let held = 'no positions yet';
+      try {
+        const positions = [...this.positions()].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
+        if (positions) held = `positions ${positions}`;
+      } catch {
+        held = 'the positions of its last stored batch';
+      }
+      throw new StateError(
+        `cannot store ${what} in the state in '${this.dir}': ${explainWriteFailure(this.dir, join(this.dir, DATA_FILE), error)}. ` +
+          `Nothing of it was stored and no offset past it is committed; the state holds ${held}, where the next start resumes`,
+      );
+    }
+  }
+
   /** Size of the data file on disk, for the lmdb size gauge. */
   sizeBytes(): number {
     return statSync(join(this.dir, DATA_FILE)).size;
@@ -305,13 +364,34 @@ export class StateStore {
   }
 }
 
-/** LMDB read-only on a read-only mount opens without its lock file (LMDB's rule for MDB_RDONLY on EROFS). */
+/**
+ * The LMDB environment, with lmdb-js's durable defaults: sync on (no noSync, noMetaSync,
+ * mapAsync or useWritemap, each of which lets a power loss take back a commit that returned or
+ * corrupt the file), overlappingSync left to lmdb-js (it only changes asynchronous writes; see
+ * the top), the map grown on demand from 128 KB. LMDB read-only on a read-only mount opens
+ * without its lock file (LMDB's rule for MDB_RDONLY on EROFS).
+ */
 function openEnvironment(dir: string, readOnly: boolean): RootDatabase {
   try {
     return open({ path: join(dir, DATA_FILE), maxDbs: 16, readOnly });
   } catch (error) {
     throw new StateError(`cannot open the state in '${dir}': ${(error as Error).message}`);
   }
+}
+
+/** The stamp, the binding and the sub-databases present, without creating any. */
+function inspectLayout(root: RootDatabase): FoundLayout {
+  const missing = SUB_DATABASES.filter((name) => openExisting(root, name) === undefined);
+  const meta = openExisting<unknown, string>(root, 'meta');
+  const stream = meta?.get('stream') as string | undefined;
+  const positions = openExisting<number, number>(root, 'positions');
+  const bound = stream !== undefined || (positions !== undefined && positions.getKeysCount() > 0);
+  return { format: meta?.get('format'), bound, missing, stream };
+}
+
+/** A sub-database if it exists (lmdb-js's `create: false`, missing from its types: undefined when not found). */
+function openExisting<V, K extends Key>(root: RootDatabase, name: SubDatabase): Database<V, K> | undefined {
+  return root.openDB<V, K>({ name, create: false } as { name: string }) as Database<V, K> | undefined;
 }
 
 /** A key part that sorts after every model key string. */

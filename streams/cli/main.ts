@@ -13,6 +13,7 @@ import { replayCommand } from './commands/replay.js';
 import { serveCommand } from './commands/serve.js';
 import { reportCommand } from './commands/report.js';
 import { similarCommand } from './commands/similar.js';
+import { stateCommand } from './commands/state.js';
 import { subscribeCommand } from './commands/subscribe.js';
 import { UsageError } from './errors.js';
 
@@ -35,6 +36,7 @@ for (const command of [
   produceCommand(),
   subscribeCommand(),
   apiCommand(),
+  stateCommand(),
 ]) {
   program.addCommand(command.exitOverride().configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxrec: ')) }));
 }
