@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A single-node Apache Kafka broker in KRaft mode on 127.0.0.1, from the jars Maven Central
-# serves (see pom.xml). No Docker, no Kafka download: Maven resolves the broker's runtime
+# An Apache Kafka broker in KRaft mode on 127.0.0.1, from the jars Maven Central serves (see
+# pom.xml): a single node by default, or one node of a local cluster (KAFKA_NODE_ID,
+# KAFKA_QUORUM_VOTERS, KAFKA_CLUSTER_ID; each node has its own ports and instance directory). No Docker, no Kafka download: Maven resolves the broker's runtime
 # classpath once, into the local Maven cache, and `java -cp` runs kafka.Kafka on it.
 #
 #   bash deploy/kafka/broker.sh start|stop|status
@@ -21,6 +22,14 @@
 #                          PEM is <KAFKA_DATA_DIR>/tls/ca.pem (for --ssl-ca)
 #   KAFKA_DATA_DIR         instance directory: data, config, pid, log    (deploy/kafka/run)
 #   KAFKA_HEAP_OPTS        JVM heap                                      (-Xms128m -Xmx512m)
+#   KAFKA_NODE_ID          this node's id                                (1)
+#   KAFKA_QUORUM_VOTERS    id@host:controllerPort[,...] of every node;   (this node alone)
+#                          each is a combined broker and controller
+#   KAFKA_CLUSTER_ID       formats the storage with it; every node of a  (random)
+#                          cluster needs the same one
+#   KAFKA_REPLICATION_FACTOR  default and internal topics' replication (1)
+#   KAFKA_MIN_INSYNC_REPLICAS min.insync.replicas, also of the            (1)
+#                          transaction log
 #   KAFKA_START_TIMEOUT    seconds to wait for the broker to be ready    (60)
 #   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM before SIGKILL  (30)
 set -euo pipefail
@@ -41,6 +50,11 @@ INSTANCE_DIR="${KAFKA_DATA_DIR:-$RUN_DIR}"
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
+NODE_ID="${KAFKA_NODE_ID:-1}"
+QUORUM_VOTERS="${KAFKA_QUORUM_VOTERS:-$NODE_ID@127.0.0.1:$CONTROLLER_PORT}"
+CLUSTER_ID="${KAFKA_CLUSTER_ID:-}"
+REPLICATION_FACTOR="${KAFKA_REPLICATION_FACTOR:-1}"
+MIN_INSYNC_REPLICAS="${KAFKA_MIN_INSYNC_REPLICAS:-1}"
 
 PID_FILE="$INSTANCE_DIR/broker.pid"
 LOG_FILE="$INSTANCE_DIR/broker.log"
@@ -118,8 +132,8 @@ write_config() {
   cat > "$SERVER_PROPERTIES" <<EOF
 # Written by deploy/kafka/broker.sh on every start; edit the script, not this file.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+node.id=$NODE_ID
+controller.quorum.voters=$QUORUM_VOTERS
 controller.listener.names=CONTROLLER
 listeners=$advertised,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
 advertised.listeners=$advertised
@@ -128,13 +142,13 @@ inter.broker.listener.name=PLAINTEXT
 log.dirs=$DATA_DIR
 auto.create.topics.enable=false
 num.partitions=1
-default.replication.factor=1
-min.insync.replicas=1
-offsets.topic.replication.factor=1
+default.replication.factor=$REPLICATION_FACTOR
+min.insync.replicas=$MIN_INSYNC_REPLICAS
+offsets.topic.replication.factor=$REPLICATION_FACTOR
 # Fewer internal partitions than the default 50: the first consumer group joins in a blink.
 offsets.topic.num.partitions=8
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$REPLICATION_FACTOR
+transaction.state.log.min.isr=$MIN_INSYNC_REPLICAS
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
 # Lets tests that kill workers use a short --session-timeout-ms (the broker's default floor is 6 s).
@@ -210,7 +224,10 @@ java_command() {
 
 format_storage_once() {
   if [[ -f "$DATA_DIR/meta.properties" ]]; then return; fi
-  local cluster_id="-"
+  local cluster_id="${CLUSTER_ID:--}"
+  if [[ -n "$CLUSTER_ID" && "$CLUSTER_ID" == -* ]]; then
+    fail "KAFKA_CLUSTER_ID '$CLUSTER_ID' starts with '-', which the storage tool reads as an option; generate another"
+  fi
   # A Kafka cluster id is 16 random bytes in URL-safe base64 without padding; like Kafka's own
   # generator, avoid a leading '-', which the storage tool would read as an option.
   while [[ "$cluster_id" == -* ]]; do
@@ -319,10 +336,12 @@ tool_class() {
     kafka-metadata-quorum) echo org.apache.kafka.tools.MetadataQuorumCommand ;;
     kafka-console-consumer) echo org.apache.kafka.tools.consumer.ConsoleConsumer ;;
     kafka-console-producer) echo kafka.tools.ConsoleProducer ;;
+    kafka-leader-election) echo org.apache.kafka.tools.LeaderElectionCommand ;;
+    kafka-reassign-partitions) echo org.apache.kafka.tools.reassign.ReassignPartitionsCommand ;;
     *) return 1 ;;
   esac
 }
-TOOLS="kafka-consumer-groups kafka-configs kafka-topics kafka-acls kafka-get-offsets kafka-delete-records kafka-log-dirs kafka-metadata-quorum kafka-console-consumer kafka-console-producer"
+TOOLS="kafka-consumer-groups kafka-configs kafka-topics kafka-acls kafka-get-offsets kafka-delete-records kafka-log-dirs kafka-metadata-quorum kafka-console-consumer kafka-console-producer kafka-leader-election kafka-reassign-partitions"
 
 # Run one of Kafka's tools on the broker's classpath, logging warnings to stderr like bin/*.sh do.
 tool() {

@@ -50,8 +50,7 @@ export function missingBrokerTools(): string[] {
 export async function startLocalBroker(): Promise<LocalBroker> {
   const [port, controllerPort, saslPort, sslPort] = await freePorts(4);
   const dataDir = mkdtempSync(join(tmpdir(), 'rxrec-kafka-it-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const instance = brokerInstance({
     KAFKA_PORT: String(port),
     KAFKA_CONTROLLER_PORT: String(controllerPort),
     KAFKA_SASL_PORT: String(saslPort),
@@ -60,13 +59,9 @@ export async function startLocalBroker(): Promise<LocalBroker> {
     KAFKA_SSL_PORT: String(sslPort),
     KAFKA_DATA_DIR: dataDir,
     KAFKA_HEAP_OPTS: '-Xms64m -Xmx384m',
-  };
-  const script = async (command: 'start' | 'stop') => {
-    const result = await run('bash', [BROKER_SCRIPT, command], env);
-    if (result.code !== 0) throw new Error(`broker.sh ${command} failed (exit ${result.code}):\n${result.text}`);
-  };
+  });
   try {
-    await script('start');
+    await instance.start();
   } catch (error) {
     rmSync(dataDir, { recursive: true, force: true });
     throw new Error(`the local Kafka broker did not start: ${(error as Error).message}`);
@@ -75,7 +70,7 @@ export async function startLocalBroker(): Promise<LocalBroker> {
   const destroy = () => {
     if (destroyed) return;
     destroyed = true;
-    spawnSync('bash', [BROKER_SCRIPT, 'stop'], { env, stdio: 'ignore' });
+    instance.stopSync();
     rmSync(dataDir, { recursive: true, force: true });
   };
   process.once('exit', destroy);
@@ -87,9 +82,36 @@ export async function startLocalBroker(): Promise<LocalBroker> {
       unprivileged: { username: 'rxrec', password: 'rxrec-secret' },
     },
     tls: { brokers: [`127.0.0.1:${sslPort}`], caFile: join(dataDir, 'tls/ca.pem') },
-    stop: () => script('stop'),
-    start: () => script('start'),
+    stop: instance.stop,
+    start: instance.start,
     destroy,
+  };
+}
+
+/** One broker.sh instance, named by its environment (ports, data directory, node id, ...). */
+export interface BrokerInstance {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** For 'exit' handlers and clean-up after a failure; SIGKILL after `timeoutSeconds` (broker.sh's default 30). */
+  stopSync(timeoutSeconds?: number): void;
+  /** One of Kafka's tools (broker.sh tool <name>), with what it printed. */
+  tool(name: string, args: readonly string[]): Promise<{ code: number; text: string }>;
+}
+
+export function brokerInstance(variables: Readonly<Record<string, string>>): BrokerInstance {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...variables };
+  const script = async (command: 'start' | 'stop') => {
+    const result = await run('bash', [BROKER_SCRIPT, command], env);
+    if (result.code !== 0) throw new Error(`broker.sh ${command} failed (exit ${result.code}):\n${result.text}`);
+  };
+  return {
+    start: () => script('start'),
+    stop: () => script('stop'),
+    stopSync: (timeoutSeconds) => {
+      const stopEnv = timeoutSeconds === undefined ? env : { ...env, KAFKA_STOP_TIMEOUT: String(timeoutSeconds) };
+      spawnSync('bash', [BROKER_SCRIPT, 'stop'], { env: stopEnv, stdio: 'ignore' });
+    },
+    tool: (name, args) => run('bash', [BROKER_SCRIPT, 'tool', name, ...args], env),
   };
 }
 

@@ -18,6 +18,7 @@ export interface KafkaFlags {
   ssl?: boolean;
   sslCa?: string;
   partitions?: string;
+  replicationFactor?: string;
   group?: string;
 }
 
@@ -35,6 +36,11 @@ export function addKafkaFlags(command: Command, extra: { partitions?: boolean; g
     command.option(
       '--partitions <n>',
       'partitions of the ratings and recs topics when rxrec creates them (default 6: at most that many workers share the stream)',
+    );
+  if (extra.partitions)
+    command.option(
+      '--replication-factor <n>',
+      "replicas of each topic rxrec creates (env KAFKA_REPLICATION_FACTOR; default the cluster's default.replication.factor)",
     );
   if (extra.group) command.option('--group <id>', "consumer group of the workers (env KAFKA_GROUP_ID; default '<prefix>workers')");
   return command;
@@ -54,6 +60,7 @@ export function settingsFromFlags(flags: KafkaFlags, env: NodeJS.ProcessEnv = pr
         ssl: flags.ssl,
         sslCa: flags.sslCa,
         partitions: flags.partitions,
+        replicationFactor: flags.replicationFactor,
         groupId: flags.group,
       },
       env,

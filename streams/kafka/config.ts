@@ -1,19 +1,21 @@
 /**
- * How rxrec reaches Kafka: brokers, client id, optional SASL and TLS, the topic prefix and the
- * ratings topic's partition count. Each setting comes from a CLI-style option, else from the
- * environment, else from a default, and a bad value is rejected here with the option's name.
+ * How rxrec reaches Kafka: brokers, client id, optional SASL and TLS, the topic prefix, and the
+ * partition count and replication of the topics it creates. Each setting comes from a CLI-style
+ * option, else from the environment, else from a default, and a bad value is rejected here with
+ * the option's name.
  *
- *   option           flag               environment
- *   brokers          --brokers          KAFKA_BROKERS          host:port[,host:port...]
- *   clientId         --client-id        KAFKA_CLIENT_ID
- *   saslMechanism    --sasl-mechanism   KAFKA_SASL_MECHANISM   plain | scram-sha-256 | scram-sha-512
- *   saslUsername     --sasl-username    KAFKA_SASL_USERNAME
- *   saslPassword     --sasl-password    KAFKA_SASL_PASSWORD    (prefer the variable: argv is public)
- *   ssl              --ssl              KAFKA_SSL              on/off
- *   sslCa            --ssl-ca           KAFKA_SSL_CA           PEM file; implies --ssl
- *   topicPrefix      --topic-prefix     RXREC_TOPIC_PREFIX     default 'rxrec.'
- *   partitions       --partitions                              ratings topic, default 6
- *   groupId          --group            KAFKA_GROUP_ID         default '<prefix>workers'
+ *   option             flag                  environment
+ *   brokers            --brokers             KAFKA_BROKERS             host:port[,host:port...]
+ *   clientId           --client-id           KAFKA_CLIENT_ID
+ *   saslMechanism      --sasl-mechanism      KAFKA_SASL_MECHANISM      plain | scram-sha-256 | scram-sha-512
+ *   saslUsername       --sasl-username       KAFKA_SASL_USERNAME
+ *   saslPassword       --sasl-password       KAFKA_SASL_PASSWORD       (prefer the variable: argv is public)
+ *   ssl                --ssl                 KAFKA_SSL                 on/off
+ *   sslCa              --ssl-ca              KAFKA_SSL_CA              PEM file; implies --ssl
+ *   topicPrefix        --topic-prefix        RXREC_TOPIC_PREFIX        default 'rxrec.'
+ *   partitions         --partitions                                    ratings topic, default 6
+ *   replicationFactor  --replication-factor  KAFKA_REPLICATION_FACTOR  topics rxrec creates; default the cluster's
+ *   groupId            --group               KAFKA_GROUP_ID            default '<prefix>workers'
  *
  * streams/cli/kafka-flags.ts declares the flags and maps them onto these options.
  */
@@ -39,6 +41,8 @@ export interface KafkaSettings {
   readonly topicPrefix: string;
   /** Partitions of the ratings topic when rxrec creates it: the most workers that can share it. */
   readonly ratingsPartitions: number;
+  /** Replicas of each topic rxrec creates; undefined: the cluster's default.replication.factor. */
+  readonly replicationFactor?: number;
   /** Consumer group of the workers that share the ratings topic. */
   readonly groupId: string;
 }
@@ -54,6 +58,7 @@ export interface KafkaOptions {
   readonly sslCa?: string;
   readonly topicPrefix?: string;
   readonly partitions?: number | string;
+  readonly replicationFactor?: number | string;
   readonly groupId?: string;
 }
 
@@ -96,6 +101,12 @@ export function kafkaSettings(options: KafkaOptions = {}, env: NodeJS.ProcessEnv
     throw new KafkaConfigError(`--partitions: '${partitionsText}' is not a positive integer`);
   }
 
+  const replicationText = pick(options.replicationFactor === undefined ? undefined : String(options.replicationFactor), 'KAFKA_REPLICATION_FACTOR');
+  const replicationFactor = replicationText === undefined ? undefined : Number(replicationText);
+  if (replicationFactor !== undefined && (!Number.isInteger(replicationFactor) || replicationFactor < 1)) {
+    throw new KafkaConfigError(`--replication-factor: '${replicationText}' is not a positive integer`);
+  }
+
   const ssl = parseFlag(options.ssl ?? env.KAFKA_SSL, '--ssl / KAFKA_SSL');
   const sslCaFile = pick(options.sslCa, 'KAFKA_SSL_CA');
   let sslCa: string | undefined;
@@ -119,6 +130,7 @@ export function kafkaSettings(options: KafkaOptions = {}, env: NodeJS.ProcessEnv
     sslCa,
     topicPrefix,
     ratingsPartitions,
+    replicationFactor,
     groupId: pick(options.groupId, 'KAFKA_GROUP_ID') ?? `${topicPrefix}workers`,
   };
 }

@@ -135,6 +135,11 @@ export function explainKafkaError(error: unknown, context: KafkaErrorContext): E
   return wrapped;
 }
 
+/** Whether kafkajs's error, or one it wraps, is the broker's error code `type` (e.g. UNKNOWN_TOPIC_OR_PARTITION). */
+export function hasKafkaErrorType(error: unknown, type: string): boolean {
+  return causeChain(error).some((link) => link.type === type || (link.errors ?? []).some((inner) => (inner as KafkaJsErrorShape).type === type));
+}
+
 function causeChain(error: unknown): KafkaJsErrorShape[] {
   const chain: KafkaJsErrorShape[] = [];
   let link: unknown = error;

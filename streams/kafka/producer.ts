@@ -7,8 +7,15 @@
  * after a pause, for as long as it takes: kafkajs has rolled the sequence numbers back, so the
  * broker recognises a batch it already appended and does not append it twice. Keys are hashed
  * like the Java client does, so every client puts a user on the same partition.
+ *
+ * Each kafkajs send carries one partition's records. kafkajs 2.2.4 keeps, across the retries of
+ * one send, the answer of every broker that answered: when a partition's leader moves to a
+ * broker that already acknowledged the send's other partitions, the retry skips that broker and
+ * the partition's records are lost while the send resolves (tulios/kafkajs#1303; seen here when
+ * a broker of a three-node cluster stopped: 16 records of one partition gone). With one
+ * partition per send, the only answer kept is the one for these records.
  */
-import kafkajs, { type Kafka, type Message, type Producer } from 'kafkajs';
+import kafkajs, { type Kafka, type Message, type PartitionMetadata, type Producer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_RETRY, writeToStderr, type KafkaLog } from './client.js';
 import type { KafkaSettings } from './config.js';
@@ -35,6 +42,9 @@ export interface KeyedValue {
 
 export class SharedProducer {
   private readonly producer: Producer;
+  /** The partitioner kafkajs would apply, applied here to split a send by partition. */
+  private readonly partitioner = kafkajs.Partitioners.DefaultPartitioner();
+  private readonly partitionCounts = new Map<string, number>();
   private connecting: Promise<void> | undefined;
   private holders = 0;
   private pendingSends = 0;
@@ -42,7 +52,7 @@ export class SharedProducer {
   private readonly connection = new ConnectionHealth(Number.POSITIVE_INFINITY);
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly settings: KafkaSettings,
     private readonly log: KafkaLog = writeToStderr,
   ) {
@@ -96,28 +106,68 @@ export class SharedProducer {
     await this.connect();
     if (this.pendingSends++ === 0) this.sendingSince = Date.now();
     try {
-      for (const messages of requests(records)) await this.sendUntilDelivered(topic, messages);
+      const partitions = await this.untilAnswered(`reading the partitions of ${topic}`, topic, () => this.partitionCount(topic));
+      const byPartition = this.byPartition(topic, partitions, records);
+      // Partitions in parallel (the leaders may differ), each partition's records in order.
+      await Promise.all(
+        [...byPartition].map(async ([partition, inPartition]) => {
+          for (const messages of requests(inPartition, partition)) {
+            await this.untilAnswered(`sending to ${topic}`, topic, () => this.producer.send({ topic, messages, acks: -1 }));
+          }
+        }),
+      );
     } finally {
       if (--this.pendingSends === 0) this.sendingSince = undefined;
     }
   }
 
-  private async sendUntilDelivered(topic: string, messages: Message[]): Promise<void> {
+  /** `request` until it is answered, again after a pause while the cluster is unreachable. */
+  private async untilAnswered<T>(doing: string, topic: string, request: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.producer.send({ topic, messages, acks: -1 });
-        if (attempt > 0) this.log(`kafka info: delivered to ${topic} again after ${attempt} failed attempt${attempt > 1 ? 's' : ''}`);
+        const answer = await request();
+        if (attempt > 0) this.log(`kafka info: ${doing} succeeded again after ${attempt} failed attempt${attempt > 1 ? 's' : ''}`);
         this.connection.contact();
-        return;
+        return answer;
       } catch (error) {
-        const explained = explainKafkaError(error, { brokers: this.settings.brokers, doing: `sending to ${topic}`, topics: [topic], sasl: this.settings.sasl });
+        const explained = explainKafkaError(error, { brokers: this.settings.brokers, doing, topics: [topic], sasl: this.settings.sasl });
         this.connection.failed(explained.message);
         if (!(explained instanceof KafkaUnavailableError)) throw explained;
         const pause = Math.min(RESEND_PAUSE_MS.max, RESEND_PAUSE_MS.first * 2 ** attempt);
-        this.log(`kafka warn: ${explained.message}; sending again in ${pause / 1000} s (idempotent: nothing is written twice)`);
+        this.log(`kafka warn: ${explained.message}; trying again in ${pause / 1000} s (idempotent: nothing is written twice)`);
         await sleep(pause);
       }
     }
+  }
+
+  /** Partitions of a topic rxrec writes to; read once (the contract never adds partitions to a topic in use). */
+  private async partitionCount(topic: string): Promise<number> {
+    const known = this.partitionCounts.get(topic);
+    if (known !== undefined) return known;
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const count = topics[0]?.partitions.length ?? 0;
+      if (count === 0) throw new Error(`no partitions of ${topic} in the cluster's metadata`);
+      this.partitionCounts.set(topic, count);
+      return count;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** The records per partition, in order, as kafkajs's partitioner would place them. */
+  private byPartition(topic: string, partitions: number, records: readonly KeyedValue[]): Map<number, KeyedValue[]> {
+    const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0 }) as PartitionMetadata);
+    const grouped = new Map<number, KeyedValue[]>();
+    for (const record of records) {
+      const partition = this.partitioner({ topic, partitionMetadata, message: { key: record.key, value: null } });
+      const inPartition = grouped.get(partition);
+      if (inPartition) inPartition.push(record);
+      else grouped.set(partition, [record]);
+    }
+    return grouped;
   }
 
   health(): KafkaHealth {
@@ -127,8 +177,8 @@ export class SharedProducer {
   }
 }
 
-/** The records in order, cut into produce requests of at most MAX_REQUEST_BYTES. */
-function* requests(records: readonly KeyedValue[]): Generator<Message[]> {
+/** The records in order, cut into produce requests of at most MAX_REQUEST_BYTES, for one partition. */
+function* requests(records: readonly KeyedValue[], partition: number): Generator<Message[]> {
   let messages: Message[] = [];
   let bytes = 0;
   for (const { key, value, headers } of records) {
@@ -138,7 +188,7 @@ function* requests(records: readonly KeyedValue[]): Generator<Message[]> {
       messages = [];
       bytes = 0;
     }
-    messages.push(headers === undefined ? { key, value } : { key, value, headers: { ...headers } });
+    messages.push(headers === undefined ? { key, value, partition } : { key, value, partition, headers: { ...headers } });
     bytes += size;
   }
   if (messages.length > 0) yield messages;

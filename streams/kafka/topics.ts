@@ -3,9 +3,18 @@
  * it, and refuse to run against a topic whose cleanup.policy contradicts it (a compacted ratings
  * topic would silently drop events; a delete-policy recs topic would lose users' lists).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, { type Admin } from 'kafkajs';
 import { topicNames, type KafkaSettings } from './config.js';
-import { explainKafkaError, TopicPolicyError } from './errors.js';
+import { explainKafkaError, hasKafkaErrorType, TopicPolicyError } from './errors.js';
+
+/**
+ * On a cluster of several brokers, a topic just created reaches each broker's metadata when that
+ * broker catches up with the controller, a moment later: a metadata or config request sent to
+ * one that has not meanwhile answers UNKNOWN_TOPIC_OR_PARTITION (or LEADER_NOT_AVAILABLE).
+ * Retried this long.
+ */
+const NEW_TOPIC_PROPAGATION_MS = 15_000;
 
 export type CleanupPolicy = 'delete' | 'compact';
 
@@ -47,11 +56,14 @@ export async function ensureTopics(admin: Admin, settings: KafkaSettings, specs:
     const existing = new Set(await admin.listTopics());
     missing = specs.filter((spec) => !existing.has(spec.name));
     if (missing.length > 0) {
+      // kafkajs's own wait for leaders asks the broker it created them on, and gives up at UNKNOWN_TOPIC_OR_PARTITION.
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((spec) => ({
           topic: spec.name,
           numPartitions: spec.partitions,
+          // -1: the cluster's default.replication.factor.
+          replicationFactor: settings.replicationFactor ?? -1,
           configEntries: [{ name: 'cleanup.policy', value: spec.cleanupPolicy }],
         })),
       });
@@ -60,15 +72,32 @@ export async function ensureTopics(admin: Admin, settings: KafkaSettings, specs:
     throw explainKafkaError(error, context('creating topics'));
   }
 
-  let found: Map<string, string>;
-  try {
-    found = await cleanupPolicies(
+  const propagated = Date.now() + NEW_TOPIC_PROPAGATION_MS;
+  /** `read`, retried while a topic just created is not yet known everywhere (or has no leader yet). */
+  const onceKnown = async <T>(doing: string, read: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await read();
+      } catch (error) {
+        const notYet = ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE'].some((type) => hasKafkaErrorType(error, type));
+        if (missing.length === 0 || !notYet || Date.now() >= propagated) throw explainKafkaError(error, context(doing));
+        await sleep(250);
+      }
+    }
+  };
+  if (missing.length > 0) {
+    await onceKnown('waiting for the leaders of the topics it created', async () => {
+      const { topics } = await admin.fetchTopicMetadata({ topics: missing.map((spec) => spec.name) });
+      const leaderless = topics.flatMap((topic) => topic.partitions).filter((partition) => partition.leader < 0);
+      if (leaderless.length > 0) throw Object.assign(new Error('a partition has no leader yet'), { type: 'LEADER_NOT_AVAILABLE' });
+    });
+  }
+  const found = await onceKnown('reading topic configs', () =>
+    cleanupPolicies(
       admin,
       specs.map((spec) => spec.name),
-    );
-  } catch (error) {
-    throw explainKafkaError(error, context('reading topic configs'));
-  }
+    ),
+  );
   const wrong = specs.filter((spec) => normalisePolicy(found.get(spec.name) ?? '') !== spec.cleanupPolicy);
   if (wrong.length > 0) {
     throw new TopicPolicyError(

@@ -76,7 +76,9 @@ export function ratedItems(dir: string): Map<string, Set<string>> {
 /** The flags that point a command at a test's topics (serve and produce also create them). */
 export function kafkaArgs(settings: KafkaSettings, creates = true): string[] {
   const args = ['--brokers', settings.brokers.join(','), '--topic-prefix', settings.topicPrefix];
-  return creates ? [...args, '--partitions', String(settings.ratingsPartitions)] : args;
+  if (!creates) return args;
+  const replication = settings.replicationFactor === undefined ? [] : ['--replication-factor', String(settings.replicationFactor)];
+  return [...args, '--partitions', String(settings.ratingsPartitions), ...replication];
 }
 
 /** `rxrec serve` as a child process. */

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import { kafkaClient } from '../../streams/kafka/client.js';
 import { topicNames } from '../../streams/kafka/config.js';
@@ -51,13 +52,19 @@ test('an existing topic with the wrong cleanup.policy is a clear error naming it
   t.after(() => admin.disconnect());
   const names = topicNames(settings.topicPrefix);
   await admin.connect();
+  // Not kafkajs's waitForLeaders: it gives up when the broker's metadata has not caught up with the controller yet (UNKNOWN_TOPIC_OR_PARTITION).
   await admin.createTopics({
-    waitForLeaders: true,
+    waitForLeaders: false,
     topics: [
       { topic: names.recs, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'delete' }] },
       { topic: names.ratings, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }] },
     ],
   });
+  for (const deadline = Date.now() + 15_000; ; await sleep(200)) {
+    const known = await admin.fetchTopicMetadata({ topics: [names.recs, names.ratings] }).catch(() => undefined);
+    if (known?.topics.every((topic) => topic.partitions.every((partition) => partition.leader >= 0))) break;
+    assert.ok(Date.now() < deadline, 'the topics have leaders within 15 s');
+  }
 
   await assert.rejects(ensureTopics(admin, settings), (error: Error) => {
     assert.ok(error instanceof TopicPolicyError, `${error.name}: ${error.message}`);

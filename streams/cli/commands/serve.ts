@@ -28,7 +28,8 @@ const LINGER_MS = 2000;
 export function serveCommand(): Command {
   const command = new Command('serve').description(
     'run a worker: consume the ratings topic in a consumer group, learn online, publish each refreshed top-k list to the recs topic ' +
-      'and bad messages to the dlq topic; state and consumer positions in one LMDB transaction per batch. Stops cleanly on SIGINT/SIGTERM',
+      'and bad messages to the dlq topic; state and consumer positions in one LMDB transaction per batch. Stops cleanly on SIGINT/SIGTERM ' +
+      '(finishes the batch, commits, leaves the group; within 10 s while Kafka answers); a second signal exits at once',
   );
   addKafkaFlags(command, { partitions: true, group: true });
   addHttpFlags(command, 'serve /recommendations, /similar, /items, /metrics, /health/live, /health/ready and the live page on this port');
@@ -58,9 +59,13 @@ export function serveCommand(): Command {
       const models = modelSettingsFrom(flags);
       const scale = scaleByName(flags.scale);
       const stop = new AbortController();
+      let stopped = false;
+      // Installed until the process exits: a second signal, even in the last LINGER_MS, exits at once with 128 + its number.
       const onSignal = (signal: NodeJS.Signals) => {
         if (stop.signal.aborted) {
-          process.stderr.write(`${signal} again: exiting without finishing the batch (the state stays consistent; the next start resumes from it)\n`);
+          if (!stopped) {
+            process.stderr.write(`${signal} again: exiting without finishing the batch (the state stays consistent; the next start resumes from it)\n`);
+          }
           process.exit(signal === 'SIGINT' ? 130 : 143);
         }
         stop.abort();
@@ -68,38 +73,34 @@ export function serveCommand(): Command {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       const log = (line: string) => process.stderr.write(`${line}\n`);
-      try {
-        const summary = await serve({
-          settings,
-          stateDir: flags.state,
-          models,
-          rankModel: rankModelFrom(flags, models),
-          k: flags.k,
-          backgroundRefresh: flags.backgroundRefresh,
-          scale,
-          batchSize: flags.batchSize,
-          batchWaitMs: flags.batchWaitMs,
-          maxMessageBytes: flags.maxMessageBytes,
-          readyLag: flags.readyLag,
-          connectTimeoutMs: flags.connectTimeout * 1000,
-          sessionTimeoutMs: flags.sessionTimeoutMs,
-          http,
-          log,
-          stop: stop.signal,
-        });
-        const positions = [...summary.positions].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
-        const rate = summary.seconds > 0 ? `, ${Math.round(summary.applied / summary.seconds)} events/s` : '';
-        log(
-          `stopped: applied ${summary.applied} events, ${rejectedText(summary.rejected, summary.rejectedBy)} in ${summary.seconds.toFixed(1)} s${rate}; ` +
-            `lag ${summary.lag ?? 'unknown'}; stored positions ${positions || 'none'}`,
-        );
-        // State and offsets are stored and the group is left: nothing is lost by exiting. After a
-        // broker outage a Kafka client can leave a retry timer behind that keeps the process
-        // alive; the worker exits within LINGER_MS of stopping whatever remains.
-        setTimeout(() => process.exit(), LINGER_MS).unref();
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      const summary = await serve({
+        settings,
+        stateDir: flags.state,
+        models,
+        rankModel: rankModelFrom(flags, models),
+        k: flags.k,
+        backgroundRefresh: flags.backgroundRefresh,
+        scale,
+        batchSize: flags.batchSize,
+        batchWaitMs: flags.batchWaitMs,
+        maxMessageBytes: flags.maxMessageBytes,
+        readyLag: flags.readyLag,
+        connectTimeoutMs: flags.connectTimeout * 1000,
+        sessionTimeoutMs: flags.sessionTimeoutMs,
+        http,
+        log,
+        stop: stop.signal,
+      });
+      stopped = true;
+      const positions = [...summary.positions].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
+      const rate = summary.seconds > 0 ? `, ${Math.round(summary.applied / summary.seconds)} events/s` : '';
+      log(
+        `stopped: applied ${summary.applied} events, ${rejectedText(summary.rejected, summary.rejectedBy)} in ${summary.seconds.toFixed(1)} s${rate}; ` +
+          `lag ${summary.lag ?? 'unknown'}; stored positions ${positions || 'none'}`,
+      );
+      // State and offsets are stored and the group is left: nothing is lost by exiting. After a
+      // broker outage a Kafka client can leave a retry timer behind that keeps the process
+      // alive; the worker exits within LINGER_MS of stopping whatever remains.
+      setTimeout(() => process.exit(), LINGER_MS).unref();
     });
 }

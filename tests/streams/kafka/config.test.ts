@@ -11,16 +11,19 @@ test('defaults, then the environment, then command-line options win', () => {
   assert.equal(defaults.clientId, 'rxrec');
   assert.equal(defaults.topicPrefix, 'rxrec.');
   assert.equal(defaults.ratingsPartitions, 6);
+  assert.equal(defaults.replicationFactor, undefined, "the cluster's default.replication.factor");
   assert.equal(defaults.ssl, false);
   assert.equal(defaults.sasl, undefined);
 
   const env = { KAFKA_BROKERS: 'a:1, b:2', KAFKA_CLIENT_ID: 'from-env', RXREC_TOPIC_PREFIX: 'env.' };
-  const fromEnv = kafkaSettings({}, env);
+  const fromEnv = kafkaSettings({}, { ...env, KAFKA_REPLICATION_FACTOR: '3' });
+  assert.equal(fromEnv.replicationFactor, 3);
   assert.deepEqual(fromEnv.brokers, ['a:1', 'b:2']);
   assert.equal(fromEnv.clientId, 'from-env');
   assert.equal(fromEnv.topicPrefix, 'env.');
 
-  const fromFlags = kafkaSettings({ brokers: 'c:3', clientId: 'flag', partitions: '12' }, env);
+  const fromFlags = kafkaSettings({ brokers: 'c:3', clientId: 'flag', partitions: '12', replicationFactor: '2' }, { ...env, KAFKA_REPLICATION_FACTOR: '3' });
+  assert.equal(fromFlags.replicationFactor, 2);
   assert.deepEqual(fromFlags.brokers, ['c:3']);
   assert.equal(fromFlags.clientId, 'flag');
   assert.equal(fromFlags.ratingsPartitions, 12);
@@ -40,6 +43,7 @@ test('bad settings are one clear message each', () => {
   assert.throws(() => kafkaSettings({ brokers: 'localhost' }, {}), /--brokers: 'localhost' is not host:port/);
   assert.throws(() => kafkaSettings({ brokers: ' , ' }, {}), /--brokers: /);
   assert.throws(() => kafkaSettings({ partitions: 'many' }, {}), /--partitions: 'many' is not a positive integer/);
+  assert.throws(() => kafkaSettings({}, { KAFKA_REPLICATION_FACTOR: '0' }), /--replication-factor: '0' is not a positive integer/);
   assert.throws(() => kafkaSettings({ ssl: 'maybe' }, {}), /--ssl \/ KAFKA_SSL: 'maybe' is not on\/off/);
   assert.throws(() => kafkaSettings({ sslCa: '/nonexistent/ca.pem' }, {}), /--ssl-ca: cannot read CA file '\/nonexistent\/ca.pem'/);
   assert.throws(() => kafkaSettings({ saslMechanism: 'kerberos' }, {}), /--sasl-mechanism: 'kerberos' is not one of plain, scram-sha-256, scram-sha-512/);
