@@ -100,6 +100,7 @@ export class KafkaRatingSource implements RatingSource {
   /** As last logged (undefined before the first poll). */
   private wasConnected: boolean | undefined;
   private readonly heartbeatIntervalMs: number;
+  private readonly sessionTimeoutMs: number;
   private readonly log: KafkaLog;
   private readonly onAssignmentCallback: ((partitions: readonly number[]) => void) | undefined;
   private storedPosition: (partition: number) => number | undefined = () => undefined;
@@ -124,6 +125,7 @@ export class KafkaRatingSource implements RatingSource {
     this.log = options.log ?? writeToStderr;
     this.onAssignmentCallback = options.onAssignment;
     const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+    this.sessionTimeoutMs = sessionTimeout;
     this.heartbeatIntervalMs = Math.min(3_000, Math.floor(sessionTimeout / 3));
     this.connection = new ConnectionHealth(Math.max(STALE_AFTER_HEARTBEATS * this.heartbeatIntervalMs, 2 * FETCH_WAIT_MS));
     this.consumer = kafka.consumer({
@@ -456,14 +458,19 @@ export class KafkaRatingSource implements RatingSource {
 
   /**
    * Commit the newest positions of the partitions still assigned, then let their batches'
-   * eachBatch resolve. A commit that fails is retried with backoff, and the batches it covers stay
-   * unresolved meanwhile: kafkajs cannot rejoin a rebalance before they resolve, so a partition is
-   * handed over only once the group's offset agrees with the state (else its next holder would
-   * re-apply what this worker applied). Heartbeats go on while it retries (see `settled`); a
-   * partition the group took away anyway (this member was dropped) cannot be committed any more.
+   * eachBatch resolve. A commit that fails is retried with backoff, and for up to a session
+   * timeout the batches it covers stay unresolved: kafkajs cannot rejoin a rebalance before they
+   * resolve, so a partition is handed over only once the group's offset agrees with the state
+   * (else its next holder would re-apply what this worker applied). Heartbeats go on meanwhile
+   * (see `settled`). Commits that fail for longer (kafkajs keeps asking a group coordinator that
+   * is gone until it returns) no longer hold the stream: the group has dropped this member by
+   * then unless its coordinator is back, so the worker consumes on, says what a hand-over would
+   * re-apply, and keeps retrying. A partition the group took away cannot be committed any more.
    */
   private async flushCommits(): Promise<void> {
-    for (let failures = 0; this.pendingCommits.size > 0;) {
+    let failingSince: number | undefined;
+    let holding = true;
+    for (let failures = 0; this.pendingCommits.size > 0; ) {
       const positions = [...this.pendingCommits].filter(([partition]) => this.buffer.isAssigned(partition));
       this.pendingCommits.clear();
       if (positions.length === 0) break;
@@ -475,18 +482,34 @@ export class KafkaRatingSource implements RatingSource {
           this.log(`kafka error: the offsets of ${this.describe(positions)} were not committed; the partitions' next holder re-applies their last batches`);
           return;
         }
+        failingSince ??= performance.now();
         if (failures === 0) {
           const explained = explainKafkaError(error, this.errorContext(`committing offsets of group ${this.settings.groupId}`));
-          this.log(`kafka warn: ${explained.message} (retrying; ${this.describe(positions)} stay with this worker until committed)`);
+          this.log(`kafka warn: ${explained.message} (retrying; ${this.describe(positions)} stay with this worker until committed, for up to ${this.sessionTimeoutMs / 1000} s)`);
         }
+        if (holding && performance.now() - failingSince >= this.sessionTimeoutMs) {
+          holding = false;
+          this.log(
+            `kafka warn: offsets still not committed after ${this.sessionTimeoutMs / 1000} s: consuming on and retrying; ` +
+              `a partition the group moves meanwhile is re-applied by its next holder from its last committed offset (${this.describe(positions)} here)`,
+          );
+        }
+        if (!holding) this.release(positions);
         await sleep(Math.min(COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MS * 2 ** failures++));
         continue;
       }
       if (failures > 0) this.log(`kafka: committed ${this.describe(positions)} after ${failures} failed attempt${failures === 1 ? '' : 's'}`);
       failures = 0;
-      for (const [partition, offset] of positions) this.released.set(partition, Math.max(offset, this.released.get(partition) ?? 0));
-      this.releaseSettled();
+      failingSince = undefined;
+      holding = true;
+      this.release(positions);
     }
+  }
+
+  /** Let the batches up to these positions resolve their eachBatch. */
+  private release(positions: ReadonlyArray<[number, number]>): void {
+    for (const [partition, offset] of positions) this.released.set(partition, Math.max(offset, this.released.get(partition) ?? 0));
+    this.releaseSettled();
   }
 
   private describe(positions: ReadonlyArray<[number, number]>): string {
