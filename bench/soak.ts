@@ -36,7 +36,7 @@ import { SharedProducer } from '../streams/kafka/producer.js';
 import { ensureTopics } from '../streams/kafka/topics.js';
 import { freePorts } from '../deploy/kafka/free-ports.js';
 import { missingBrokerTools, startLocalBroker } from '../deploy/kafka/local-broker.js';
-import { expectedCounts, HostileRecords, type HostileRecord } from './hostile-records.js';
+import { HostileRecords, seededRandom, type Expected } from './hostile-records.js';
 import { histogramQuantile, scrape, type Samples } from './worker-metrics.js';
 
 const CLI = fileURLToPath(new URL('../streams/cli/main.js', import.meta.url));
@@ -89,8 +89,8 @@ function options() {
 }
 
 async function main(): Promise<void> {
-  const settings = options();
-  let brokers = settings.brokers;
+  const run = options();
+  let brokers = run.brokers;
   let stopBroker: (() => void) | undefined;
   if (brokers === undefined) {
     const missing = missingBrokerTools();
@@ -103,10 +103,10 @@ async function main(): Promise<void> {
   const stopping = new AbortController();
   // The first signal ends the run early, with its figures; a second one exits at once (the broker and the worker with it).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (stopping.signal.aborted ? process.exit(130) : stopping.abort()));
-  const kafka = kafkaSettings({ brokers, clientId: 'rxrec-soak', topicPrefix: `soak-${randomUUID().slice(0, 8)}.`, partitions: 3 }, {});
+  const settings = kafkaSettings({ brokers, clientId: 'rxrec-soak', topicPrefix: `soak-${randomUUID().slice(0, 8)}.`, partitions: 3 }, {});
   const stateDir = mkdtempSync(join(tmpdir(), 'rxrec-soak-'));
   try {
-    const figures = await soak(kafka, settings, stateDir, stopping.signal);
+    const figures = await soak(settings, run, stateDir, stopping.signal);
     console.log(JSON.stringify(figures));
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
@@ -130,7 +130,8 @@ async function soak(settings: KafkaSettings, run: ReturnType<typeof options>, st
     );
 
     const generator = new HostileRecords(run.seed, run.catalogue);
-    const produced: HostileRecord['expected'][] = [];
+    const hostileDraw = seededRandom(run.seed + 1);
+    const produced: Expected[] = [];
     const http = httpLoad(base, run.httpRate, run.seed, run.catalogue.users);
     const samples: Sample[] = [];
     const loadAtStart = loadavg()[0]!;
@@ -142,7 +143,7 @@ async function soak(settings: KafkaSettings, run: ReturnType<typeof options>, st
       worker.assertRunning();
       const due = Math.floor(((performance.now() - started) / 1000) * run.rate) - sent;
       if (due > 0) {
-        const batch = Array.from({ length: due }, () => (Math.random() < run.badShare ? generator.hostile() : generator.valid()));
+        const batch = Array.from({ length: due }, () => (hostileDraw() < run.badShare ? generator.hostile() : generator.valid()));
         await producer.send(
           names.ratings,
           batch.map(({ key, value }) => ({ key, value })),
@@ -165,7 +166,7 @@ async function soak(settings: KafkaSettings, run: ReturnType<typeof options>, st
       await sleep(SEND_EVERY_MS);
     }
     const seconds = (performance.now() - started) / 1000;
-    const valid = expectedCounts(produced.map((expected) => ({ expected }) as HostileRecord)).valid;
+    const valid = produced.filter((expected) => expected === 'valid').length;
     progress(`stopped producing after ${seconds.toFixed(0)} s; waiting for the worker to apply the last events`);
     let final = await scrape(base);
     await until(
