@@ -13,7 +13,7 @@
  * the next one is pulled only when this one is fully through (backpressure).
  */
 import { concatMap, defer, finalize, from, map, of, type Observable } from 'rxjs';
-import { decodeRating, validateRating, type RatingEvent, type RejectionKind } from '../src/events/rating.js';
+import { decodeRating, validateRating, wrongKeyReason, type RatingEvent, type RejectionKind, type ValidationResult } from '../src/events/rating.js';
 import type { RatingScale } from '../src/events/scale.js';
 import type { IndexedRating } from '../src/models/model.js';
 import type { Recommender, UserList } from '../src/recommender.js';
@@ -134,9 +134,12 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
         if (record.scale !== undefined && record.scale !== settings.scale.name) throw new ScaleMismatchError(record, source.topic, settings.scale);
         const result = record.malformed
           ? ({ ok: false, kind: record.rejection ?? 'malformed_line', reason: record.malformed } as const)
-          : typeof record.value === 'string' || record.value instanceof Uint8Array
-            ? decodeRating(record.value, settings.scale, settings.maxMessageBytes)
-            : validateRating(record.value, settings.scale);
+          : keyedByUser(
+              record,
+              typeof record.value === 'string' || record.value instanceof Uint8Array
+                ? decodeRating(record.value, settings.scale, settings.maxMessageBytes)
+                : validateRating(record.value, settings.scale),
+            );
         if (result.ok) {
           events.push(result.event);
           partitions.push(record.partition);
@@ -239,6 +242,12 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     ),
     finalize(() => void recommender.close()),
   );
+}
+
+/** A valid event whose record is keyed by another user is rejected (see wrongKeyReason). */
+function keyedByUser(record: RawRecord, result: ValidationResult): ValidationResult {
+  const reason = result.ok ? wrongKeyReason(record.key, result.event) : undefined;
+  return reason === undefined ? result : { ok: false, kind: 'wrong_key', reason };
 }
 
 /** Per partition, the offset after the last record of the batch. */

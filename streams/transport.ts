@@ -76,8 +76,12 @@ export interface DeadLetter {
   readonly offset: number;
   readonly origin?: string;
   readonly key: string | null;
-  /** Original bytes as UTF-8 text, or base64 when they are not valid UTF-8. */
+  /** Original bytes as UTF-8 text, or base64 when they are not valid UTF-8; only their start when too long (see rawBytes). */
   readonly raw: string;
+  /** Size of the original value in bytes, when `raw` holds only its start (streams/dead-letter.ts bounds a letter). */
+  readonly rawBytes?: number;
+  /** Size of the original key in bytes, when `key` holds only its start. */
+  readonly keyBytes?: number;
 }
 
 /** Value of the similar-items topic (key = itemId). */

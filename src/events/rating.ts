@@ -18,9 +18,8 @@ export interface RatingEvent {
 /** 64 KiB: a rating event is under 200 bytes; anything this large is a producer bug. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
 
-/** Low-cardinality class of a rejection, for metric labels (the reason text names the detail). */
-/** Classes of rejection: the `reason` label of rxrec_events_rejected_total. */
-export const REJECTION_KINDS = ['not_json', 'oversized', 'schema', 'timestamp', 'scale', 'malformed_line'] as const;
+/** Classes of rejection: the `reason` label of rxrec_events_rejected_total (the reason text names the detail). */
+export const REJECTION_KINDS = ['not_json', 'oversized', 'schema', 'timestamp', 'scale', 'malformed_line', 'wrong_key'] as const;
 export type RejectionKind = (typeof REJECTION_KINDS)[number];
 
 export type ValidationResult =
@@ -39,6 +38,8 @@ export function describeSchemaError(error: ErrorObject): string {
       return field === '' ? 'event is not a JSON object' : `field '${field}' must be ${(error.params as { type: string }).type}`;
     case 'minLength':
       return `field '${field}' is empty`;
+    case 'pattern':
+      return `field '${field}' contains a control character or a lone surrogate`;
     default:
       return `field '${field}' ${error.message ?? 'is invalid'}`;
   }
@@ -56,6 +57,18 @@ export function validateRating(candidate: unknown, scale: RatingScale): Validati
   if (offScale) return { ok: false, kind: 'scale', reason: offScale };
   const { userId, itemId, rating, ts } = candidate;
   return { ok: true, event: { userId, itemId, rating, ts } };
+}
+
+/**
+ * Why a record's key is not its event's user, or undefined when it is (or the record has no key).
+ * The ratings topic is keyed by userId so that one partition, and so one worker, holds a user's
+ * events in order: an event keyed by another id sits in that id's partition, where it would be
+ * learnt out of order with the user's other events, by a worker that may not hold the user.
+ */
+export function wrongKeyReason(key: string | null, event: RatingEvent): string | undefined {
+  if (key === null || key === event.userId) return undefined;
+  const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key;
+  return `key '${shown}' (${key.length} characters) is not the event's userId '${event.userId}': ratings are keyed by their user`;
 }
 
 /** Decode wire bytes (JSON) and validate them. */

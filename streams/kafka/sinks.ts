@@ -55,7 +55,10 @@ function similarItemsValue(list: SimilarItems): SimilarItems {
   };
 }
 
-/** The contract's fields, the key included (it is also the message key); `origin` is left out when unknown (JSON drops undefined). */
-function deadLetterValue({ reason, topic, partition, offset, origin, key, raw }: DeadLetter): DeadLetter {
-  return { reason, topic, partition, offset, origin, key, raw };
+/**
+ * The contract's fields, the key included (it is also the message key); `origin` is left out when
+ * unknown, `rawBytes` and `keyBytes` when nothing was cut (JSON drops undefined).
+ */
+function deadLetterValue({ reason, topic, partition, offset, origin, key, raw, rawBytes, keyBytes }: DeadLetter): DeadLetter {
+  return { reason, topic, partition, offset, origin, key, raw, rawBytes, keyBytes };
 }

@@ -470,7 +470,7 @@ export class KafkaRatingSource implements RatingSource {
   private async flushCommits(): Promise<void> {
     let failingSince: number | undefined;
     let holding = true;
-    for (let failures = 0; this.pendingCommits.size > 0; ) {
+    for (let failures = 0; this.pendingCommits.size > 0;) {
       const positions = [...this.pendingCommits].filter(([partition]) => this.buffer.isAssigned(partition));
       this.pendingCommits.clear();
       if (positions.length === 0) break;
@@ -485,7 +485,9 @@ export class KafkaRatingSource implements RatingSource {
         failingSince ??= performance.now();
         if (failures === 0) {
           const explained = explainKafkaError(error, this.errorContext(`committing offsets of group ${this.settings.groupId}`));
-          this.log(`kafka warn: ${explained.message} (retrying; ${this.describe(positions)} stay with this worker until committed, for up to ${this.sessionTimeoutMs / 1000} s)`);
+          this.log(
+            `kafka warn: ${explained.message} (retrying; ${this.describe(positions)} stay with this worker until committed, for up to ${this.sessionTimeoutMs / 1000} s)`,
+          );
         }
         if (holding && performance.now() - failingSince >= this.sessionTimeoutMs) {
           holding = false;

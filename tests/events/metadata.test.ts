@@ -30,3 +30,16 @@ test('each problem of an item or user record is named', () => {
   assert.match(reasonOf(decodeUser('{"userId":')), /^not_json: not JSON: /);
   assert.match(reasonOf(decodeUser(`{"userId":"3","zip":"${'9'.repeat(200)}"}`, 100)), /^oversized: oversized message: \d+ bytes > 100$/);
 });
+
+test('item and user ids follow the rating ids: no control characters, no lone surrogates', () => {
+  assert.equal(
+    reasonOf(decodeItem('{"itemId":"i\\u001b[2J","title":"T","genres":[]}')),
+    "schema: field 'itemId' contains a control character or a lone surrogate",
+  );
+  assert.equal(reasonOf(decodeUser('{"userId":"u\\ud800"}')), "schema: field 'userId' contains a control character or a lone surrogate");
+  assert.equal(
+    decodeItem('{"itemId":"i😀","title":"T\\u001b","genres":[]}').ok,
+    true,
+    'an astral id, and a title with a control character (escaped where shown)',
+  );
+});
