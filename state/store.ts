@@ -38,6 +38,7 @@ import { makeDirectory } from './directory.js';
 import { StateError } from './errors.js';
 import { FORMAT_VERSION, formatProblem, foundFormat, migratable, SUB_DATABASES, type FoundLayout, type SubDatabase } from './format.js';
 import { StateLock } from './lock.js';
+import { describePositions } from './positions.js';
 import { explainWriteFailure } from './write-failure.js';
 
 export { FORMAT_VERSION } from './format.js';
@@ -338,7 +339,7 @@ export class StateStore {
     } catch (error) {
       let held = 'no positions yet';
       try {
-        const positions = [...this.positions()].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
+        const positions = describePositions(this.positions());
         if (positions) held = `positions ${positions}`;
       } catch {
         held = 'the positions of its last stored batch';

@@ -13,6 +13,7 @@
  */
 import type { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
+import { describePositions, recordsBefore } from '../state/positions.js';
 import { loadRecommender } from './assemble.js';
 import { startHttpApi, type HttpApi, type HttpListenOptions } from './http/server.js';
 import { PipelineMetrics } from './metrics.js';
@@ -51,9 +52,9 @@ export async function serveState(options: ApiOptions): Promise<void> {
     metrics.lmdbSize.set(store.sizeBytes());
     api = await startHttpApi({ recommender, registry: metrics.registry, readiness: { notReadyBecause: () => undefined }, state }, options.http);
     metrics.ready.set(1);
-    api.live.progressed({ position: recordsAt(positions) });
+    api.live.progressed({ position: recordsBefore(positions) });
     options.log(
-      `serving the state in ${options.stateDir} read-only (${recommender.catalog.users.size} users, ${recommender.catalog.items.size} items, position ${positionText(positions)}) ` +
+      `serving the state in ${options.stateDir} read-only (${recommender.catalog.users.size} users, ${recommender.catalog.items.size} items, position ${describePositions(positions) || 'none'}) ` +
         `on http://${api.host}:${api.port}/${options.reloadEveryMs > 0 ? `, reading it again every ${options.reloadEveryMs / 1000} s while it changes` : ''}`,
     );
     options.onListening?.(api);
@@ -72,14 +73,14 @@ export async function serveState(options: ApiOptions): Promise<void> {
         return;
       }
       waitMs = Math.max(options.reloadEveryMs, RELOAD_SHARE_INVERSE * (performance.now() - started));
-      const records = recordsAt(now) - recordsAt(positions);
+      const records = recordsBefore(now) - recordsBefore(positions);
       const changed = grownUsers(recommender, next);
       recommender = next;
       positions = now;
       served.reloaded(next, changed);
       served.live.batch(
         { records, applied: records, rejected: 0, rejections: [], positions: now, lists: [], refreshed: changed },
-        { position: recordsAt(now) },
+        { position: recordsBefore(now) },
       );
       metrics.lmdbSize.set(store.sizeBytes());
     };
@@ -112,16 +113,6 @@ function grownUsers(previous: Recommender, next: Recommender): number[] {
 
 function samePositions(a: ReadonlyMap<number, number>, b: ReadonlyMap<number, number>): boolean {
   return a.size === b.size && [...a].every(([partition, offset]) => b.get(partition) === offset);
-}
-
-function recordsAt(positions: ReadonlyMap<number, number>): number {
-  let records = 0;
-  for (const offset of positions.values()) records += offset;
-  return records;
-}
-
-function positionText(positions: ReadonlyMap<number, number>): string {
-  return [...positions].map(([partition, offset]) => `p${partition}@${offset}`).join(' ') || 'none';
 }
 
 function stopped(signal: AbortSignal): Promise<void> {

@@ -20,6 +20,7 @@ import type { RatingScale } from '../src/events/scale.js';
 import type { ModelSettings } from '../src/models/registry.js';
 import type { Recommender } from '../src/recommender.js';
 import { StateStore } from '../state/store.js';
+import { describePositions, recordsBefore } from '../state/positions.js';
 import { resumeRecommender, type BoundConfig } from './assemble.js';
 import { startHttpApi, type HttpApi, type HttpListenOptions, type Readiness } from './http/server.js';
 import { retryWithin, type KafkaLog } from './kafka/client.js';
@@ -118,14 +119,14 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   let progress: { stop(): void } | undefined;
   try {
     const recommender = resumeRecommender(store, streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
-    const resumeAt = [...store.positions()].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
+    const resumeAt = describePositions(store.positions());
     log(
       `serving ${topics.ratings} → ${topics.recs}${recommender.itemSimilarity ? ` and ${topics.similarItems}` : ''} (dead letters ${topics.dlq}) with ${config.models.join(', ')} as group ${settings.groupId} at ${settings.brokers.join(',')}; ` +
         `state ${options.stateDir}: ${recommender.catalog.users.size} users, ${recommender.catalog.items.size} items${resumeAt ? `, stored positions ${resumeAt}` : ', new'}`,
     );
     if (options.http) {
       http = await startHttpApi({ recommender, registry: metrics.registry, readiness, state: store }, options.http);
-      http.live.progressed({ position: storedRecords(store) });
+      http.live.progressed({ position: recordsBefore(store.positions()) });
       log(
         `HTTP API, /metrics and health on http://${http.host}:${http.port}/${options.http.token === undefined ? '' : ' (bearer token required except on /health/*)'}`,
       );
@@ -194,7 +195,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
           for (const kind of report.rejections) rejectedBy[kind] = (rejectedBy[kind] ?? 0) + 1;
           if (report.records > 0) {
             updateGauges();
-            http?.live.batch(report, { position: storedRecords(store), lag: source.lag() });
+            http?.live.batch(report, { position: recordsBefore(store.positions()), lag: source.lag() });
             http?.refreshed(report.refreshed);
           }
         }),
@@ -344,11 +345,4 @@ function progressLogger(everyMs: number, log: KafkaLog, figures: () => ProgressF
     log(line.replace(' events,', ` events (${rate} events/s),`));
   }, everyMs).unref();
   return { stop: () => clearInterval(timer) };
-}
-
-/** Records this state has consumed, summed over the partitions it holds positions of. */
-function storedRecords(store: StateStore): number {
-  let records = 0;
-  for (const offset of store.positions().values()) records += offset;
-  return records;
 }

@@ -74,7 +74,7 @@ const NOT_TLS = /before secure TLS connection was established|wrong version numb
 export function explainKafkaError(error: unknown, context: KafkaErrorContext): Error {
   if (error instanceof KafkaError) return error;
   const chain = causeChain(error);
-  const types = new Set(chain.flatMap((link) => [link.type, ...(link.errors ?? []).map((inner) => (inner as KafkaJsErrorShape).type)]));
+  const types = errorTypes(chain);
   const root = chain[chain.length - 1] ?? {};
   const rootMessage = root.message ?? String(error);
   const brokers = context.brokers.join(',');
@@ -137,7 +137,12 @@ export function explainKafkaError(error: unknown, context: KafkaErrorContext): E
 
 /** Whether kafkajs's error, or one it wraps, is the broker's error code `type` (e.g. UNKNOWN_TOPIC_OR_PARTITION). */
 export function hasKafkaErrorType(error: unknown, type: string): boolean {
-  return causeChain(error).some((link) => link.type === type || (link.errors ?? []).some((inner) => (inner as KafkaJsErrorShape).type === type));
+  return errorTypes(causeChain(error)).has(type);
+}
+
+/** The broker error codes along the chain, an aggregate's inner errors' included. */
+function errorTypes(chain: readonly KafkaJsErrorShape[]): Set<string | undefined> {
+  return new Set(chain.flatMap((link) => [link.type, ...(link.errors ?? []).map((inner) => (inner as KafkaJsErrorShape).type)]));
 }
 
 function causeChain(error: unknown): KafkaJsErrorShape[] {

@@ -32,6 +32,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Positions, RawRecord, RatingSource } from '../transport.js';
+import { describePositions } from '../../state/positions.js';
 import type { KafkaErrorKind } from '../metrics.js';
 import { DEFAULT_RETRY, writeToStderr, type KafkaLog } from './client.js';
 import { topicNames, type KafkaSettings } from './config.js';
@@ -479,28 +480,28 @@ export class KafkaRatingSource implements RatingSource {
       } catch (error) {
         for (const [partition, offset] of positions) this.pendingCommits.set(partition, Math.max(offset, this.pendingCommits.get(partition) ?? 0));
         if (this.closed && failures >= CLOSE_COMMIT_ATTEMPTS - 1) {
-          this.log(`kafka error: the offsets of ${this.describe(positions)} were not committed; the partitions' next holder re-applies their last batches`);
+          this.log(`kafka error: the offsets of ${describePositions(positions)} were not committed; the partitions' next holder re-applies their last batches`);
           return;
         }
         failingSince ??= performance.now();
         if (failures === 0) {
           const explained = explainKafkaError(error, this.errorContext(`committing offsets of group ${this.settings.groupId}`));
           this.log(
-            `kafka warn: ${explained.message} (retrying; ${this.describe(positions)} stay with this worker until committed, for up to ${this.sessionTimeoutMs / 1000} s)`,
+            `kafka warn: ${explained.message} (retrying; ${describePositions(positions)} stay with this worker until committed, for up to ${this.sessionTimeoutMs / 1000} s)`,
           );
         }
         if (holding && performance.now() - failingSince >= this.sessionTimeoutMs) {
           holding = false;
           this.log(
             `kafka warn: offsets still not committed after ${this.sessionTimeoutMs / 1000} s: consuming on and retrying; ` +
-              `a partition the group moves meanwhile is re-applied by its next holder from its last committed offset (${this.describe(positions)} here)`,
+              `a partition the group moves meanwhile is re-applied by its next holder from its last committed offset (${describePositions(positions)} here)`,
           );
         }
         if (!holding) this.release(positions);
         await sleep(Math.min(COMMIT_RETRY_MAX_MS, COMMIT_RETRY_MS * 2 ** failures++));
         continue;
       }
-      if (failures > 0) this.log(`kafka: committed ${this.describe(positions)} after ${failures} failed attempt${failures === 1 ? '' : 's'}`);
+      if (failures > 0) this.log(`kafka: committed ${describePositions(positions)} after ${failures} failed attempt${failures === 1 ? '' : 's'}`);
       failures = 0;
       failingSince = undefined;
       holding = true;
@@ -512,10 +513,6 @@ export class KafkaRatingSource implements RatingSource {
   private release(positions: ReadonlyArray<[number, number]>): void {
     for (const [partition, offset] of positions) this.released.set(partition, Math.max(offset, this.released.get(partition) ?? 0));
     this.releaseSettled();
-  }
-
-  private describe(positions: ReadonlyArray<[number, number]>): string {
-    return positions.map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
   }
 
   private errorContext(doing: string) {

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { scaleByName, WHOLE_STARS } from '../../../src/events/scale.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../src/events/rating.js';
 import { DEFAULT_SESSION_TIMEOUT_MS } from '../../kafka/source.js';
+import { describePositions } from '../../../state/positions.js';
 import { rejectedText, serve } from '../../serve-job.js';
 import { DEFAULT_STATE_DIR } from '../defaults.js';
 import { addHttpFlags, httpListenFrom, type HttpFlags } from '../http-flags.js';
@@ -92,7 +93,7 @@ export function serveCommand(): Command {
         stop: stop.signal,
       });
       stopped = true;
-      const positions = [...summary.positions].map(([partition, offset]) => `p${partition}@${offset}`).join(' ');
+      const positions = describePositions(summary.positions);
       const rate = summary.seconds > 0 ? `, ${Math.round(summary.applied / summary.seconds)} events/s` : '';
       log(
         `stopped: applied ${summary.applied} events, ${rejectedText(summary.rejected, summary.rejectedBy)} in ${summary.seconds.toFixed(1)} s${rate}; ` +
