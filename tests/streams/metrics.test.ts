@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openDataset } from '../../src/datasets/detect.js';
-import { DEFAULT_MODEL_SETTINGS } from '../../src/models/registry.js';
 import { REJECTION_KINDS } from '../../src/events/rating.js';
 import { KAFKA_ERROR_KINDS, PipelineMetrics } from '../../streams/metrics.js';
-import { replay } from '../../streams/replay-job.js';
 import { randomRatings, tempDir, writeMl100k } from '../fixtures.js';
+import { replayDataset } from './replay-run.js';
 
 async function gaugeValue(metrics: PipelineMetrics): Promise<number> {
   return (await metrics.lmdbSize.get()).values[0]?.value ?? 0;
@@ -14,15 +12,9 @@ async function gaugeValue(metrics: PipelineMetrics): Promise<number> {
 test('the LMDB size gauge follows the state during a replay, not only at its end', async () => {
   const metrics = new PipelineMetrics();
   const during: number[] = [];
-  await replay({
-    dataset: await openDataset(writeMl100k(randomRatings(2000, 40, 60, 11))),
-    stateDir: tempDir(),
-    pacing: { kind: 'max' },
-    models: DEFAULT_MODEL_SETTINGS,
+  await replayDataset(writeMl100k(randomRatings(2000, 40, 60, 11)), tempDir(), {
     rankModel: 'mf',
-    k: 10,
     batchSize: 200,
-    batchWaitMs: 10,
     metrics,
     onBatch: () => {
       // A gauge without labels holds its value synchronously: read it as a scrape would see it now.

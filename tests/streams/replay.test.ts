@@ -2,30 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDataset } from '../../src/datasets/detect.js';
 import { DEFAULT_MODEL_SETTINGS } from '../../src/models/registry.js';
 import { StateStore } from '../../state/store.js';
-import { replay, type ReplayOptions } from '../../streams/replay-job.js';
+import { type ReplayOptions } from '../../streams/replay-job.js';
 import { randomRatings, tempDir, writeMl100k } from '../fixtures.js';
+import { replayDataset } from './replay-run.js';
 import { storedParameters } from './stored-parameters.js';
 
 const ratings = randomRatings(4000, 60, 90, 21);
 const badLines = ['7\t8', '1\t2\tfive\t881250949', '3\t4\t9\t881250949'];
 const datasetDir = writeMl100k(ratings, { extraLines: badLines });
 
-async function run(stateDir: string, overrides: Partial<ReplayOptions> = {}) {
-  return replay({
-    dataset: await openDataset(datasetDir),
-    stateDir,
-    pacing: { kind: 'max' },
-    models: DEFAULT_MODEL_SETTINGS,
-    rankModel: 'mf',
-    k: 10,
-    batchSize: 250,
-    batchWaitMs: 10,
-    ...overrides,
-  });
-}
+const run = (stateDir: string, overrides: Partial<ReplayOptions> = {}) => replayDataset(datasetDir, stateDir, { rankModel: 'mf', ...overrides });
 
 test('the fold-in models run in a replay, feed the ensemble, and resume anywhere to the parameters of an uninterrupted run', async () => {
   const models = { ...DEFAULT_MODEL_SETTINGS, models: ['baseline', 'mf', 'impute-soft', 'impute-hard', 'popularity', 'implicit-als', 'ensemble'] as const };

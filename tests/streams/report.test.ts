@@ -3,30 +3,16 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openDataset } from '../../src/datasets/detect.js';
-import { DEFAULT_MODEL_SETTINGS } from '../../src/models/registry.js';
 import { StateStore } from '../../state/store.js';
 import { loadRecommender } from '../../streams/assemble.js';
 import { reportHtml } from '../../streams/report/report.js';
-import { replay } from '../../streams/replay-job.js';
 import { randomRatings, tempDir, writeMl100k } from '../fixtures.js';
+import { replayDataset } from './replay-run.js';
 import { headlessChromium } from './http/chromium.js';
 
 const ratings = randomRatings(5000, 60, 90, 11);
 
-async function replayTo(stateDir: string, dataset: string, stopAtOffset?: number) {
-  return replay({
-    dataset: await openDataset(dataset),
-    stateDir,
-    pacing: { kind: 'max' },
-    models: DEFAULT_MODEL_SETTINGS,
-    rankModel: 'ensemble',
-    k: 10,
-    batchSize: 250,
-    batchWaitMs: 10,
-    stopAtOffset,
-  });
-}
+const replayTo = (stateDir: string, dataset: string, stopAtOffset?: number) => replayDataset(dataset, stateDir, { stopAtOffset });
 
 test('the replay records its series, and a resumed replay continues it', async () => {
   const dataset = writeMl100k(ratings);

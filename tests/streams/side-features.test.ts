@@ -1,29 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openDataset } from '../../src/datasets/detect.js';
 import { DEFAULT_MODEL_SETTINGS } from '../../src/models/registry.js';
 import type { Recommender } from '../../src/recommender.js';
 import type { ItemFeatures, UserFeatures } from '../../src/side-features.js';
 import { withStoredRecommender } from '../../streams/assemble.js';
-import { replay, type ReplayOptions } from '../../streams/replay-job.js';
+import { type ReplayOptions } from '../../streams/replay-job.js';
 import { randomRatings, tempDir, writeMl100k } from '../fixtures.js';
+import { replayDataset } from './replay-run.js';
 
 const ratings = randomRatings(1500, 30, 40, 8);
 const datasetDir = writeMl100k(ratings);
 
-async function run(stateDir: string, overrides: Partial<ReplayOptions> = {}) {
-  return replay({
-    dataset: await openDataset(datasetDir),
-    stateDir,
-    pacing: { kind: 'max' },
+const run = (stateDir: string, overrides: Partial<ReplayOptions> = {}) =>
+  replayDataset(datasetDir, stateDir, {
     models: { ...DEFAULT_MODEL_SETTINGS, models: ['baseline', 'popularity'] },
     rankModel: 'popularity',
-    k: 10,
     batchSize: 200,
-    batchWaitMs: 10,
     ...overrides,
   });
-}
 
 /** What writeMl100k wrote for 0-based user u and item i. */
 const userOf = (u: number): UserFeatures => ({ age: 20 + (u % 40), gender: u % 2 ? 'M' : 'F', occupation: 'other' });

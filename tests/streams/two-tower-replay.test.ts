@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDataset } from '../../src/datasets/detect.js';
 import { DEFAULT_MODEL_SETTINGS, type ModelSettings } from '../../src/models/registry.js';
-import { replay, type ReplayOptions } from '../../streams/replay-job.js';
+import { type ReplayOptions } from '../../streams/replay-job.js';
 import { PipelineMetrics } from '../../streams/metrics.js';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withStoredRecommender } from '../../streams/assemble.js';
 import { randomRatings, tempDir, writeMl100k } from '../fixtures.js';
+import { replayDataset } from './replay-run.js';
 import { storedParameters } from './stored-parameters.js';
 import { SMALL } from '../models/two-tower/fixtures.js';
 import { TWO_TOWER_DEFAULTS } from '../../src/models/two-tower/options.js';
@@ -19,19 +20,7 @@ function settings(trainIn: 'inline' | 'worker'): ModelSettings {
   return { ...DEFAULT_MODEL_SETTINGS, models: MODELS, twoTower: { ...TWO_TOWER_DEFAULTS, ...SMALL, trainIn } };
 }
 
-async function run(stateDir: string, overrides: Partial<ReplayOptions>) {
-  return replay({
-    dataset: await openDataset(datasetDir),
-    stateDir,
-    pacing: { kind: 'max' },
-    models: settings('inline'),
-    rankModel: 'ensemble',
-    k: 10,
-    batchSize: 250,
-    batchWaitMs: 10,
-    ...overrides,
-  });
-}
+const run = (stateDir: string, overrides: Partial<ReplayOptions>) => replayDataset(datasetDir, stateDir, { models: settings('inline'), ...overrides });
 
 test('two-tower in a replay: trained in a worker, its lag and tfjs backend in the summary and the metrics, a candidate source of the ensemble', async () => {
   const metrics = new PipelineMetrics();

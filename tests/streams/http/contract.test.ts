@@ -4,14 +4,12 @@ import type { Server } from 'node:http';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import itemSchema from '../../../src/schemas/item.schema.json' with { type: 'json' };
 import recommendationsSchema from '../../../src/schemas/recommendations.schema.json' with { type: 'json' };
-import { openDataset } from '../../../src/datasets/detect.js';
-import { DEFAULT_MODEL_SETTINGS } from '../../../src/models/registry.js';
 import { StateStore } from '../../../state/store.js';
 import { loadRecommender } from '../../../streams/assemble.js';
 import { startHttpApi } from '../../../streams/http/server.js';
 import { PipelineMetrics } from '../../../streams/metrics.js';
-import { replay } from '../../../streams/replay-job.js';
 import { randomRatings, tempDir, writeMl100k } from '../../fixtures.js';
+import { replayDataset } from '../replay-run.js';
 import { rawRequest } from './raw-request.js';
 
 const ratings = randomRatings(3000, 50, 80, 7);
@@ -24,16 +22,7 @@ let port: number;
 
 before(async () => {
   const stateDir = tempDir();
-  await replay({
-    dataset: await openDataset(writeMl100k(ratings)),
-    stateDir,
-    pacing: { kind: 'max' },
-    models: DEFAULT_MODEL_SETTINGS,
-    rankModel: 'ensemble',
-    k: 10,
-    batchSize: 400,
-    batchWaitMs: 10,
-  });
+  await replayDataset(writeMl100k(ratings), stateDir, { batchSize: 400 });
   store = StateStore.open(stateDir);
   const recommender = loadRecommender(store, 10);
   ({ server, port } = await startHttpApi(
