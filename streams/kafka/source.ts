@@ -97,6 +97,8 @@ export class KafkaRatingSource implements RatingSource {
   /** Where each assigned partition started in this assignment, once known from the broker. */
   private readonly startPositions = new Map<number, number>();
   private readonly highWatermarks = new Map<number, number>();
+  /** Partitions assigned anew and not fetched yet, with where this worker's state of them ends. */
+  private readonly firstFetchFrom = new Map<number, number>();
   private readonly connection: ConnectionHealth;
   /** As last logged (undefined before the first poll). */
   private wasConnected: boolean | undefined;
@@ -280,15 +282,14 @@ export class KafkaRatingSource implements RatingSource {
           this.highWatermarks.delete(partition);
         }
       }
-      /** Partitions new to this worker, with the floor they start from (before anything is fetched). */
-      const arriving = new Map<number, number | undefined>();
+      for (const partition of [...this.firstFetchFrom.keys()]) if (!this.buffer.isAssigned(partition)) this.firstFetchFrom.delete(partition);
       for (const partition of partitions) {
         const fetched = this.fetchedUpTo.get(partition);
         // Kept through the rebalance: kafkajs would restart it from the group's offset.
         if (fetched !== undefined) this.consumer.seek({ topic: this.topic, partition, offset: String(fetched) });
         else {
           const floor = this.floor(partition);
-          arriving.set(partition, floor);
+          this.firstFetchFrom.set(partition, floor ?? 0);
           if (floor !== undefined) this.buffer.seek(partition, floor);
         }
       }
@@ -296,7 +297,7 @@ export class KafkaRatingSource implements RatingSource {
       this.connection.contact();
       this.releaseSettled();
       this.onAssignmentCallback?.(this.buffer.assignedPartitions());
-      void this.inspect(generation, arriving);
+      void this.inspect(generation);
     } catch (error) {
       // A throw here would only be logged by kafkajs, and the partitions would start unseeked.
       this.fail(explainKafkaError(error, this.errorContext('resuming assigned partitions')));
@@ -316,7 +317,7 @@ export class KafkaRatingSource implements RatingSource {
    * the floor where the group's offset lies below it. Retried until it succeeds or the
    * assignment changes.
    */
-  private async inspect(generation: number, arriving: ReadonlyMap<number, number | undefined>): Promise<void> {
+  private async inspect(generation: number): Promise<void> {
     for (let attempt = 0; !this.closed && generation === this.generation; attempt++) {
       try {
         this.admin ??= this.kafka.admin();
@@ -331,14 +332,6 @@ export class KafkaRatingSource implements RatingSource {
           if (!this.buffer.isAssigned(partition)) continue;
           const groupOffset = Math.max(committed.get(partition) ?? -1, Number(low));
           const floor = this.floor(partition);
-          const ownUpTo = Math.max(arriving.get(partition) ?? 0, Number(low));
-          if (arriving.has(partition) && groupOffset > ownUpTo) {
-            // Each worker keeps its own state: what another worker applied of this partition is not in this one's.
-            this.log(
-              `kafka warn: partition ${partition} resumes at the group's offset ${groupOffset}, where another worker left it; ` +
-                `its ${groupOffset - ownUpTo} events from offset ${ownUpTo} are in that worker's state, not this one's (its users' histories and lists here lack them)`,
-            );
-          }
           this.startPositions.set(partition, Math.max(groupOffset, floor ?? 0));
           this.highWatermarks.set(partition, Math.max(Number(high), this.highWatermarks.get(partition) ?? 0));
           if (floor !== undefined && groupOffset < floor && !this.fetchedUpTo.has(partition)) {
@@ -383,6 +376,7 @@ export class KafkaRatingSource implements RatingSource {
       };
       return scale === undefined ? record : { ...record, scale: scale.toString() };
     });
+    this.noteResumePoint(batch.partition, records);
     const skipped = this.buffer.add(batch.partition, records);
     this.connection.contact();
     if (skipped === records.length) return undefined;
@@ -390,6 +384,23 @@ export class KafkaRatingSource implements RatingSource {
     this.fetchedUpTo.set(batch.partition, until);
     this.wake();
     return until;
+  }
+
+  /**
+   * The first fetch of a partition new to this worker starts at the group's offset (or the
+   * topic's start). When that lies past where this worker's state ends, the events between were
+   * applied by another worker, whose state keeps them (each worker keeps its own state): said once.
+   */
+  private noteResumePoint(partition: number, records: readonly RawRecord[]): void {
+    const from = this.firstFetchFrom.get(partition);
+    if (from === undefined || records.length === 0 || !this.buffer.isAssigned(partition)) return;
+    this.firstFetchFrom.delete(partition);
+    const start = records[0]!.offset;
+    if (start <= from) return;
+    this.log(
+      `kafka warn: partition ${partition} resumes at offset ${start}, where another worker left it; ` +
+        `its ${start - from} events from offset ${from} are in that worker's state, not this one's (its users' histories and lists here lack them)`,
+    );
   }
 
   /** Resolves once the pipeline stored everything before `until` and its Kafka commit was tried. */

@@ -285,12 +285,12 @@ test('a partition resumes from the group offset when another worker moved it pas
   assert.deepEqual(byPartition.get(0), range(12, ends.get(0)!));
   assert.deepEqual(byPartition.get(1), range(7, ends.get(1)!));
   assert.equal(source.lag(), 0, 'caught up');
-  // The gap on p0 (5 to 12) is another worker's: said, once (when the assignment's offsets are read); p1 has none.
-  const gapLines = () => lines.filter((line) => line.includes("resumes at the group's offset"));
+  // The gap on p0 (5 to 12) is another worker's: said, once (at the partition's first fetch); p1 has none.
+  const gapLines = () => lines.filter((line) => line.includes('where another worker left it'));
   for (const deadline = Date.now() + 10_000; gapLines().length === 0 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50));
   const gaps = gapLines();
   assert.deepEqual(gaps, [
-    "kafka warn: partition 0 resumes at the group's offset 12, where another worker left it; its 7 events from offset 5 are in that worker's state, not this one's (its users' histories and lists here lack them)",
+    "kafka warn: partition 0 resumes at offset 12, where another worker left it; its 7 events from offset 5 are in that worker's state, not this one's (its users' histories and lists here lack them)",
   ]);
 });
 
