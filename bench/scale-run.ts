@@ -6,6 +6,8 @@ import { openDataset } from '../src/datasets/detect.js';
 import { DEFAULT_MODEL_SETTINGS, DEFAULT_RANK_MODEL } from '../src/models/registry.js';
 import { replay } from '../streams/replay-job.js';
 
+let lastShown = 0;
+const started = performance.now();
 const stateDir = mkdtempSync(join(tmpdir(), 'rxrec-scale-'));
 try {
   const summary = await replay({
@@ -17,6 +19,14 @@ try {
     k: 10,
     batchSize: 5000,
     batchWaitMs: 50,
+    // The 10M stream replays for over an hour: a line on standard error every 5 % of it.
+    onBatch: (_report, { position, total }) => {
+      const step = Math.max(1, Math.round(total / 20));
+      if (Math.floor(position / step) > Math.floor(lastShown / step)) {
+        lastShown = position;
+        process.stderr.write(`  ${position} of ${total} events, ${Math.round((performance.now() - started) / 1000)} s\n`);
+      }
+    },
   });
   console.log(
     JSON.stringify({

@@ -3,6 +3,8 @@
  *
  *   source ─poll─▶ decode + validate ─bad─▶ dead letters
  *                        │
+ *                  (shared catalogue: the batch's new ids get the group's indices)
+ *                        │
  *                  test, then train (every model), refresh touched users' top-k
  *                        │
  *                  one LMDB transaction: deltas + histories + evaluation + lists + positions
@@ -81,6 +83,8 @@ export interface PipelineParts {
   readonly similarItems?: SimilarItemsSink;
   readonly metrics: PipelineMetrics;
   readonly now?: () => number;
+  /** Gives a batch's ids their indices before it is learned (the group's shared catalogue); else they are interned in event order. */
+  readonly catalogue?: { admit(events: readonly RatingEvent[]): Promise<void> };
 }
 
 /** What one micro-batch did, for progress displays and tests. */
@@ -161,6 +165,15 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     return batch;
   };
 
+  const admit = async (batch: DecodedBatch): Promise<DecodedBatch> => {
+    if (parts.catalogue && batch.events.length > 0) {
+      const end = metrics.stageDuration.startTimer({ stage: 'catalogue' });
+      await parts.catalogue.admit(batch.events);
+      end();
+    }
+    return batch;
+  };
+
   // Lists are refreshed in slices of at most REFRESH_SLICE_MS, yielding to the event loop in
   // between, so HTTP requests are answered while a batch's lists are computed.
   const learn = async (batch: DecodedBatch): Promise<LearnedBatch> => {
@@ -237,7 +250,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
         (records) =>
           records.length === 0
             ? of<BatchReport>({ records: 0, applied: 0, rejected: 0, rejections: [], positions: new Map(), lists: [], refreshed: [] })
-            : of(records).pipe(map(decode), concatMap(sendDeadLetters), concatMap(learn), map(persist), concatMap(publish)),
+            : of(records).pipe(map(decode), concatMap(sendDeadLetters), concatMap(admit), concatMap(learn), map(persist), concatMap(publish)),
       ),
     ),
     finalize(() => void recommender.close()),

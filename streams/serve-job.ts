@@ -27,6 +27,7 @@ import { retryWithin, type KafkaLog } from './kafka/client.js';
 import { topicNames, type KafkaSettings } from './kafka/config.js';
 import { KafkaUnavailableError } from './kafka/errors.js';
 import { openServeTransport, type KafkaServeTransport } from './kafka/open.js';
+import type { CatalogueLog } from './kafka/catalogue.js';
 import type { KafkaClientEvent } from './kafka/source.js';
 import { SideFeatureFeed } from './kafka/side-feature-feed.js';
 import { PipelineMetrics } from './metrics.js';
@@ -52,6 +53,8 @@ export interface ServeOptions {
   readonly connectTimeoutMs: number;
   /** How long the group waits for a crashed member before reassigning its partitions. */
   readonly sessionTimeoutMs?: number;
+  /** Agree on id indices with the group's other workers through the catalogue topic. */
+  readonly sharedCatalogue?: boolean;
   readonly http?: HttpListenOptions;
   /** Status lines (start, assignments, progress, stop) and kafkajs warnings. */
   readonly log: KafkaLog;
@@ -141,8 +144,17 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     );
     if (transport === undefined) return stopped(0);
     const { source } = transport;
+    let catalogue: CatalogueLog | undefined;
+    if (options.sharedCatalogue) {
+      readiness.reading(`reading the shared catalogue (${topics.catalogue})`);
+      catalogue = await transport.openCatalogue(recommender.catalog);
+      const read = catalogue.counts();
+      log(
+        `shared catalogue: read ${read.read} announcements from ${topics.catalogue}; ${recommender.catalog.users.size} users and ${recommender.catalog.items.size} items have the group's indices`,
+      );
+    }
 
-    readiness.readingSideFeatures();
+    readiness.reading('reading the side features (the items and users topics)');
     const { features } = recommender.catalog;
     feed = await SideFeatureFeed.open(transport.kafka, settings, {
       onItems: (items) => keepItems(store, features, items),
@@ -181,6 +193,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
           recommendations: transport.recommendations,
           similarItems: recommender.itemSimilarity ? transport.similarItems : undefined,
           metrics,
+          catalogue,
         },
         {
           scale: options.scale,
@@ -234,6 +247,7 @@ async function connect(
     try {
       transport = await openServeTransport(options.settings, {
         log: options.log,
+        sharedCatalogue: options.sharedCatalogue,
         onAssignment,
         onClientEvent,
         sessionTimeoutMs: options.sessionTimeoutMs,
@@ -277,7 +291,7 @@ async function untilStopped(work: Promise<void>, stop: AbortSignal): Promise<boo
 class WorkerReadiness implements Readiness {
   private transport: KafkaServeTransport | undefined;
   private lastError: string | undefined;
-  private reading = false;
+  private doing: string | undefined;
 
   constructor(
     private readonly settings: KafkaSettings,
@@ -288,8 +302,9 @@ class WorkerReadiness implements Readiness {
     this.lastError = message;
   }
 
-  readingSideFeatures(): void {
-    this.reading = true;
+  /** What the worker reads before it consumes (the shared catalogue, the side features). */
+  reading(what: string): void {
+    this.doing = what;
   }
 
   connected(transport: KafkaServeTransport): void {
@@ -298,7 +313,7 @@ class WorkerReadiness implements Readiness {
 
   notReadyBecause(): string | undefined {
     if (!this.transport) {
-      if (this.reading) return `reading the side features (the items and users topics)`;
+      if (this.doing) return this.doing;
       return `connecting to Kafka at ${this.settings.brokers.join(',')}${this.lastError ? ` (last attempt: ${this.lastError})` : ''}`;
     }
     const { consumer, producer } = this.transport.health();

@@ -167,6 +167,8 @@ export interface TopicNames {
   readonly recs: string;
   readonly similarItems: string;
   readonly dlq: string;
+  /** The shared catalogue of a group of workers (serve --shared-catalogue; streams/kafka/catalogue.ts). */
+  readonly catalogue: string;
 }
 
 export function topicNames(prefix: string): TopicNames {
@@ -177,5 +179,6 @@ export function topicNames(prefix: string): TopicNames {
     recs: `${prefix}recs`,
     similarItems: `${prefix}similar-items`,
     dlq: `${prefix}dlq`,
+    catalogue: `${prefix}catalogue`,
   };
 }

@@ -11,7 +11,9 @@ import { SharedProducer } from './producer.js';
 import { ItemPublisher, RatingPublisher, UserPublisher } from './publishers.js';
 import { KafkaDeadLetterSink, KafkaRecommendationSink, KafkaSimilarItemsSink } from './sinks.js';
 import { KafkaRatingSource, type KafkaSourceOptions } from './source.js';
-import { ensureTopics } from './topics.js';
+import { catalogueTopicSpec, ensureTopics, topicSpecs } from './topics.js';
+import { CatalogueLog } from './catalogue.js';
+import type { Catalog } from '../../src/catalog.js';
 
 export interface KafkaServeTransport {
   readonly kafka: Kafka;
@@ -23,6 +25,8 @@ export interface KafkaServeTransport {
   readonly similarItems: KafkaSimilarItemsSink;
   readonly deadLetters: KafkaDeadLetterSink;
   health(): { readonly consumer: KafkaHealth; readonly producer: KafkaHealth };
+  /** Read the shared catalogue into `catalog` (--shared-catalogue; its topic was checked with the others); closed with the transport. */
+  openCatalogue(catalog: Catalog): Promise<CatalogueLog>;
   /** Closes the source and the sinks (each may also be closed on its own). */
   close(): Promise<void>;
 }
@@ -41,10 +45,14 @@ export interface KafkaProduceTransport {
 export interface ServeTransportOptions extends KafkaSourceOptions {
   /** Retries of the first contact (checking the topics), bounded by what is left of --connect-timeout. */
   readonly connectRetry?: RetryOptions;
+  /** The group's workers agree on id indices through the catalogue topic (created when missing). */
+  readonly sharedCatalogue?: boolean;
 }
 
 export async function openServeTransport(settings: KafkaSettings, options: ServeTransportOptions = {}): Promise<KafkaServeTransport> {
-  const { kafka, topics, created, producer } = await prepare(settings, options.log, options.connectRetry);
+  const specs = [...topicSpecs(settings), ...(options.sharedCatalogue ? [catalogueTopicSpec(settings)] : [])];
+  const { kafka, topics, created, producer } = await prepare(settings, options.log, options.connectRetry, specs);
+  let catalogue: CatalogueLog | undefined;
   const source = new KafkaRatingSource(kafka, settings, options);
   const observe = options.onClientEvent;
   if (observe) producer.onRequestTimeout(() => observe('producer_request_timeout'));
@@ -60,11 +68,17 @@ export async function openServeTransport(settings: KafkaSettings, options: Serve
     similarItems,
     deadLetters,
     health: () => ({ consumer: source.health(), producer: producer.health() }),
+    openCatalogue: async (catalog) => {
+      if (!options.sharedCatalogue) throw new Error('the transport was opened without sharedCatalogue');
+      catalogue = await CatalogueLog.open(kafka, settings, topics.catalogue, producer.retain(), catalog);
+      return catalogue;
+    },
     close: async () => {
       try {
         await source.close();
+        await catalogue?.close();
       } finally {
-        await Promise.all([recommendations.close(), similarItems.close(), deadLetters.close()]);
+        await Promise.all([recommendations.close(), similarItems.close(), deadLetters.close(), catalogue && producer.release()]);
       }
     },
   };
@@ -93,12 +107,12 @@ export async function openProduceTransport(settings: KafkaSettings, log?: KafkaL
  * first contact (the admin) has its own client, so `connectRetry` bounds it alone: the source
  * and the producer keep the default retries for outages later on.
  */
-async function prepare(settings: KafkaSettings, log?: KafkaLog, connectRetry?: RetryOptions) {
+async function prepare(settings: KafkaSettings, log?: KafkaLog, connectRetry?: RetryOptions, specs = topicSpecs(settings)) {
   const kafka = kafkaClient(settings, log);
   const admin = (connectRetry === undefined ? kafka : kafkaClient(settings, log, connectRetry)).admin();
   let created: string[];
   try {
-    created = await ensureTopics(admin, settings);
+    created = await ensureTopics(admin, settings, specs);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }

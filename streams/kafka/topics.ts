@@ -22,6 +22,8 @@ export interface TopicSpec {
   readonly name: string;
   readonly partitions: number;
   readonly cleanupPolicy: CleanupPolicy;
+  /** -1: records are kept for ever (the catalogue's order must never lose its start); else the cluster's default. */
+  readonly retentionMs?: -1;
 }
 
 /** Every topic of the contract. Outputs keyed by user share the ratings' partition count. */
@@ -36,6 +38,11 @@ export function topicSpecs(settings: KafkaSettings): TopicSpec[] {
     { name: names.similarItems, partitions: 1, cleanupPolicy: 'compact' },
     { name: names.dlq, partitions: 1, cleanupPolicy: 'delete' },
   ];
+}
+
+/** The shared catalogue's topic (serve --shared-catalogue): one partition, a total order kept for ever. */
+export function catalogueTopicSpec(settings: KafkaSettings): TopicSpec {
+  return { name: topicNames(settings.topicPrefix).catalogue, partitions: 1, cleanupPolicy: 'delete', retentionMs: -1 };
 }
 
 /**
@@ -64,7 +71,10 @@ export async function ensureTopics(admin: Admin, settings: KafkaSettings, specs:
           numPartitions: spec.partitions,
           // -1: the cluster's default.replication.factor.
           replicationFactor: settings.replicationFactor ?? -1,
-          configEntries: [{ name: 'cleanup.policy', value: spec.cleanupPolicy }],
+          configEntries: [
+            { name: 'cleanup.policy', value: spec.cleanupPolicy },
+            ...(spec.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(spec.retentionMs) }]),
+          ],
         })),
       });
     }
@@ -93,30 +103,37 @@ export async function ensureTopics(admin: Admin, settings: KafkaSettings, specs:
     });
   }
   const found = await onceKnown('reading topic configs', () =>
-    cleanupPolicies(
+    topicConfigs(
       admin,
       specs.map((spec) => spec.name),
     ),
   );
-  const wrong = specs.filter((spec) => normalisePolicy(found.get(spec.name) ?? '') !== spec.cleanupPolicy);
+  const wrong = specs.filter((spec) => normalisePolicy(found.get(spec.name)?.policy ?? '') !== spec.cleanupPolicy);
   if (wrong.length > 0) {
     throw new TopicPolicyError(
-      wrong.map((spec) => `topic '${spec.name}' has cleanup.policy=${found.get(spec.name) || '(none)'} but rxrec needs ${spec.cleanupPolicy}`).join('; ') +
+      wrong.map((spec) => `topic '${spec.name}' has cleanup.policy=${found.get(spec.name)?.policy || '(none)'} but rxrec needs ${spec.cleanupPolicy}`).join('; ') +
         `; change it (kafka-configs.sh --alter --entity-type topics --entity-name <topic> --add-config cleanup.policy=<policy>) or use another --topic-prefix`,
+    );
+  }
+  const expiring = specs.filter((spec) => spec.retentionMs !== undefined && found.get(spec.name)?.retentionMs !== String(spec.retentionMs));
+  if (expiring.length > 0) {
+    throw new TopicPolicyError(
+      expiring.map((spec) => `topic '${spec.name}' has retention.ms=${found.get(spec.name)?.retentionMs || '(none)'} but rxrec needs ${spec.retentionMs} (kept for ever)`).join('; ') +
+        `; change it (kafka-configs.sh --alter --entity-type topics --entity-name <topic> --add-config retention.ms=-1) or use another --topic-prefix`,
     );
   }
   return missing.map((spec) => spec.name);
 }
 
-async function cleanupPolicies(admin: Admin, topics: readonly string[]): Promise<Map<string, string>> {
+async function topicConfigs(admin: Admin, topics: readonly string[]): Promise<Map<string, { policy: string; retentionMs: string }>> {
   const { resources } = await admin.describeConfigs({
     includeSynonyms: false,
-    resources: topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy'] })),
+    resources: topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy', 'retention.ms'] })),
   });
-  const policies = new Map<string, string>();
+  const policies = new Map<string, { policy: string; retentionMs: string }>();
   for (const resource of resources) {
-    const entry = resource.configEntries.find((config) => config.configName === 'cleanup.policy');
-    policies.set(resource.resourceName, entry?.configValue ?? '');
+    const value = (name: string) => resource.configEntries.find((config) => config.configName === name)?.configValue ?? '';
+    policies.set(resource.resourceName, { policy: value('cleanup.policy'), retentionMs: value('retention.ms') });
   }
   return policies;
 }

@@ -21,6 +21,7 @@ interface ServeFlags extends KafkaFlags, ModelFlags, HttpFlags {
   readyLag: number;
   connectTimeout: number;
   sessionTimeoutMs: number;
+  sharedCatalogue: boolean;
 }
 
 /** How long a stopped worker waits for what a library left running before it exits anyway. */
@@ -53,6 +54,14 @@ export function serveCommand(): Command {
       new Option('--session-timeout-ms <ms>', "the group reassigns a crashed worker's partitions after this long (the broker allows 6000 and up by default)")
         .argParser(positiveInteger)
         .default(DEFAULT_SESSION_TIMEOUT_MS),
+    )
+    .addOption(
+      new Option(
+        '--shared-catalogue',
+        "the group's workers give every user and item id the same index, through the catalogue topic (the ground any state shared between them needs)",
+      )
+        .env('RXREC_SHARED_CATALOGUE')
+        .default(false),
     )
     .action(async (flags: ServeFlags) => {
       const settings = settingsFromFlags(flags);
@@ -88,6 +97,7 @@ export function serveCommand(): Command {
         readyLag: flags.readyLag,
         connectTimeoutMs: flags.connectTimeout * 1000,
         sessionTimeoutMs: flags.sessionTimeoutMs,
+        sharedCatalogue: flags.sharedCatalogue,
         http,
         log,
         stop: stop.signal,
