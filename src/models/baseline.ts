@@ -27,6 +27,7 @@ import { DirtyRows } from './dirty.js';
 import { withIndex } from '../typed-arrays.js';
 import type { IndexedRating, ModelContext, RankingModel, RatingModel, StateValue } from './model.js';
 import { RunningMean } from './running-mean.js';
+import { SharedDeltas, type SharedTable } from './shared-deltas.js';
 
 export interface BaselineOptions {
   readonly learningRate: number;
@@ -43,6 +44,20 @@ export class Baseline implements RatingModel, RankingModel {
   private userBias: Float64Array = new Float64Array(1024);
   private itemBias: Float64Array = new Float64Array(1024);
   private readonly dirty = new DirtyRows();
+  private readonly itemTable: SharedTable = {
+    key: (item) => `i${item}`,
+    indexOf: (key) => (/^i\d+$/.test(key) ? Number(key.slice(1)) : undefined),
+    row: (item) => {
+      this.itemBias = withIndex(this.itemBias, item);
+      return this.itemBias.subarray(item, item + 1);
+    },
+    initial: (_item, out) => out.fill(0),
+    count: () => this.itemBias.length,
+    added: (item) => this.dirty.items.add(item),
+  };
+  private readonly meanTable = this.mean.sharedTable('mean');
+  /** Across a group's workers: the item biases (asynchronous SGD) and the mean's sum and count (exact). */
+  readonly shared = new SharedDeltas([this.itemTable, this.meanTable]);
 
   constructor(
     private readonly context: ModelContext,
@@ -77,6 +92,8 @@ export class Baseline implements RatingModel, RankingModel {
       this.itemBias[item] = bi + lr * (error - reg * bi);
       this.dirty.users.add(user);
       this.dirty.items.add(item);
+      this.shared.touch(this.itemTable, item);
+      this.shared.touch(this.meanTable, 0);
     }
   }
 

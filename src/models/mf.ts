@@ -33,6 +33,7 @@ import type { IndexedRating, ModelContext, RankingModel, RatingModel, StateValue
 import { GrowableRows, packFloat64, unpackFloat64 } from './packed.js';
 import { RunningMean } from './running-mean.js';
 import { seededNormal } from './seeded-init.js';
+import { rowsTable, SharedDeltas, type SharedTable } from './shared-deltas.js';
 
 export interface BiasedMFOptions {
   readonly factors: number;
@@ -66,6 +67,10 @@ export class BiasedMF implements RatingModel, RankingModel {
   private readonly dirty = new DirtyRows();
   private readonly initUserRow: (row: Float64Array, index: number) => void;
   private readonly initItemRow: (row: Float64Array, index: number) => void;
+  private readonly itemTable: SharedTable;
+  private readonly meanTable: SharedTable;
+  /** Across a group's workers: the item rows, bias and factors (asynchronous SGD), and the mean's sum and count (exact). */
+  readonly shared: SharedDeltas;
 
   constructor(
     private readonly context: ModelContext,
@@ -77,6 +82,9 @@ export class BiasedMF implements RatingModel, RankingModel {
     this.itemRows = new GrowableRows(width);
     this.initUserRow = (row, index) => this.initRow(row, USER_TABLE, index);
     this.initItemRow = (row, index) => this.initRow(row, ITEM_TABLE, index);
+    this.itemTable = rowsTable('i', this.itemRows, this.initItemRow, (item) => this.dirty.items.add(item));
+    this.meanTable = this.mean.sharedTable('mean');
+    this.shared = new SharedDeltas([this.itemTable, this.meanTable]);
   }
 
   private initRow(row: Float64Array, table: number, index: number): void {
@@ -132,6 +140,8 @@ export class BiasedMF implements RatingModel, RankingModel {
       }
       this.dirty.users.add(user);
       this.dirty.items.add(item);
+      this.shared.touch(this.itemTable, item);
+      this.shared.touch(this.meanTable, 0);
     }
   }
 

@@ -63,6 +63,22 @@ export interface OnlineModel {
   flush?(): Promise<void>;
   /** Stop background work; the model is not used afterwards. */
   close?(): Promise<void>;
+  /**
+   * The parameters it learns from every partition's events when several workers form one
+   * recommender (serve --scale-out), merged by addition (src/models/shared-deltas.ts). A model
+   * without them keeps all its parameters per worker.
+   */
+  readonly shared?: SharedParameters;
+}
+
+/** Parameters shared across a group's workers, merged by adding each worker's changes. */
+export interface SharedParameters {
+  /** Report changes from now on (after `restore`, before the first batch). */
+  begin(): void;
+  /** The changes since the last call, as (key, additive delta), forgotten once returned. */
+  drainDeltas(): Array<[key: string, delta: Float64Array]>;
+  /** Add other workers' changes into the live parameters. */
+  addDeltas(entries: Iterable<[key: string, delta: Float64Array]>): void;
 }
 
 export interface TrainingStatus {

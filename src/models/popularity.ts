@@ -27,7 +27,7 @@
  *   popularity.count(3); // 1
  */
 import { withIndex } from '../typed-arrays.js';
-import type { Explanation, IndexedRating, RankingModel, StateValue } from './model.js';
+import type { Explanation, IndexedRating, RankingModel, SharedParameters, StateValue } from './model.js';
 
 export interface PopularityOptions {
   /** Half-life of a pick's weight, in events; Infinity for all-time counts. */
@@ -52,6 +52,44 @@ export class Popularity implements RankingModel {
   private rescaled = false;
   /** Items 0..itemsSeen-1 may hold a weight. */
   private itemsSeen = 0;
+  /** Since the last drain of shared deltas: events learned, and picks per item in stored units. */
+  private sharing = false;
+  private pendingEvents = 0;
+  private readonly pendingWeights = new Map<number, number>();
+
+  /**
+   * Across a group's workers: the picks, reported as counts decayed to now (so each worker adds
+   * them in its own units: exact up to the decay over the updates' delay), and the event clock
+   * (a pick decays with every worker's events, as on one worker).
+   */
+  readonly shared: SharedParameters = {
+    begin: () => {
+      this.sharing = true;
+    },
+    drainDeltas: () => {
+      const deltas: Array<[string, Float64Array]> = [];
+      if (this.pendingEvents > 0) deltas.push(['clock', Float64Array.of(this.pendingEvents)]);
+      const unit = this.unit;
+      for (const [item, stored] of this.pendingWeights) deltas.push([`i${item}`, Float64Array.of(stored / unit)]);
+      this.pendingEvents = 0;
+      this.pendingWeights.clear();
+      return deltas;
+    },
+    addDeltas: (entries) => {
+      for (const [key, delta] of entries) {
+        if (key === 'clock') {
+          this.events += delta[0]!;
+          if ((this.events - this.origin) / this.options.halfLife > RESCALE_EXPONENT) this.rescale();
+        } else if (/^i\d+$/.test(key)) {
+          const item = Number(key.slice(1));
+          this.weights = withIndex(this.weights, item);
+          this.weights[item]! += delta[0]! * this.unit;
+          this.itemsSeen = Math.max(this.itemsSeen, item + 1);
+          this.changed.add(item);
+        } else throw new Error(`popularity: unknown shared key '${key}'`);
+      }
+    },
+  };
 
   constructor(options: Partial<PopularityOptions> = {}) {
     this.options = { ...POPULARITY_DEFAULTS, ...options };
@@ -77,6 +115,10 @@ export class Popularity implements RankingModel {
       this.weights[item]! += this.unit;
       this.itemsSeen = Math.max(this.itemsSeen, item + 1);
       this.changed.add(item);
+      if (this.sharing) {
+        this.pendingEvents += 1;
+        this.pendingWeights.set(item, (this.pendingWeights.get(item) ?? 0) + this.unit);
+      }
     }
   }
 
@@ -84,6 +126,7 @@ export class Popularity implements RankingModel {
   private rescale(): void {
     const factor = 1 / 2 ** ((this.events - this.origin) / this.options.halfLife);
     for (let item = 0; item < this.weights.length; item++) this.weights[item]! *= factor;
+    for (const [item, stored] of this.pendingWeights) this.pendingWeights.set(item, stored * factor);
     this.origin = this.events;
     this.rescaled = true;
   }
