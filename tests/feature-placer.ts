@@ -25,4 +25,7 @@ export class FeaturePlacer implements RankingModel {
   }
 
   restore(): void {}
+  userOfKey(key: string): never {
+    throw new Error(`unknown state key '${key}': this model drains none`);
+  }
 }

@@ -35,6 +35,9 @@ class Recorder implements RatingModel {
     return [];
   }
   restore(): void {}
+  userOfKey(key: string): never {
+    throw new Error(`unknown state key '${key}': this model drains none`);
+  }
 }
 
 function ratingEvents(count: number, users: number, items: number, seed: number): RatingEvent[] {

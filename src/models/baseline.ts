@@ -125,4 +125,12 @@ export class Baseline implements RatingModel, RankingModel {
       } else throw new Error(`baseline: unknown state key '${key}'`);
     }
   }
+
+  /** `u<user>` is the user's bias; `mean` and the item biases `i<item>` are shared. */
+  userOfKey(key: string): number | undefined {
+    const row = /^([ui])(\d+)$/.exec(key);
+    if (row) return row[1] === 'u' ? Number(row[2]) : undefined;
+    if (key === 'mean') return undefined;
+    throw new Error(`baseline: unknown state key '${key}'`);
+  }
 }

@@ -189,4 +189,14 @@ export class CoOccurrence implements RankingModel {
     }
     this.changedUsers.clear();
   }
+
+  /**
+   * Every key is a chunk of one user's picks, `u<user>.<chunk>`: the pair and item counts are
+   * not stored (restore rebuilds them from all users' picks).
+   */
+  userOfKey(key: string): number | undefined {
+    const chunk = /^u(\d+)\.\d+$/.exec(key);
+    if (!chunk) throw new Error(`cooccurrence: unknown state key '${key}'`);
+    return Number(chunk[1]);
+  }
 }

@@ -439,4 +439,13 @@ export class Ensemble implements RatingModel, RankingModel {
       }
     }
   }
+
+  /**
+   * Nothing is one user's: the event count and the blender's and ranker's sums and weights are
+   * shared (its inputs drain and classify their own state).
+   */
+  userOfKey(key: string): number | undefined {
+    if (['events', 'gram', 'moments', 'blend', 'ranking'].includes(key)) return undefined;
+    throw new Error(`ensemble: unknown state key '${key}'`);
+  }
 }

@@ -104,6 +104,18 @@ export class FoldInState {
     if (this.ratings.entityCount > 0) this.items.ensure(this.ratings.entityCount - 1, this.initItemRow);
   }
 
+  /**
+   * Whose a key this state drains is: the rating chunks `h<user>.<chunk>` and rows `u<user>` are
+   * the user's, item rows `i<item>` and `seq` shared; other keys go to `other` (which throws on
+   * keys it does not know either).
+   */
+  userOfKey(key: string, other: (key: string) => number | undefined): number | undefined {
+    const owned = /^(?:h(\d+)\.\d+|u(\d+))$/.exec(key);
+    if (owned) return Number(owned[1] ?? owned[2]);
+    if (key === 'seq' || /^i\d+$/.test(key)) return undefined;
+    return other(key);
+  }
+
   private restoreRow(key: string, value: Uint8Array): void {
     const [rows, init] = key.startsWith('u') ? [this.users, this.initUserRow] : [this.items, this.initItemRow];
     const stored = unpackFloat64(value);

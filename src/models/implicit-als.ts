@@ -261,4 +261,15 @@ export class ImplicitAls implements RankingModel {
     this.itemRowsInGram = this.swept;
     this.addNewItemRows();
   }
+
+  /**
+   * A user's picks and row are theirs (fold-in-state.ts); item rows, the counters and the
+   * sweep's window are shared.
+   */
+  userOfKey(key: string): number | undefined {
+    return this.state.userOfKey(key, (other) => {
+      if (['events', 'nextSweep', 'window', 'swept'].includes(other)) return undefined;
+      throw new Error(`implicit-als: unknown state key '${other}'`);
+    });
+  }
 }

@@ -361,4 +361,16 @@ export class ImputeFactors implements RatingModel, RankingModel {
       else throw new Error(`${this.name}: unknown state key '${key}'`);
     });
   }
+
+  /**
+   * A user's ratings and row are theirs (fold-in-state.ts; their mean is read from their
+   * ratings); item rows with their offsets, the global mean, the counter and the sweep's window
+   * are shared.
+   */
+  userOfKey(key: string): number | undefined {
+    return this.state.userOfKey(key, (other) => {
+      if (['mean', 'events', 'window'].includes(other)) return undefined;
+      throw new Error(`${this.name}: unknown state key '${other}'`);
+    });
+  }
 }

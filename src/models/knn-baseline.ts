@@ -133,6 +133,13 @@ export class KnnBaseline implements RatingModel {
     this.similarity.restore(similarity);
   }
 
+  /** Its parts decide: `b.` the baseline's keys, `s.` the similarity index's (knn-user's are all shared). */
+  userOfKey(key: string): number | undefined {
+    if (key.startsWith('b.')) return this.baseline.userOfKey(key.slice(2));
+    if (key.startsWith('s.')) return this.similarity.userOfKey(key.slice(2));
+    throw new Error(`${this.name}: unknown state key '${key}'`);
+  }
+
   /**
    * Σ s·(r − b) and Σ s over the k most similar candidates with s > 0: for item-based, the
    * items the user rated, compared with the item; for user-based, the item's raters, compared

@@ -204,4 +204,12 @@ export class BiasedMF implements RatingModel, RankingModel {
       rows.row(index).set(stored);
     }
   }
+
+  /** `u<user>` is the user's row (bias and factors); `mean` and the item rows `i<item>` are shared. */
+  userOfKey(key: string): number | undefined {
+    const row = /^([ui])(\d+)$/.exec(key);
+    if (row) return row[1] === 'u' ? Number(row[2]) : undefined;
+    if (key === 'mean') return undefined;
+    throw new Error(`mf: unknown state key '${key}'`);
+  }
 }

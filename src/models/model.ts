@@ -23,6 +23,12 @@
  *   every pair ever drained (latest value per key) and must rebuild an identical model.
  * - Values are numbers, strings, plain arrays/objects of those, or Uint8Array (packed rows); a
  *   null value deletes the key (a model's queue of work it has since done).
+ * - `userOfKey` says whose a drained key is: the catalogue index of the one user whose state it
+ *   holds (their parameter row, their chunk of ratings or picks), or undefined when it is shared
+ *   (item-side parameters, global counters and weights, anything several users wrote). Scaled
+ *   out, a user's keys move with their ratings partition; the shared rest is merged across
+ *   workers. A key is a user's only if nothing but that user's events changes it. A key the
+ *   model never drains throws, as `restore` does.
  *
  * A model may learn behind the stream (the two-tower trains on its own schedule): it is started
  * before the first batch and after `restore` (`start`: a worker, a tfjs backend), reports how far
@@ -55,6 +61,8 @@ export interface OnlineModel {
   learn(batch: readonly IndexedRating[]): void;
   drainChanges(): Array<[key: string, value: StateValue | null]>;
   restore(entries: Iterable<[key: string, value: StateValue]>): void;
+  /** The user whose state a drained key is, or undefined when the key is shared (see the contract above). */
+  userOfKey(key: string): number | undefined;
   /** Prepare background training; called once, after `restore` and before the first batch. */
   start?(): Promise<void>;
   /** Where background training stands. */

@@ -165,4 +165,10 @@ export class Popularity implements RankingModel {
       } else throw new Error(`popularity: unknown state key '${key}'`);
     }
   }
+
+  /** Nothing is one user's: the `clock` and the item weights `i<item>` are shared. */
+  userOfKey(key: string): number | undefined {
+    if (key === 'clock' || /^i\d+$/.test(key)) return undefined;
+    throw new Error(`popularity: unknown state key '${key}'`);
+  }
 }

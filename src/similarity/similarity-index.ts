@@ -278,6 +278,20 @@ export class SimilarityIndex {
     for (let entity = 0; entity < this.entityCount; entity++) this.lists.markDirty(entity);
   }
 
+  /**
+   * Whose a drained key is. `h<context>.<chunk>` is a chunk of one context's history: item-item,
+   * contexts are users, so it is that user's ratings; user-user, contexts are items, so it is an
+   * item's raters, shared. `seq` is shared. The pair statistics are never drained (restore
+   * rebuilds them from the histories), and they would be shared too: a user-user pair is two
+   * users', an item-item pair is linked through many users.
+   */
+  userOfKey(key: string): number | undefined {
+    const chunk = /^h(\d+)\.\d+$/.exec(key);
+    if (chunk) return this.options.kind === 'item' ? Number(chunk[1]) : undefined;
+    if (key === 'seq') return undefined;
+    throw new Error(`similarity: unknown state key '${key}'`);
+  }
+
   /** Mark dirty the entities whose similarities an event in `context` changed. */
   private markChanged(context: number, entity: number, from: number, to: number): void {
     const { lists } = this;

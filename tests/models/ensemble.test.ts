@@ -29,6 +29,9 @@ class FixedRater implements RatingModel {
     return [];
   }
   restore(): void {}
+  userOfKey(key: string): never {
+    throw new Error(`unknown state key '${key}': this model drains none`);
+  }
 }
 
 /** A per-event ranking model that learns nothing: its scores are whatever `scoresFor` writes. */
@@ -46,6 +49,9 @@ class FixedRanker implements RankingModel {
     return [];
   }
   restore(): void {}
+  userOfKey(key: string): never {
+    throw new Error(`unknown state key '${key}': this model drains none`);
+  }
 }
 
 /** A uniform value in [0, 1) for (a, b, c), the same on every call. */
@@ -336,6 +342,7 @@ test('ensemble: it learns before its inputs (learningOrder), and models reading 
     learn() {},
     drainChanges: () => [],
     restore() {},
+    userOfKey: () => undefined,
   } satisfies OnlineModel;
   const second = {
     name: 'mf',
@@ -344,6 +351,7 @@ test('ensemble: it learns before its inputs (learningOrder), and models reading 
     learn() {},
     drainChanges: () => [],
     restore() {},
+    userOfKey: () => undefined,
   } satisfies OnlineModel;
   first.inputs.push(second);
   assert.throws(() => learningOrder([first, second]), /cycle/);

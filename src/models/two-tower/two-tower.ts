@@ -281,6 +281,22 @@ export class TwoTower implements RatingModel, RankingModel {
     this.baseline.restore(baseline);
   }
 
+  /**
+   * Only the baseline's user biases (`b/u<user>`) are one user's. Shared: the rest of the
+   * baseline, the queued batches `q/` (every user's events, numbered in the stream), the
+   * vocabularies `v/`, and the trainer's checkpoint: dense weights `d`, Adam's moments `o`,
+   * counters `c`, reservoir blocks `r/` (everyone's events) and table blocks `t/<table>/<block>`
+   * — a userId block holds the rows of 128 users (embedding-table.ts, BLOCK_ROWS), so it is no
+   * one user's either.
+   */
+  userOfKey(key: string): number | undefined {
+    if (key.startsWith('b/')) return this.baseline.userOfKey(key.slice(2));
+    if (Object.hasOwn(VOCABULARY_KEYS, key) || key === 'd' || key === 'o' || key === 'c' || /^(?:q|r)\/\d+$/.test(key)) return undefined;
+    const block = /^t\/([^/]+)\/\d+$/.exec(key);
+    if (block && (TABLE_NAMES as readonly string[]).includes(block[1]!)) return undefined;
+    throw new Error(`unknown state key '${key}' for two-tower`);
+  }
+
   /** Serving takes the checkpoint's weights at once, so lists are served before training resumes. */
   private restoreServing(key: string, value: StateValue): void {
     if (key.startsWith('t/')) {
