@@ -205,6 +205,11 @@ export class Recommender {
     return this.coldStarter;
   }
 
+  /** Items other workers of the group learned (their shared parameters were added in) are ranked too: the catalogue's first `count`. */
+  learnedElsewhere(count: number): void {
+    this.learnedItems = Math.max(this.learnedItems, Math.min(count, this.catalog.items.size));
+  }
+
   /** The models that predict ratings (the RMSE/MAE table). */
   get ratingModels(): readonly RatingModel[] {
     return this.raters;

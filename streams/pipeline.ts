@@ -3,9 +3,11 @@
  *
  *   source ─poll─▶ decode + validate ─bad─▶ dead letters
  *                        │
- *                  (shared catalogue: the batch's new ids get the group's indices)
+ *                  (scale-out: the batch's new ids get the group's indices; others' updates added in)
  *                        │
  *                  test, then train (every model), refresh touched users' top-k
+ *                        │
+ *                  (scale-out: this worker's shared-parameter totals published)
  *                        │
  *                  one LMDB transaction: deltas + histories + evaluation + lists + positions
  *                        │
@@ -23,6 +25,11 @@ import type { StateStore, UserActivity } from '../state/store.js';
 import { deadLetterOf } from './dead-letter.js';
 import { listItems, type TitleOf } from './list-entries.js';
 import type { PipelineMetrics } from './metrics.js';
+import type { GroupSharing } from './scale-out.js';
+import type { StateValue } from '../src/models/model.js';
+
+/** What the group's sharing stores with a commit: [model, key, value] rows of the models sub-database. */
+type SharedState = Array<[string, string, StateValue]>;
 import { pullBatches } from './pull.js';
 import type { DeadLetter, DeadLetterSink, RawRecord, RatingSource, RecommendationList, RecommendationSink, SimilarItemsSink } from './transport.js';
 
@@ -83,8 +90,8 @@ export interface PipelineParts {
   readonly similarItems?: SimilarItemsSink;
   readonly metrics: PipelineMetrics;
   readonly now?: () => number;
-  /** Gives a batch's ids their indices before it is learned (the group's shared catalogue); else they are interned in event order. */
-  readonly catalogue?: { admit(events: readonly RatingEvent[]): Promise<void> };
+  /** The group this worker forms one recommender with (serve --scale-out): shared indices and parameters. */
+  readonly sharing?: GroupSharing;
 }
 
 /** What one micro-batch did, for progress displays and tests. */
@@ -165,13 +172,33 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     return batch;
   };
 
-  const admit = async (batch: DecodedBatch): Promise<DecodedBatch> => {
-    if (parts.catalogue && batch.events.length > 0) {
-      const end = metrics.stageDuration.startTimer({ stage: 'catalogue' });
-      await parts.catalogue.admit(batch.events);
+  const { sharing } = parts;
+  const shareBefore = async (batch: DecodedBatch): Promise<DecodedBatch> => {
+    if (sharing) {
+      const end = metrics.stageDuration.startTimer({ stage: 'share' });
+      await sharing.beforeBatch(batch.events);
       end();
     }
     return batch;
+  };
+  const shareAfter = async (batch: LearnedBatch): Promise<LearnedBatch & { shared: SharedState }> => {
+    if (!sharing) return { ...batch, shared: [] };
+    const end = metrics.stageDuration.startTimer({ stage: 'share' });
+    const shared = await sharing.afterBatch();
+    end();
+    return { ...batch, shared };
+  };
+  // An idle poll adds the others' updates in, and stores what moved (no position changes).
+  const idle = (): BatchReport => {
+    const shared = sharing?.idle();
+    if (shared) timed('persist', () => commitState(shared, new Map(), new Map()));
+    return { records: 0, applied: 0, rejected: 0, rejections: [], positions: new Map(), lists: [], refreshed: [] };
+  };
+  const commitState = (shared: SharedState, positions: ReadonlyMap<number, number>, activity: ReadonlyMap<number, UserActivity>) => {
+    const delta = recommender.drainState();
+    delta.models.push(...shared);
+    store.commit(delta, positions, activity);
+    metrics.lmdbSize.set(store.sizeBytes());
   };
 
   // Lists are refreshed in slices of at most REFRESH_SLICE_MS, yielding to the event loop in
@@ -199,10 +226,9 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     return { ...batch, lists, refreshed, positions: nextPositions(batch.records), activity: userActivity(indexed, batch.partitions) };
   };
 
-  const persist = (batch: LearnedBatch): LearnedBatch =>
+  const persist = (batch: LearnedBatch & { shared: SharedState }): LearnedBatch =>
     timed('persist', () => {
-      store.commit(recommender.drainState(), batch.positions, batch.activity);
-      metrics.lmdbSize.set(store.sizeBytes());
+      commitState(batch.shared, batch.positions, batch.activity);
       return batch;
     });
 
@@ -249,8 +275,16 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
         () => source.poll(settings.batchSize, settings.batchWaitMs),
         (records) =>
           records.length === 0
-            ? of<BatchReport>({ records: 0, applied: 0, rejected: 0, rejections: [], positions: new Map(), lists: [], refreshed: [] })
-            : of(records).pipe(map(decode), concatMap(sendDeadLetters), concatMap(admit), concatMap(learn), map(persist), concatMap(publish)),
+            ? defer(() => of(idle()))
+            : of(records).pipe(
+                map(decode),
+                concatMap(sendDeadLetters),
+                concatMap(shareBefore),
+                concatMap(learn),
+                concatMap(shareAfter),
+                map(persist),
+                concatMap(publish),
+              ),
       ),
     ),
     finalize(() => void recommender.close()),

@@ -27,7 +27,7 @@ import { retryWithin, type KafkaLog } from './kafka/client.js';
 import { topicNames, type KafkaSettings } from './kafka/config.js';
 import { KafkaUnavailableError } from './kafka/errors.js';
 import { openServeTransport, type KafkaServeTransport } from './kafka/open.js';
-import type { CatalogueLog } from './kafka/catalogue.js';
+import { ScaleOut } from './scale-out.js';
 import type { KafkaClientEvent } from './kafka/source.js';
 import { SideFeatureFeed } from './kafka/side-feature-feed.js';
 import { PipelineMetrics } from './metrics.js';
@@ -53,8 +53,8 @@ export interface ServeOptions {
   readonly connectTimeoutMs: number;
   /** How long the group waits for a crashed member before reassigning its partitions. */
   readonly sessionTimeoutMs?: number;
-  /** Agree on id indices with the group's other workers through the catalogue topic. */
-  readonly sharedCatalogue?: boolean;
+  /** One of several workers forming one recommender: shared id indices and item-side parameters (README: Scale-out). */
+  readonly scaleOut?: boolean;
   readonly http?: HttpListenOptions;
   /** Status lines (start, assignments, progress, stop) and kafkajs warnings. */
   readonly log: KafkaLog;
@@ -144,13 +144,16 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     );
     if (transport === undefined) return stopped(0);
     const { source } = transport;
-    let catalogue: CatalogueLog | undefined;
-    if (options.sharedCatalogue) {
-      readiness.reading(`reading the shared catalogue (${topics.catalogue})`);
-      catalogue = await transport.openCatalogue(recommender.catalog);
-      const read = catalogue.counts();
+    let sharing: ScaleOut | undefined;
+    if (options.scaleOut) {
+      readiness.reading(`reading the shared catalogue and model updates (${topics.catalogue}, ${topics.modelUpdates})`);
+      const { catalogue, updates } = await transport.openScaleOut(recommender.catalog);
+      sharing = new ScaleOut(recommender, store, catalogue, updates, metrics.registry);
+      await sharing.start();
       log(
-        `shared catalogue: read ${read.read} announcements from ${topics.catalogue}; ${recommender.catalog.users.size} users and ${recommender.catalog.items.size} items have the group's indices`,
+        `scale-out: slot ${sharing.slot}; ${recommender.catalog.users.size} users and ${recommender.catalog.items.size} items have the group's indices ` +
+          `(${catalogue.counts().read} announcements); ${updates.counts().read} shared-parameter totals read; shared: ${sharing.sharedModels.join(', ') || 'none'}, ` +
+          `the rest per worker`,
       );
     }
 
@@ -193,7 +196,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
           recommendations: transport.recommendations,
           similarItems: recommender.itemSimilarity ? transport.similarItems : undefined,
           metrics,
-          catalogue,
+          sharing,
         },
         {
           scale: options.scale,
@@ -247,7 +250,7 @@ async function connect(
     try {
       transport = await openServeTransport(options.settings, {
         log: options.log,
-        sharedCatalogue: options.sharedCatalogue,
+        scaleOut: options.scaleOut,
         onAssignment,
         onClientEvent,
         sessionTimeoutMs: options.sessionTimeoutMs,

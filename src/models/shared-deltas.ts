@@ -110,12 +110,7 @@ export class SharedDeltas implements SharedParameters {
 }
 
 /** A GrowableRows table shared under `prefix` + index ('i12'); new rows start from `init` (seeded by index). */
-export function rowsTable(
-  prefix: string,
-  rows: GrowableRows,
-  init: (row: Float64Array, index: number) => void,
-  added: (index: number) => void,
-): SharedTable {
+export function rowsTable(prefix: string, rows: GrowableRows, init: (row: Float64Array, index: number) => void, added: (index: number) => void): SharedTable {
   const pattern = new RegExp(`^${prefix}\\d+$`);
   return {
     key: (index) => `${prefix}${index}`,

@@ -1,6 +1,6 @@
 /**
  * The catalogue topic: the order in which a group of workers met every user and item id, so
- * that they all give an id the same dense index (`--shared-catalogue`). Models address their
+ * that they all give an id the same dense index (part of `--scale-out`). Models address their
  * parameters by index, and every piece of state that passes from one worker to another (a
  * user's state restored elsewhere, item-side parameters learned from every partition) names
  * users and items by index, so the indices must agree before anything can be shared.
@@ -22,12 +22,11 @@
  * or against another group's topic) is refused with the way out.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Catalog, IdIndex } from '../../src/catalog.js';
 import { StateError } from '../../state/errors.js';
-import { DEFAULT_RETRY } from './client.js';
 import type { KafkaSettings } from './config.js';
-import { explainKafkaError } from './errors.js';
+import { FollowedTopic } from './followed-topic.js';
 import type { SharedProducer } from './producer.js';
 
 /** One announcement: new user and item ids, in the order the announcing worker met them. */
@@ -38,8 +37,6 @@ interface Announcement {
   readonly i: readonly string[];
 }
 
-const SESSION_TIMEOUT_MS = 10_000;
-
 export interface CatalogueCounts {
   /** Announcements read, and sent by this worker. */
   readonly read: number;
@@ -49,72 +46,36 @@ export interface CatalogueCounts {
 }
 
 export class CatalogueLog {
-  private readonly consumer: Consumer;
+  private readonly followed: FollowedTopic;
   private readonly worker = randomUUID();
   private sequence = 0;
   /** Records read but not interned yet, in topic order. */
   private pending: Announcement[] = [];
   /** Distinct ids of each kind met in the topic so far: the next index the topic gives. */
   private ranked = { users: 0, items: 0 };
-  private waiters: Array<{ until: () => boolean; resolve: () => void; reject: (error: Error) => void }> = [];
-  private readUpTo = 0;
-  private failure: Error | undefined;
-  private closed = false;
   private readonly counted = { read: 0, sent: 0, sentBytes: 0 };
 
   private constructor(
     kafka: Kafka,
-    private readonly settings: KafkaSettings,
+    settings: KafkaSettings,
     private readonly topic: string,
     private readonly producer: SharedProducer,
     private readonly catalog: Catalog,
   ) {
-    this.consumer = kafka.consumer({
-      // A group of its own, committing nothing: every start reads the topic whole.
-      groupId: `${settings.topicPrefix}catalogue-${this.worker}`,
-      sessionTimeout: SESSION_TIMEOUT_MS,
-      maxWaitTimeInMs: 100,
-      allowAutoTopicCreation: false,
-      retry: { ...DEFAULT_RETRY, restartOnFailure: async () => !this.closed },
-    });
-    const { END_BATCH_PROCESS, CRASH } = this.consumer.events;
-    this.consumer.on(END_BATCH_PROCESS, ({ payload }) => {
-      this.readUpTo = Math.max(this.readUpTo, Number(payload.lastOffset) + 1);
-      this.wake();
-    });
-    this.consumer.on(CRASH, ({ payload }) => {
-      if (payload.restart || this.closed) return;
-      this.failure = explainKafkaError(payload.error, { brokers: settings.brokers, doing: `reading ${topic}`, topics: [topic], sasl: settings.sasl });
-      this.wake();
-    });
+    this.followed = new FollowedTopic(kafka, settings, topic, (messages, partition) => this.read(messages, partition));
   }
 
   /** Read the topic to its end into `catalog`, checking that the catalogue's ids are a prefix of the topic's order. */
   static async open(kafka: Kafka, settings: KafkaSettings, topic: string, producer: SharedProducer, catalog: Catalog): Promise<CatalogueLog> {
     const log = new CatalogueLog(kafka, settings, topic, producer, catalog);
-    const admin = kafka.admin();
-    let end: number;
+    await log.followed.open();
     try {
-      await admin.connect();
-      const [partition] = await admin.fetchTopicOffsets(topic);
-      end = Number(partition?.high ?? 0);
-      await log.consumer.connect();
-      await log.consumer.subscribe({ topic, fromBeginning: true });
-      await log.consumer.run({ autoCommit: false, eachBatch: (payload) => log.onBatch(payload) });
-    } catch (error) {
-      await log.consumer.disconnect().catch(() => undefined);
-      throw explainKafkaError(error, { brokers: settings.brokers, doing: `starting to read ${topic}`, topics: [topic], sasl: settings.sasl });
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-    try {
-      await log.until(() => log.readUpTo >= end);
       log.internPending();
       const { users, items } = catalog;
       if (log.ranked.users < users.size || log.ranked.items < items.size) {
         throw new StateError(
           `the state holds ${users.size} users and ${items.size} items, but ${topic} ranks only ${log.ranked.users} and ${log.ranked.items}: ` +
-            `it was not made with this group's shared catalogue; start this worker with an empty --state (or --fresh), or without --shared-catalogue`,
+            `it was not made with this group's shared catalogue; start this worker with an empty --state (or --fresh), or without --scale-out`,
         );
       }
     } catch (error) {
@@ -126,6 +87,13 @@ export class CatalogueLog {
 
   counts(): CatalogueCounts {
     return { ...this.counted };
+  }
+
+  /** Intern what other workers announced since the last call (an idle poll); true if any id was new here. */
+  catchUp(): boolean {
+    const before = this.catalog.users.size + this.catalog.items.size;
+    this.internPending();
+    return this.catalog.users.size + this.catalog.items.size > before;
   }
 
   /** Give every id of `events` its shared index (announcing the new ones), interning what others announced meanwhile. */
@@ -144,40 +112,33 @@ export class CatalogueLog {
     await this.producer.send(this.topic, [{ key: null, value }]);
     this.counted.sent += 1;
     this.counted.sentBytes += Buffer.byteLength(value);
-    await this.until(() => this.pending.some((announcement) => announcement.by === by));
+    await this.followed.until(() => this.pending.some((announcement) => announcement.by === by));
     this.internPending();
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const waiter of this.waiters) waiter.reject(new Error(`${this.topic} was closed`));
-    this.waiters = [];
-    await this.consumer.disconnect().catch(() => undefined);
+  close(): Promise<void> {
+    return this.followed.close();
   }
 
-  private onBatch({ batch }: EachBatchPayload): Promise<void> {
-    for (const message of batch.messages) {
+  private read(messages: readonly KafkaMessage[], partition: number): void {
+    for (const message of messages) {
       if (message.value === null) continue;
       let announcement: Announcement;
       try {
         announcement = JSON.parse(message.value.toString('utf8')) as Announcement;
         if (!Array.isArray(announcement.u) || !Array.isArray(announcement.i)) throw new Error('no u and i arrays');
       } catch (error) {
-        // Nothing but workers writes here: a record that is not an announcement is a fault to stop at, not to skip (skipping would shift every later index).
-        this.failure = new Error(`${this.topic} record ${batch.partition}:${message.offset} is not a catalogue announcement (${(error as Error).message})`);
-        this.wake();
-        return Promise.resolve();
+        // Only workers write here: a record that is not an announcement stops the worker (skipping it would shift every later index).
+        throw new Error(`${this.topic} record ${partition}:${message.offset} is not a catalogue announcement (${(error as Error).message})`);
       }
       this.pending.push(announcement);
       this.counted.read += 1;
     }
-    this.wake();
-    return Promise.resolve();
   }
 
   /** Intern what was read, in topic order: the rank of an id is its index. */
   private internPending(): void {
-    if (this.failure) throw this.failure;
+    this.followed.check();
     for (const { u, i } of this.pending) {
       for (const id of u) this.ranked.users = this.rank(this.catalog.users, id, this.ranked.users, 'user');
       for (const id of i) this.ranked.items = this.rank(this.catalog.items, id, this.ranked.items, 'item');
@@ -197,21 +158,5 @@ export class CatalogueLog {
       `${kind} '${id}' has index ${local} in the state but rank ${next} in ${this.topic}: the state was not made with this group's shared catalogue; ` +
         `start this worker with an empty --state (or --fresh)`,
     );
-  }
-
-  private until(condition: () => boolean): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (condition()) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.push({ until: condition, resolve, reject }));
-  }
-
-  private wake(): void {
-    const waiting = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiting) {
-      if (this.failure) waiter.reject(this.failure);
-      else if (waiter.until()) waiter.resolve();
-      else this.waiters.push(waiter);
-    }
   }
 }

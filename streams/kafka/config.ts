@@ -167,8 +167,9 @@ export interface TopicNames {
   readonly recs: string;
   readonly similarItems: string;
   readonly dlq: string;
-  /** The shared catalogue of a group of workers (serve --shared-catalogue; streams/kafka/catalogue.ts). */
+  /** serve --scale-out: the group's shared catalogue (streams/kafka/catalogue.ts) and model updates (model-updates.ts). */
   readonly catalogue: string;
+  readonly modelUpdates: string;
 }
 
 export function topicNames(prefix: string): TopicNames {
@@ -180,5 +181,6 @@ export function topicNames(prefix: string): TopicNames {
     similarItems: `${prefix}similar-items`,
     dlq: `${prefix}dlq`,
     catalogue: `${prefix}catalogue`,
+    modelUpdates: `${prefix}model-updates`,
   };
 }

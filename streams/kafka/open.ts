@@ -11,8 +11,9 @@ import { SharedProducer } from './producer.js';
 import { ItemPublisher, RatingPublisher, UserPublisher } from './publishers.js';
 import { KafkaDeadLetterSink, KafkaRecommendationSink, KafkaSimilarItemsSink } from './sinks.js';
 import { KafkaRatingSource, type KafkaSourceOptions } from './source.js';
-import { catalogueTopicSpec, ensureTopics, topicSpecs } from './topics.js';
+import { ensureTopics, scaleOutTopicSpecs, topicSpecs } from './topics.js';
 import { CatalogueLog } from './catalogue.js';
+import { ModelUpdates } from './model-updates.js';
 import type { Catalog } from '../../src/catalog.js';
 
 export interface KafkaServeTransport {
@@ -25,8 +26,11 @@ export interface KafkaServeTransport {
   readonly similarItems: KafkaSimilarItemsSink;
   readonly deadLetters: KafkaDeadLetterSink;
   health(): { readonly consumer: KafkaHealth; readonly producer: KafkaHealth };
-  /** Read the shared catalogue into `catalog` (--shared-catalogue; its topic was checked with the others); closed with the transport. */
-  openCatalogue(catalog: Catalog): Promise<CatalogueLog>;
+  /**
+   * serve --scale-out: read the shared catalogue into `catalog`, then the model updates, each to
+   * its end, and follow both (their topics were checked with the others); closed with the transport.
+   */
+  openScaleOut(catalog: Catalog): Promise<{ readonly catalogue: CatalogueLog; readonly updates: ModelUpdates }>;
   /** Closes the source and the sinks (each may also be closed on its own). */
   close(): Promise<void>;
 }
@@ -45,14 +49,16 @@ export interface KafkaProduceTransport {
 export interface ServeTransportOptions extends KafkaSourceOptions {
   /** Retries of the first contact (checking the topics), bounded by what is left of --connect-timeout. */
   readonly connectRetry?: RetryOptions;
-  /** The group's workers agree on id indices through the catalogue topic (created when missing). */
-  readonly sharedCatalogue?: boolean;
+  /** One of several workers forming one recommender: the catalogue and model-updates topics are checked (created when missing) too. */
+  readonly scaleOut?: boolean;
 }
 
 export async function openServeTransport(settings: KafkaSettings, options: ServeTransportOptions = {}): Promise<KafkaServeTransport> {
-  const specs = [...topicSpecs(settings), ...(options.sharedCatalogue ? [catalogueTopicSpec(settings)] : [])];
+  const specs = [...topicSpecs(settings), ...(options.scaleOut ? scaleOutTopicSpecs(settings) : [])];
   const { kafka, topics, created, producer } = await prepare(settings, options.log, options.connectRetry, specs);
   let catalogue: CatalogueLog | undefined;
+  let updates: ModelUpdates | undefined;
+  let retained = false;
   const source = new KafkaRatingSource(kafka, settings, options);
   const observe = options.onClientEvent;
   if (observe) producer.onRequestTimeout(() => observe('producer_request_timeout'));
@@ -68,17 +74,20 @@ export async function openServeTransport(settings: KafkaSettings, options: Serve
     similarItems,
     deadLetters,
     health: () => ({ consumer: source.health(), producer: producer.health() }),
-    openCatalogue: async (catalog) => {
-      if (!options.sharedCatalogue) throw new Error('the transport was opened without sharedCatalogue');
-      catalogue = await CatalogueLog.open(kafka, settings, topics.catalogue, producer.retain(), catalog);
-      return catalogue;
+    openScaleOut: async (catalog) => {
+      if (!options.scaleOut) throw new Error('the transport was opened without scaleOut');
+      producer.retain();
+      retained = true;
+      catalogue = await CatalogueLog.open(kafka, settings, topics.catalogue, producer, catalog);
+      updates = await ModelUpdates.open(kafka, settings, topics.modelUpdates, producer);
+      return { catalogue, updates };
     },
     close: async () => {
       try {
         await source.close();
-        await catalogue?.close();
+        await Promise.all([catalogue?.close(), updates?.close()]);
       } finally {
-        await Promise.all([recommendations.close(), similarItems.close(), deadLetters.close(), catalogue && producer.release()]);
+        await Promise.all([recommendations.close(), similarItems.close(), deadLetters.close(), retained && producer.release()]);
       }
     },
   };

@@ -40,9 +40,16 @@ export function topicSpecs(settings: KafkaSettings): TopicSpec[] {
   ];
 }
 
-/** The shared catalogue's topic (serve --shared-catalogue): one partition, a total order kept for ever. */
-export function catalogueTopicSpec(settings: KafkaSettings): TopicSpec {
-  return { name: topicNames(settings.topicPrefix).catalogue, partitions: 1, cleanupPolicy: 'delete', retentionMs: -1 };
+/**
+ * The topics of serve --scale-out: the shared catalogue (one partition, a total order kept for
+ * ever) and the model updates (the latest total per slot and parameter: compacted).
+ */
+export function scaleOutTopicSpecs(settings: KafkaSettings): TopicSpec[] {
+  const names = topicNames(settings.topicPrefix);
+  return [
+    { name: names.catalogue, partitions: 1, cleanupPolicy: 'delete', retentionMs: -1 },
+    { name: names.modelUpdates, partitions: 1, cleanupPolicy: 'compact' },
+  ];
 }
 
 /**
@@ -111,14 +118,21 @@ export async function ensureTopics(admin: Admin, settings: KafkaSettings, specs:
   const wrong = specs.filter((spec) => normalisePolicy(found.get(spec.name)?.policy ?? '') !== spec.cleanupPolicy);
   if (wrong.length > 0) {
     throw new TopicPolicyError(
-      wrong.map((spec) => `topic '${spec.name}' has cleanup.policy=${found.get(spec.name)?.policy || '(none)'} but rxrec needs ${spec.cleanupPolicy}`).join('; ') +
+      wrong
+        .map((spec) => `topic '${spec.name}' has cleanup.policy=${found.get(spec.name)?.policy || '(none)'} but rxrec needs ${spec.cleanupPolicy}`)
+        .join('; ') +
         `; change it (kafka-configs.sh --alter --entity-type topics --entity-name <topic> --add-config cleanup.policy=<policy>) or use another --topic-prefix`,
     );
   }
   const expiring = specs.filter((spec) => spec.retentionMs !== undefined && found.get(spec.name)?.retentionMs !== String(spec.retentionMs));
   if (expiring.length > 0) {
     throw new TopicPolicyError(
-      expiring.map((spec) => `topic '${spec.name}' has retention.ms=${found.get(spec.name)?.retentionMs || '(none)'} but rxrec needs ${spec.retentionMs} (kept for ever)`).join('; ') +
+      expiring
+        .map(
+          (spec) =>
+            `topic '${spec.name}' has retention.ms=${found.get(spec.name)?.retentionMs || '(none)'} but rxrec needs ${spec.retentionMs} (kept for ever)`,
+        )
+        .join('; ') +
         `; change it (kafka-configs.sh --alter --entity-type topics --entity-name <topic> --add-config retention.ms=-1) or use another --topic-prefix`,
     );
   }

@@ -12,7 +12,7 @@ import { kafkaClient } from '../../streams/kafka/client.js';
 import { topicNames, type KafkaSettings } from '../../streams/kafka/config.js';
 import { TopicPolicyError } from '../../streams/kafka/errors.js';
 import { SharedProducer } from '../../streams/kafka/producer.js';
-import { catalogueTopicSpec, ensureTopics } from '../../streams/kafka/topics.js';
+import { ensureTopics, scaleOutTopicSpecs } from '../../streams/kafka/topics.js';
 import { StateError } from '../../state/errors.js';
 import { collectingLog, kafkaBroker, testSettings } from './broker.js';
 
@@ -42,7 +42,7 @@ test('workers that meet the same ids in different orders at the same time give e
   const settings = testSettings(broker.brokers);
   const admin = kafkaClient(settings, collectingLog().log).admin();
   t.after(() => admin.disconnect());
-  await ensureTopics(admin, settings, [catalogueTopicSpec(settings)]);
+  await ensureTopics(admin, settings, scaleOutTopicSpecs(settings));
 
   const a = await openWorker(settings);
   const b = await openWorker(settings);
@@ -94,7 +94,7 @@ test('a catalogue topic whose records would expire is refused', async (t) => {
   const settings = testSettings(broker.brokers);
   const admin = kafkaClient(settings, collectingLog().log).admin();
   t.after(() => admin.disconnect());
-  const spec = catalogueTopicSpec(settings);
+  const spec = scaleOutTopicSpecs(settings)[0]!;
   await admin.connect();
   await admin.createTopics({
     waitForLeaders: false,

@@ -21,7 +21,7 @@ interface ServeFlags extends KafkaFlags, ModelFlags, HttpFlags {
   readyLag: number;
   connectTimeout: number;
   sessionTimeoutMs: number;
-  sharedCatalogue: boolean;
+  scaleOut: boolean;
 }
 
 /** How long a stopped worker waits for what a library left running before it exits anyway. */
@@ -57,10 +57,10 @@ export function serveCommand(): Command {
     )
     .addOption(
       new Option(
-        '--shared-catalogue',
-        "the group's workers give every user and item id the same index, through the catalogue topic (the ground any state shared between them needs)",
+        '--scale-out',
+        "one of several workers forming one recommender: every id gets the group's index (catalogue topic) and item-side parameters are learned from every partition (model-updates topic); give it to every worker of the group",
       )
-        .env('RXREC_SHARED_CATALOGUE')
+        .env('RXREC_SCALE_OUT')
         .default(false),
     )
     .action(async (flags: ServeFlags) => {
@@ -97,7 +97,7 @@ export function serveCommand(): Command {
         readyLag: flags.readyLag,
         connectTimeoutMs: flags.connectTimeout * 1000,
         sessionTimeoutMs: flags.sessionTimeoutMs,
-        sharedCatalogue: flags.sharedCatalogue,
+        scaleOut: flags.scaleOut,
         http,
         log,
         stop: stop.signal,

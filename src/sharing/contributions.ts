@@ -1,0 +1,136 @@
+/**
+ * Shared parameters across the workers of a group (serve --scale-out), as sums of
+ * contributions. Every worker has a slot (an id kept in its state); the value of a shared
+ * parameter is
+ *
+ *   θ = θ₀ + Σ_slots c_slot
+ *
+ * where θ₀ is the parameter's initial value (seeded by index, the same everywhere) and c_slot is
+ * the sum of every change one worker's events made to it (for SGD, its steps; for a count, its
+ * events). Each worker publishes its c_slot of every parameter its batch changed (the
+ * cumulative total, not the batch's delta) and adds the increase of every other slot's total
+ * since it last saw it. Publishing totals makes the exchange idempotent and self-correcting:
+ * a batch replayed after a crash (its totals published, its LMDB commit lost) publishes the
+ * totals it reaches the second time, and every reader moves by the difference; a record read
+ * twice moves nothing. A worker whose disk is lost comes back with a new slot, and the old
+ * slot's totals stay counted (its events did happen).
+ *
+ * Pure bookkeeping: the models do the adding (SharedParameters), the streams layer carries the
+ * totals (streams/kafka/model-updates.ts) and stores this state with each batch.
+ */
+import { randomUUID } from 'node:crypto';
+import type { OnlineModel, SharedParameters, StateValue } from '../models/model.js';
+import { packFloat64, unpackFloat64 } from '../models/packed.js';
+
+/** One slot's total contribution to one parameter. */
+export interface Contribution {
+  readonly slot: string;
+  readonly model: string;
+  readonly key: string;
+  readonly total: Float64Array;
+}
+
+/** The models sub-database's name for this state (beside the models' own). */
+export const CONTRIBUTIONS_STATE = '~shared';
+
+export class Contributions {
+  readonly slot: string;
+  private readonly models = new Map<string, SharedParameters>();
+  /** This worker's totals, by model then key. */
+  private readonly own = new Map<string, Map<string, Float64Array>>();
+  /** Other slots' totals as last added in, by `slot model key`. */
+  private readonly seen = new Map<string, Float64Array>();
+  private changed: Array<[string, StateValue]> = [];
+
+  /** `entries`: this state as stored (none for a new worker: a new slot). */
+  constructor(models: readonly OnlineModel[], entries: Iterable<[string, StateValue]> = []) {
+    for (const model of models) if (model.shared) this.models.set(model.name, model.shared);
+    let slot: string | undefined;
+    for (const [key, value] of entries) {
+      if (key === 'slot') slot = value as string;
+      else if (key.startsWith('own ')) {
+        const [, model, parameter] = key.split(' ');
+        this.ownOf(model!).set(parameter!, unpackFloat64(value as Uint8Array));
+      } else if (key.startsWith('seen ')) this.seen.set(key.slice(5), unpackFloat64(value as Uint8Array));
+      else throw new Error(`shared contributions: unknown state key '${key}'`);
+    }
+    this.slot = slot ?? randomUUID();
+    if (slot === undefined) this.changed.push(['slot', this.slot]);
+    for (const shared of this.models.values()) shared.begin();
+  }
+
+  /** Models whose parameters are shared (the rest are kept per worker). */
+  get sharedModels(): string[] {
+    return [...this.models.keys()];
+  }
+
+  /** This worker's new totals after a batch: every model's changes since the last call, added to its totals. */
+  collect(): Contribution[] {
+    const updates: Contribution[] = [];
+    for (const [model, shared] of this.models) {
+      const own = this.ownOf(model);
+      for (const [key, delta] of shared.drainDeltas()) {
+        const total = own.get(key);
+        if (total === undefined) own.set(key, delta);
+        else for (let f = 0; f < delta.length; f++) total[f]! += delta[f]!;
+        const value = own.get(key)!;
+        updates.push({ slot: this.slot, model, key, total: value });
+        this.changed.push([`own ${model} ${key}`, packFloat64(value)]);
+      }
+    }
+    return updates;
+  }
+
+  /**
+   * Add other slots' totals: each parameter moves by the increase since its slot's total was
+   * last added. This worker's own slot is skipped (its totals are its own state). Returns how
+   * many parameters moved.
+   */
+  absorb(contributions: Iterable<Contribution>): number {
+    let moved = 0;
+    const byModel = new Map<string, Array<[string, Float64Array]>>();
+    for (const { slot, model, key, total } of contributions) {
+      if (slot === this.slot) continue;
+      const shared = this.models.get(model);
+      // A model this worker does not run (another configuration) or does not share: nothing to add.
+      if (!shared) continue;
+      const id = `${slot} ${model} ${key}`;
+      const before = this.seen.get(id);
+      if (before && before.length !== total.length)
+        throw new Error(`shared contributions: ${model} '${key}' has ${before.length} values, slot ${slot} sends ${total.length}`);
+      const delta = new Float64Array(total.length);
+      let any = false;
+      for (let f = 0; f < total.length; f++) {
+        delta[f] = total[f]! - (before?.[f] ?? 0);
+        if (delta[f] !== 0) any = true;
+      }
+      if (!any) continue;
+      this.seen.set(id, Float64Array.from(total));
+      this.changed.push([`seen ${id}`, packFloat64(total)]);
+      let deltas = byModel.get(model);
+      if (!deltas) byModel.set(model, (deltas = []));
+      deltas.push([key, delta]);
+      moved++;
+    }
+    for (const [model, deltas] of byModel) this.models.get(model)!.addDeltas(deltas);
+    return moved;
+  }
+
+  /** What changed since the last call, for the batch's LMDB transaction (under CONTRIBUTIONS_STATE). */
+  drainChanges(): Array<[string, StateValue]> {
+    const changes = this.changed;
+    this.changed = [];
+    return changes;
+  }
+
+  /** Every total of this worker's (re-published at start: the last ones may not have reached the topic). */
+  ownTotals(): Contribution[] {
+    return [...this.own].flatMap(([model, totals]) => [...totals].map(([key, total]) => ({ slot: this.slot, model, key, total })));
+  }
+
+  private ownOf(model: string): Map<string, Float64Array> {
+    let totals = this.own.get(model);
+    if (!totals) this.own.set(model, (totals = new Map()));
+    return totals;
+  }
+}

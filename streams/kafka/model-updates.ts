@@ -1,0 +1,93 @@
+/**
+ * The model-updates topic: every worker's contributions to the shared parameters (part of
+ * serve --scale-out; the rule is src/sharing/contributions.ts). A record is one slot's total
+ * for one parameter: key `slot model key`, value the total as float64 bytes, header `at` (ms
+ * when it was sent: the delay metric). The topic is compacted: the latest total per key is all
+ * anyone needs, so a worker that starts reads the whole topic to learn what every slot has
+ * contributed (its size is bounded by slots × shared parameters, not by the stream's length).
+ *
+ * Updates are published after a batch is learned and before its LMDB commit, so a stored
+ * state never holds a change the others cannot see. What is read in between batches waits in
+ * `pending`, the latest total per key (compacted in memory too), until `take` at the start of
+ * the next batch (or an idle poll).
+ */
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Contribution } from '../../src/sharing/contributions.js';
+import type { KafkaSettings } from './config.js';
+import { FollowedTopic } from './followed-topic.js';
+import type { KeyedValue, SharedProducer } from './producer.js';
+
+export interface UpdateCounts {
+  /** Records and bytes (keys and values) this worker sent, and records it read. */
+  readonly sent: number;
+  readonly sentBytes: number;
+  readonly read: number;
+}
+
+export class ModelUpdates {
+  private readonly followed: FollowedTopic;
+  private pending = new Map<string, { readonly contribution: Contribution; readonly at: number }>();
+  private readonly counted = { sent: 0, sentBytes: 0, read: 0 };
+
+  private constructor(
+    kafka: Kafka,
+    settings: KafkaSettings,
+    private readonly topic: string,
+    private readonly producer: SharedProducer,
+  ) {
+    this.followed = new FollowedTopic(kafka, settings, topic, (messages, partition) => this.read(messages, partition));
+  }
+
+  /** Read the topic to its end (`take` then holds every slot's latest totals) and follow it. */
+  static async open(kafka: Kafka, settings: KafkaSettings, topic: string, producer: SharedProducer): Promise<ModelUpdates> {
+    const updates = new ModelUpdates(kafka, settings, topic, producer);
+    await updates.followed.open();
+    return updates;
+  }
+
+  counts(): UpdateCounts {
+    return { ...this.counted };
+  }
+
+  /** Send totals; resolves once all in-sync replicas have them. */
+  async publish(contributions: readonly Contribution[]): Promise<void> {
+    if (contributions.length === 0) return;
+    const at = String(Date.now());
+    const records: KeyedValue[] = contributions.map(({ slot, model, key, total }) => ({
+      key: `${slot} ${model} ${key}`,
+      value: Buffer.from(total.buffer, total.byteOffset, total.byteLength),
+      headers: { at },
+    }));
+    await this.producer.send(this.topic, records);
+    this.counted.sent += records.length;
+    for (const { key, value } of records) this.counted.sentBytes += Buffer.byteLength(key!) + value.length;
+  }
+
+  /** The latest totals read since the last call, with when each was sent. */
+  take(): Array<{ readonly contribution: Contribution; readonly at: number }> {
+    this.followed.check();
+    const taken = [...this.pending.values()];
+    this.pending = new Map();
+    return taken;
+  }
+
+  close(): Promise<void> {
+    return this.followed.close();
+  }
+
+  private read(messages: readonly KafkaMessage[], partition: number): void {
+    for (const message of messages) {
+      const key = message.key?.toString('utf8');
+      if (message.value === null || key === undefined) continue;
+      const [slot, model, parameter, extra] = key.split(' ');
+      if (!slot || !model || !parameter || extra !== undefined || message.value.length % 8 !== 0) {
+        throw new Error(`${this.topic} record ${partition}:${message.offset} is not a model update (key '${key}', ${message.value.length} bytes)`);
+      }
+      // Copied out of kafkajs's buffer, which may be unaligned for a Float64Array.
+      const total = new Float64Array(message.value.length / 8);
+      new Uint8Array(total.buffer).set(message.value);
+      this.pending.set(key, { contribution: { slot, model, key: parameter, total }, at: Number(message.headers?.at?.toString() ?? Date.now()) });
+      this.counted.read += 1;
+    }
+  }
+}
