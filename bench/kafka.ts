@@ -47,7 +47,7 @@ import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/
 import { openProduceTransport } from '../streams/kafka/open.js';
 import { TopicSubscription } from '../streams/kafka/subscriber.js';
 import { freePorts } from '../deploy/kafka/free-ports.js';
-import { missingBrokerTools, startLocalBroker } from '../deploy/kafka/local-broker.js';
+import { benchBrokers } from './bench-broker.js';
 
 const CLI = fileURLToPath(new URL('../streams/cli/main.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -69,18 +69,7 @@ interface RunResult {
 }
 
 async function main(): Promise<void> {
-  let brokers = process.env.KAFKA_BROKERS?.split(',')
-    .map((broker) => broker.trim())
-    .filter(Boolean);
-  let stopBroker: (() => void) | undefined;
-  if (!brokers?.length) {
-    const missing = missingBrokerTools();
-    if (missing.length > 0) throw new Error(`no Kafka broker: set KAFKA_BROKERS, or put ${missing.join(' and ')} on PATH to start a local one`);
-    process.stderr.write('starting a local Kafka broker (deploy/kafka/broker.sh)\n');
-    const local = await startLocalBroker();
-    brokers = [...local.brokers];
-    stopBroker = local.destroy;
-  }
+  const { brokers, stop: stopBroker } = await benchBrokers();
   try {
     const events = await syntheticEvents();
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -141,7 +130,7 @@ async function main(): Promise<void> {
     );
     console.log(JSON.stringify({ eventsPerSecond: throughput[0]!.eventsPerSecond, latencyMs: latency }));
   } finally {
-    stopBroker?.();
+    stopBroker();
   }
 }
 

@@ -35,7 +35,7 @@ import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/
 import { SharedProducer } from '../streams/kafka/producer.js';
 import { ensureTopics } from '../streams/kafka/topics.js';
 import { freePorts } from '../deploy/kafka/free-ports.js';
-import { missingBrokerTools, startLocalBroker } from '../deploy/kafka/local-broker.js';
+import { benchBrokers } from './bench-broker.js';
 import { HostileRecords, seededRandom, type Expected } from './hostile-records.js';
 import { histogramQuantile, scrape, type Samples } from './worker-metrics.js';
 
@@ -90,16 +90,9 @@ function options() {
 
 async function main(): Promise<void> {
   const run = options();
-  let brokers = run.brokers;
-  let stopBroker: (() => void) | undefined;
-  if (brokers === undefined) {
-    const missing = missingBrokerTools();
-    if (missing.length > 0) throw new Error(`no Kafka broker: pass --brokers, or put ${missing.join(' and ')} on PATH to start a local one`);
-    progress('starting a local Kafka broker (deploy/kafka/broker.sh)');
-    const local = await startLocalBroker();
-    brokers = local.brokers.join(',');
-    stopBroker = local.destroy;
-  }
+  const local = await benchBrokers(run.brokers, progress);
+  const brokers = local.brokers.join(',');
+  const stopBroker = local.stop;
   const stopping = new AbortController();
   // The first signal ends the run early, with its figures; a second one exits at once (the broker and the worker with it).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (stopping.signal.aborted ? process.exit(130) : stopping.abort()));

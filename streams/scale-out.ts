@@ -30,6 +30,7 @@ export interface GroupSharing {
 export class ScaleOut implements GroupSharing {
   private readonly contributions: Contributions;
   private readonly sentBytes: Counter;
+  private readonly catalogueBytes: Counter;
   private readonly updates: Counter<'direction'>;
   private readonly delay: Histogram;
   /** What `start` read (ids, others' totals) is stored with the first commit, a batch's or an idle poll's. */
@@ -47,6 +48,11 @@ export class ScaleOut implements GroupSharing {
     this.sentBytes = new Counter({
       name: 'rxrec_model_update_bytes_total',
       help: 'Bytes (keys and values) of the shared-parameter totals this worker published to the model-updates topic',
+      registers: [registry],
+    });
+    this.catalogueBytes = new Counter({
+      name: 'rxrec_catalogue_bytes_total',
+      help: 'Bytes of the new-id announcements this worker published to the catalogue topic',
       registers: [registry],
     });
     this.updates = new Counter({
@@ -85,7 +91,9 @@ export class ScaleOut implements GroupSharing {
   async beforeBatch(events: readonly RatingEvent[]): Promise<void> {
     // Updates first: the items they rank are the ones interned before this batch's (see learnedElsewhere).
     this.absorb();
+    const before = this.catalogue.counts().sentBytes;
     await this.catalogue.admit(events);
+    this.catalogueBytes.inc(this.catalogue.counts().sentBytes - before);
   }
 
   async afterBatch(): Promise<Array<[string, string, StateValue]>> {

@@ -55,6 +55,7 @@
  *   ensemble.scoreAll(0, itemCount, scores, seen);   // candidates scored, others -Infinity
  */
 import { Matrix, solve } from 'ml-matrix';
+import { SharedDeltas, type SharedTable } from './shared-deltas.js';
 import { clampToScale } from '../events/scale.js';
 import { topK } from '../ranking/top-k.js';
 import { withIndex } from '../typed-arrays.js';
@@ -152,6 +153,13 @@ export class Ensemble implements RatingModel, RankingModel {
   private readonly moments: Float64Array;
   private blend: Float64Array;
   private readonly ranking: Float64Array;
+  private readonly rankingTable: SharedTable;
+  /**
+   * Across a group's workers: the pairwise ranker's weights (asynchronous SGD: every worker's
+   * steps added up). The rating blend stays per worker: its sums forget exponentially per event,
+   * which does not add across workers, and its few weights are well learnt from one worker's events.
+   */
+  readonly shared: SharedDeltas;
   private events = 0;
   private buffers: Float64Array[];
   /** Per item, the generation of the candidate set it is in and its position there. */
@@ -186,7 +194,16 @@ export class Ensemble implements RatingModel, RankingModel {
     this.moments = new Float64Array(width);
     this.blend = this.prior();
     this.ranking = new Float64Array(this.rankers.length * PER_SOURCE);
-    for (let m = 0; m < this.rankers.length; m++) this.ranking[m * PER_SOURCE] = 1;
+    this.initialRanking(this.ranking);
+    const rankingTable: SharedTable = {
+      key: () => 'ranking',
+      indexOf: (key) => (key === 'ranking' ? 0 : undefined),
+      row: () => this.ranking,
+      initial: (_index, out) => this.initialRanking(out),
+      count: () => 1,
+    };
+    this.rankingTable = rankingTable;
+    this.shared = new SharedDeltas([rankingTable]);
     this.buffers = this.rankers.map(() => new Float64Array(1024));
   }
 
@@ -296,6 +313,13 @@ export class Ensemble implements RatingModel, RankingModel {
       const g = 1 / (1 + Math.exp(margin));
       for (let f = 0; f < width; f++) v[f] = v[f]! + step * (g * d[f]! - kappa * v[f]!);
     }
+    this.shared.touch(this.rankingTable, 0);
+  }
+
+  /** The ranker's starting weights: each source's percentile at 1, the rest 0 (the same on every worker). */
+  private initialRanking(out: Float64Array): void {
+    out.fill(0);
+    for (let m = 0; m < this.rankers.length; m++) out[m * PER_SOURCE] = 1;
   }
 
   /** Where `item` is among the scored candidates, or -1. */

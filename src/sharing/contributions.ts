@@ -38,9 +38,14 @@ export class Contributions {
   private readonly models = new Map<string, SharedParameters>();
   /** This worker's totals, by model then key. */
   private readonly own = new Map<string, Map<string, Float64Array>>();
-  /** Other slots' totals as last added in, by `slot model key`. */
-  private readonly seen = new Map<string, Float64Array>();
-  private changed: Array<[string, StateValue]> = [];
+  /** Other slots' totals as last added in, by slot, model, key (kept as received: never changed in place). */
+  private readonly seen = new Map<string, Map<string, Map<string, Float64Array>>>();
+  /**
+   * Totals changed since the last drain, per table (own: `own model`, seen: `seen slot model`),
+   * packed only then: a parameter changes many times between commits.
+   */
+  private slotChanged = false;
+  private readonly changed = new Map<Map<string, Float64Array>, { readonly prefix: string; readonly keys: Set<string> }>();
 
   /** `entries`: this state as stored (none for a new worker: a new slot). */
   constructor(models: readonly OnlineModel[], entries: Iterable<[string, StateValue]> = []) {
@@ -51,11 +56,13 @@ export class Contributions {
       else if (key.startsWith('own ')) {
         const [, model, parameter] = key.split(' ');
         this.ownOf(model!).set(parameter!, unpackFloat64(value as Uint8Array));
-      } else if (key.startsWith('seen ')) this.seen.set(key.slice(5), unpackFloat64(value as Uint8Array));
-      else throw new Error(`shared contributions: unknown state key '${key}'`);
+      } else if (key.startsWith('seen ')) {
+        const [, from, model, parameter] = key.split(' ');
+        this.seenOf(from!, model!).set(parameter!, unpackFloat64(value as Uint8Array));
+      } else throw new Error(`shared contributions: unknown state key '${key}'`);
     }
     this.slot = slot ?? randomUUID();
-    if (slot === undefined) this.changed.push(['slot', this.slot]);
+    this.slotChanged = slot === undefined;
     for (const shared of this.models.values()) shared.begin();
   }
 
@@ -74,8 +81,8 @@ export class Contributions {
         if (total === undefined) own.set(key, delta);
         else for (let f = 0; f < delta.length; f++) total[f]! += delta[f]!;
         const value = own.get(key)!;
-        updates.push({ slot: this.slot, model, key, total: value });
-        this.changed.push([`own ${model} ${key}`, packFloat64(value)]);
+        updates.push({ slot: this.slot, model, key, total: Float64Array.from(value) });
+        this.markChanged(own, `own ${model}`, key);
       }
     }
     return updates;
@@ -94,8 +101,8 @@ export class Contributions {
       const shared = this.models.get(model);
       // A model this worker does not run (another configuration) or does not share: nothing to add.
       if (!shared) continue;
-      const id = `${slot} ${model} ${key}`;
-      const before = this.seen.get(id);
+      const seen = this.seenOf(slot, model);
+      const before = seen.get(key);
       if (before && before.length !== total.length)
         throw new Error(`shared contributions: ${model} '${key}' has ${before.length} values, slot ${slot} sends ${total.length}`);
       const delta = new Float64Array(total.length);
@@ -105,8 +112,8 @@ export class Contributions {
         if (delta[f] !== 0) any = true;
       }
       if (!any) continue;
-      this.seen.set(id, Float64Array.from(total));
-      this.changed.push([`seen ${id}`, packFloat64(total)]);
+      seen.set(key, total);
+      this.markChanged(seen, `seen ${slot} ${model}`, key);
       let deltas = byModel.get(model);
       if (!deltas) byModel.set(model, (deltas = []));
       deltas.push([key, delta]);
@@ -118,14 +125,30 @@ export class Contributions {
 
   /** What changed since the last call, for the batch's LMDB transaction (under CONTRIBUTIONS_STATE). */
   drainChanges(): Array<[string, StateValue]> {
-    const changes = this.changed;
-    this.changed = [];
+    const changes: Array<[string, StateValue]> = this.slotChanged ? [['slot', this.slot]] : [];
+    for (const [table, { prefix, keys }] of this.changed) for (const key of keys) changes.push([`${prefix} ${key}`, packFloat64(table.get(key)!)]);
+    this.slotChanged = false;
+    this.changed.clear();
     return changes;
   }
 
   /** Every total of this worker's (re-published at start: the last ones may not have reached the topic). */
   ownTotals(): Contribution[] {
-    return [...this.own].flatMap(([model, totals]) => [...totals].map(([key, total]) => ({ slot: this.slot, model, key, total })));
+    return [...this.own].flatMap(([model, totals]) => [...totals].map(([key, total]) => ({ slot: this.slot, model, key, total: Float64Array.from(total) })));
+  }
+
+  private markChanged(table: Map<string, Float64Array>, prefix: string, key: string): void {
+    let entry = this.changed.get(table);
+    if (!entry) this.changed.set(table, (entry = { prefix, keys: new Set() }));
+    entry.keys.add(key);
+  }
+
+  private seenOf(slot: string, model: string): Map<string, Float64Array> {
+    let bySlot = this.seen.get(slot);
+    if (!bySlot) this.seen.set(slot, (bySlot = new Map()));
+    let totals = bySlot.get(model);
+    if (!totals) bySlot.set(model, (totals = new Map()));
+    return totals;
   }
 
   private ownOf(model: string): Map<string, Float64Array> {

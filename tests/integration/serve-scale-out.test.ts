@@ -16,12 +16,12 @@ import { tempDir } from '../fixtures.js';
 import { collectingLog, kafkaBroker, testSettings } from './broker.js';
 import { kafkaArgs, runCliOk, sleep, syntheticDataset, waitForGroupCaughtUp, Worker } from './cli-process.js';
 
-const SHARED = ['baseline', 'mf', 'popularity'];
+const SHARED = ['baseline', 'mf', 'popularity', 'ensemble'];
 /**
  * Sums of contributions agree to rounding. Popularity's decayed counts only up to the decay over
  * the updates' delay: each worker adds another's picks at its own clock (README: Scale-out).
  */
-const AGREEMENT = { exact: { models: ['baseline', 'mf'], within: 1e-9 }, decayed: { models: ['popularity'], within: 0.05 } };
+const AGREEMENT = { exact: { models: ['baseline', 'mf', 'ensemble'], within: 1e-9 }, decayed: { models: ['popularity'], within: 0.05 } };
 const agree = (a: StateView, b: StateView) => Object.values(AGREEMENT).every(({ models, within }) => disagreement(a, b, models).worst < within);
 /** Measured on this stream: see the README (Scale-out). */
 const RMSE_TOLERANCE = 0.02;
@@ -40,7 +40,7 @@ async function view(dir: string): Promise<StateView> {
     const snapshot = store.snapshot(SHARED);
     const shared = new Map<string, number[]>();
     for (const [model, entries] of snapshot.models) {
-      for (const [key, value] of entries) if (key.startsWith('i') || key === 'mean') shared.set(`${model} ${key}`, numbers(value));
+      for (const [key, value] of entries) if (/^i\d+$/.test(key) || key === 'mean' || key === 'ranking') shared.set(`${model} ${key}`, numbers(value));
     }
     return {
       users: [...snapshot.users].map(([, id]) => id),
@@ -148,11 +148,13 @@ test('three --scale-out workers share indices and item-side parameters, and scor
       assert.ok(worst < within, `shared parameters agree within ${within}: worst relative gap ${worst} at ${key}`);
     }
   }
-  for (const model of SHARED)
+  for (const model of ['baseline', 'mf', 'popularity']) {
     assert.ok(
       [...views[0]!.shared.keys()].some((key) => key.startsWith(`${model} i`)),
       `${model} has shared item rows`,
     );
+  }
+  assert.ok(views[0]!.shared.has('ensemble ranking'), "the ensemble's ranker weights are shared");
   // Counts add up exactly: the mean's [sum, count] on every worker is the whole stream's.
   assert.deepEqual(views[0]!.shared.get('mf mean'), alone.shared.get('mf mean'));
 

@@ -62,5 +62,7 @@ test('topic names follow the contract under a prefix', () => {
     recs: 'rxrec.recs',
     similarItems: 'rxrec.similar-items',
     dlq: 'rxrec.dlq',
+    catalogue: 'rxrec.catalogue',
+    modelUpdates: 'rxrec.model-updates',
   });
 });
