@@ -59,6 +59,12 @@ export const BENCHES: readonly BenchScript[] = [
     env: { ...ONCE, BENCH_LATENCY_SECONDS: '15' },
   },
   {
+    name: 'scale',
+    file: 'scale-out',
+    what: 'serve --scale-out with 1, 2 and 3 workers on 6 partitions: events/s, p99 event-to-publish, bytes per event on the model-updates and catalogue topics',
+    data: 'the first 20,000 ratings of synthetic ML-100K-shaped (seed 42)',
+  },
+  {
     name: 'reference',
     file: 'reference',
     what: 'rxrec beside Surprise, cornac BPR and River on the same splits and stream order (makes a Python venv in bench/reference)',

@@ -10,9 +10,9 @@ export function addOuterUpper(gram: Float64Array, rows: Float64Array, at: number
   }
 }
 
-/** gram = Σ v vᵀ over rows 0..count-1 of a table of width r, in row order (upper triangle). */
-export function gramUpper(gram: Float64Array, rows: Float64Array, count: number, r: number): Float64Array {
+/** gram = Σ v vᵀ over rows 0..count-1 of a table of width r (those `include` keeps), in row order (upper triangle). */
+export function gramUpper(gram: Float64Array, rows: Float64Array, count: number, r: number, include?: (row: number) => boolean): Float64Array {
   gram.fill(0);
-  for (let row = 0; row < count; row++) addOuterUpper(gram, rows, row * r, r);
+  for (let row = 0; row < count; row++) if (!include || include(row)) addOuterUpper(gram, rows, row * r, r);
   return gram;
 }

@@ -98,6 +98,15 @@ export class ImplicitAls implements RankingModel {
   /** Item rows that existed at the last sweep (the rest entered itemGram one by one). */
   private swept = 0;
   private itemRowsInGram = 0;
+  /**
+   * Rows nobody here picked: under serve --scale-out the shared catalogue gives indices to other
+   * workers' users and items, and creating a row creates every row below it. They stay out of
+   * both Gram matrices and items among them score −∞: this worker's model knows nothing of them.
+   * Without scale-out every row has picks, and nothing changes.
+   */
+  private readonly hasPicks = (user: number) => this.state.ratings.length(user) > 0;
+  private readonly hasRaters = (item: number) => this.state.ratings.raterCount(item) > 0;
+  private raterlessItems = false;
 
   constructor(context: ModelContext, options: Partial<ImplicitAlsOptions> = {}) {
     this.options = { ...IMPLICIT_ALS_DEFAULTS, ...options };
@@ -131,6 +140,8 @@ export class ImplicitAls implements RankingModel {
     const { state } = this;
     const r = this.options.rank;
     state.items.ensure(item, state.initItemRow);
+    // A row left out for having no picks gets its first: YᵀY again, in row order (as a restore builds it).
+    if (item < this.itemRowsInGram && state.ratings.raterCount(item) === 1) gramUpper(this.itemGram, state.items.raw, this.itemRowsInGram, r, this.hasRaters);
     this.addNewItemRows();
     let sums = this.sums.get(user);
     if (!sums) {
@@ -158,8 +169,10 @@ export class ImplicitAls implements RankingModel {
   /** Rows created since they were last counted enter YᵀY in index order (as a restore replays them). */
   private addNewItemRows(): void {
     const count = this.state.items.rowCount;
-    for (; this.itemRowsInGram < count; this.itemRowsInGram++)
-      addOuterUpper(this.itemGram, this.state.items.raw, this.itemRowsInGram * this.options.rank, this.options.rank);
+    for (; this.itemRowsInGram < count; this.itemRowsInGram++) {
+      if (this.hasRaters(this.itemRowsInGram)) addOuterUpper(this.itemGram, this.state.items.raw, this.itemRowsInGram * this.options.rank, this.options.rank);
+      else this.raterlessItems = true;
+    }
   }
 
   private sweepInterval(events: number): number {
@@ -169,12 +182,13 @@ export class ImplicitAls implements RankingModel {
   private sweep(): void {
     const { state } = this;
     const r = this.options.rank;
-    gramUpper(this.userGram, state.users.raw, state.users.rowCount, r);
+    gramUpper(this.userGram, state.users.raw, state.users.rowCount, r, this.hasPicks);
     for (const item of [...this.window].sort((a, b) => a - b)) this.solveItem(item);
     this.window.clear();
     this.sums.clear();
     this.swept = this.itemRowsInGram = 0;
     this.itemGram.fill(0);
+    this.raterlessItems = false;
     this.addNewItemRows();
     this.swept = this.itemRowsInGram;
   }
@@ -214,6 +228,7 @@ export class ImplicitAls implements RankingModel {
         scores[item] = sum;
       }
     }
+    if (this.raterlessItems) for (let item = 0; item < known; item++) if (!this.hasRaters(item)) scores[item] = -Infinity;
     scores.fill(-Infinity, known, itemCount);
   }
 
@@ -257,7 +272,9 @@ export class ImplicitAls implements RankingModel {
     const every = this.options.sweepEvery;
     if (this.nextSweep <= this.events) this.nextSweep = (Math.floor(this.events / every) + 1) * every;
     // YᵀY as the live model has it: the rows at the last sweep, then each later row in order.
-    gramUpper(this.itemGram, this.state.items.raw, this.swept, this.options.rank);
+    gramUpper(this.itemGram, this.state.items.raw, this.swept, this.options.rank, this.hasRaters);
+    this.raterlessItems = false;
+    for (let item = 0; item < this.swept && !this.raterlessItems; item++) this.raterlessItems = !this.hasRaters(item);
     this.itemRowsInGram = this.swept;
     this.addNewItemRows();
   }

@@ -61,7 +61,7 @@ test('implicit-als: lists follow each user’s taste, far above chance', () => {
 test('implicit-als: a user solve is the exact ridge solution of the paper’s normal equations', () => {
   const { train } = tasteStream(20, 30, 10, 5);
   // No sweep: item rows keep their starts, so every user row solves against the rows there are now.
-  // Up to user 0's last pick: YᵀY then covers every item row there is (rows 0..max item picked).
+  // Up to user 0's last pick: YᵀY then covers every item row with a pick (rows without are not this model's items).
   const upTo = train.slice(0, train.findLastIndex((e) => e.user === 0) + 1);
   const model = new ImplicitAls(context, { rank: 4, sweepEvery: 1_000_000 });
   model.learn(upTo);
@@ -70,7 +70,8 @@ test('implicit-als: a user solve is the exact ridge solution of the paper’s no
   const picked = new Set(upTo.filter((e) => e.user === 0).map((e) => e.item));
   const system = new RidgeSystem(4);
   system.reset(lambda);
-  for (let item = 0; item < rows; item++) system.add(model.itemFactors(item), 0, 0);
+  const withPicks = new Set(upTo.map((e) => e.item));
+  for (let item = 0; item < rows; item++) if (withPicks.has(item)) system.add(model.itemFactors(item), 0, 0);
   for (const item of picked) system.add(model.itemFactors(item), 0, 1 + alpha, alpha);
   const expected = Array.from(system.solve());
   const actual = Array.from(model.userFactors(0));
@@ -143,4 +144,32 @@ test('implicit-als: sweeps are sweepEvery events apart, then a share of the stre
   const state = new Map(model.drainChanges());
   assert.equal(state.get('nextSweep'), next);
   assert.throws(() => new ImplicitAls(context, { sweepShare: 1 }), /sweepShare must be in \[0, 1\)/);
+});
+
+test('implicit-als: rows nobody here picked (other workers’ ids under --scale-out) stay out of both Gram matrices and score −∞', () => {
+  const { train } = tasteStream(12, 30, 10, 4);
+  const make = () => new ImplicitAls(context, { sweepEvery: 50 });
+  const compact = make();
+  compact.learn(train);
+  // The same picks, but user 11 is user 400: rows 11..399 exist (other workers' users) with no picks here. A user row
+  // is solved from the item side alone, so the item rows come out identical only if XᵀX left the empty rows out.
+  const gappedUsers = make();
+  gappedUsers.learn(train.map((e) => ({ ...e, user: e.user === 11 ? 400 : e.user })));
+  for (let item = 0; item < 30; item++) assert.deepEqual([...gappedUsers.itemFactors(item)], [...compact.itemFactors(item)], `item ${item}`);
+  // Item 29 as item 300: rows 29..299 have no picks here, are left out of YᵀY and score −∞.
+  const gappedItems = make();
+  gappedItems.learn(train.map((e) => ({ ...e, item: e.item === 29 ? 300 : e.item })));
+  const scores = new Float64Array(310);
+  gappedItems.scoreAll(0, 310, scores);
+  for (let item = 29; item < 300; item++) assert.equal(scores[item], -Infinity, `item ${item} has no picks here`);
+  assert.ok(Number.isFinite(scores[300]!) && Number.isFinite(scores[0]!));
+  // Restored, it builds the same YᵀY, also once an empty row gets its first pick: the next events give the same rows.
+  const stored = new Map<string, StateValue>();
+  for (const [key, value] of gappedItems.drainChanges()) stored.set(key, value);
+  const restored = make();
+  restored.restore(stored);
+  const more = [...tasteStream(12, 30, 10, 5).train.slice(0, 120), { user: 3, item: 150, rating: 4, ts: 999 }, ...train.slice(0, 60)];
+  gappedItems.learn(more);
+  restored.learn(more);
+  for (const item of [0, 5, 17, 28, 150, 300]) assert.deepEqual([...restored.itemFactors(item)], [...gappedItems.itemFactors(item)], `item ${item}`);
 });
