@@ -8,6 +8,8 @@
  * the group's committed offsets reaching the topic's end). p99: the workers' histograms of
  * rxrec_event_to_publish_latency_seconds summed, interpolated within buckets. Bytes: the
  * workers' rxrec_model_update_bytes_total and rxrec_catalogue_bytes_total summed, per event.
+ * The delay until another worker has added a published total in: the workers'
+ * rxrec_model_update_delay_seconds summed (p50, p99; none with one worker).
  * The broker is KAFKA_BROKERS, else a local one started for the run. Progress on standard
  * error; the last line of standard output:
  *   {"workers": {"1": {"eventsPerSecond", "p99Ms"}, "2": {...}, "3": {...}}, "modelUpdateBytesPerEvent": x}
@@ -49,6 +51,8 @@ interface GroupFigures {
   readonly seconds: number;
   readonly modelUpdateBytesPerEvent: number;
   readonly catalogueBytesPerEvent: number;
+  /** From a worker publishing a total to another adding it in (rxrec_model_update_delay_seconds, all workers). */
+  readonly updateDelayMs: { readonly p50: number | undefined; readonly p99: number | undefined };
 }
 
 const { brokers, stop: stopBroker } = await benchBrokers();
@@ -60,7 +64,8 @@ try {
     results[String(size)] = figures;
     say(
       `${size} worker${size > 1 ? 's' : ''}: ${figures.eventsPerSecond} events/s, p99 ${figures.p99Ms ?? '?'} ms; ` +
-        `model updates ${figures.modelUpdateBytesPerEvent} B/event, catalogue ${figures.catalogueBytesPerEvent} B/event`,
+        `model updates ${figures.modelUpdateBytesPerEvent} B/event (applied by the others after p50 ${figures.updateDelayMs.p50 ?? '-'} ms, ` +
+        `p99 ${figures.updateDelayMs.p99 ?? '-'} ms), catalogue ${figures.catalogueBytesPerEvent} B/event`,
     );
   }
   const largest = results[String(Math.max(...sizes))]!;
@@ -101,12 +106,18 @@ async function runGroup(size: number, events: readonly RatingEvent[]): Promise<G
     const scraped = await Promise.all(ports.map((port) => scrape(`http://127.0.0.1:${port}`)));
     const sum = (name: string) => scraped.reduce((total, samples) => total + (samples.get(name) ?? 0), 0);
     const p99 = histogramQuantile(summed(scraped, 'rxrec_event_to_publish_latency_seconds_bucket'), 'rxrec_event_to_publish_latency_seconds', 0.99);
+    const delays = summed(scraped, 'rxrec_model_update_delay_seconds_bucket');
+    const delayMs = (q: number) => {
+      const seconds = histogramQuantile(delays, 'rxrec_model_update_delay_seconds', q);
+      return seconds === undefined ? undefined : Math.round(seconds * 1000);
+    };
     return {
       eventsPerSecond: Math.round(events.length / seconds),
       p99Ms: p99 === undefined ? undefined : Math.round(p99 * 1000),
       seconds: Math.round(seconds * 10) / 10,
       modelUpdateBytesPerEvent: Math.round(sum('rxrec_model_update_bytes_total') / events.length),
       catalogueBytesPerEvent: Math.round((sum('rxrec_catalogue_bytes_total') / events.length) * 10) / 10,
+      updateDelayMs: { p50: delayMs(0.5), p99: delayMs(0.99) },
     };
   } finally {
     await producing.close();

@@ -125,6 +125,12 @@ export class CoRatingStats {
     return this.table.records[slot * STRIDE + N];
   }
 
+  /** The pair's statistics n, Σx, Σy, Σx², Σy², Σxy (x the value of the lower entity). */
+  sums(slot: number): number[] {
+    const at = slot * STRIDE;
+    return [N, SX, SY, SXX, SYY, SXY].map((field) => this.table.records[at + field]!);
+  }
+
   birth(slot: number): number {
     return this.table.stamps[slot];
   }

@@ -184,6 +184,17 @@ export class SimilarityIndex {
     return this.adjustedCosine(a, b, slot);
   }
 
+  /**
+   * The pair's statistics n, Σx, Σy, Σx², Σy², Σxy (x the lower entity's value; zeros when not
+   * kept). For item-item they are sums over users of links made within one user's history, so a
+   * stream split by user (Kafka partitions) gives statistics that add up to the whole stream's
+   * exactly (while nothing is pruned); user-user links run through an item's history across users.
+   */
+  pairSums(a: number, b: number): number[] {
+    const slot = this.stats.slotOf(a, b);
+    return slot < 0 ? [0, 0, 0, 0, 0, 0] : this.stats.sums(slot);
+  }
+
   /** Support n of the pair {a, b}: how many links it has (0 when not kept). */
   support(a: number, b: number): number {
     const slot = this.stats.slotOf(a, b);

@@ -25,7 +25,14 @@ async function openWorker(settings: KafkaSettings, catalog = new Catalog()) {
   const kafka = kafkaClient(settings, collectingLog().log);
   const producer = new SharedProducer(kafka, settings, collectingLog().log).retain();
   await producer.connect();
-  const log = await CatalogueLog.open(kafka, settings, topicNames(settings.topicPrefix).catalogue, producer, catalog);
+  let log: CatalogueLog;
+  try {
+    log = await CatalogueLog.open(kafka, settings, topicNames(settings.topicPrefix).catalogue, producer, catalog);
+  } catch (error) {
+    // A refused state: its producer must not keep the test process alive (with KAFKA_BROKERS nothing else ends it).
+    await producer.release();
+    throw error;
+  }
   return {
     catalog,
     log,
