@@ -84,8 +84,8 @@ export class ScaleOut implements GroupSharing {
    * What moved is stored with the next commit.
    */
   async start(): Promise<void> {
-    this.absorb();
-    await this.publish(this.contributions.ownTotals());
+    const taken = this.absorb(false);
+    await this.publish([...this.contributions.ownTotals(), ...this.contributions.unrecorded(taken.map(({ contribution }) => contribution))]);
   }
 
   async beforeBatch(events: readonly RatingEvent[]): Promise<void> {
@@ -104,18 +104,22 @@ export class ScaleOut implements GroupSharing {
   idle(): Array<[string, string, StateValue]> | undefined {
     // Both, whatever the first says: `||` would skip the absorb.
     const interned = this.catalogue.catchUp();
-    const moved = this.absorb();
-    return interned || moved || this.unsaved ? this.stateChanges() : undefined;
+    this.absorb();
+    return interned || this.unsaved ? this.stateChanges() : undefined;
   }
 
-  private absorb(): boolean {
+  /** Add in what was read since the last call; `timed`: observe the delay of what moved (not of the backlog read at start). */
+  private absorb(timed = true): ReturnType<ModelUpdates['take']> {
     const taken = this.modelUpdates.take();
     const now = Date.now();
     const moved = this.contributions.absorb(taken.map(({ contribution }) => contribution));
-    for (const { contribution, at } of taken) if (contribution.slot !== this.slot) this.delay.observe(Math.max(0, now - at) / 1000);
-    this.updates.inc({ direction: 'applied' }, moved);
-    if (moved > 0) this.recommender.learnedElsewhere(this.recommender.catalog.items.size);
-    return moved > 0;
+    if (timed) for (const index of moved) this.delay.observe(Math.max(0, now - taken[index]!.at) / 1000);
+    this.updates.inc({ direction: 'applied' }, moved.length);
+    if (moved.length > 0) {
+      this.recommender.learnedElsewhere(this.recommender.catalog.items.size);
+      this.unsaved = true;
+    }
+    return taken;
   }
 
   private async publish(totals: Parameters<ModelUpdates['publish']>[0]): Promise<void> {

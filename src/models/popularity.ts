@@ -58,9 +58,12 @@ export class Popularity implements RankingModel {
   private readonly pendingWeights = new Map<number, number>();
 
   /**
-   * Across a group's workers: the picks, reported as counts decayed to now (so each worker adds
-   * them in its own units: exact up to the decay over the updates' delay), and the event clock
-   * (a pick decays with every worker's events, as on one worker).
+   * Across a group's workers: the event clock, so that a pick decays with every worker's events
+   * as on one worker; and, for all-time counts (halfLife Infinity), the picks, which then add up
+   * exactly. Decayed picks stay per worker: a cumulative total of decayed counts does not decay
+   * itself, so a worker that read a slot's whole total at once (a new or rebuilt worker) would
+   * count every old pick as new. A worker's decayed counts over its own users rank the items as
+   * the group's would, up to sampling (users are spread over the partitions by hash).
    */
   readonly shared: SharedParameters = {
     begin: () => {
@@ -69,8 +72,8 @@ export class Popularity implements RankingModel {
     drainDeltas: () => {
       const deltas: Array<[string, Float64Array]> = [];
       if (this.pendingEvents > 0) deltas.push(['clock', Float64Array.of(this.pendingEvents)]);
-      const unit = this.unit;
-      for (const [item, stored] of this.pendingWeights) deltas.push([`i${item}`, Float64Array.of(stored / unit)]);
+      // All-time counts only (see above); their unit is 1.
+      if (this.options.halfLife === Infinity) for (const [item, stored] of this.pendingWeights) deltas.push([`i${item}`, Float64Array.of(stored)]);
       this.pendingEvents = 0;
       this.pendingWeights.clear();
       return deltas;
@@ -80,10 +83,10 @@ export class Popularity implements RankingModel {
         if (key === 'clock') {
           this.events += delta[0]!;
           if ((this.events - this.origin) / this.options.halfLife > RESCALE_EXPONENT) this.rescale();
-        } else if (/^i\d+$/.test(key)) {
+        } else if (/^i\d+$/.test(key) && this.options.halfLife === Infinity) {
           const item = Number(key.slice(1));
           this.weights = withIndex(this.weights, item);
-          this.weights[item]! += delta[0]! * this.unit;
+          this.weights[item]! += delta[0]!;
           this.itemsSeen = Math.max(this.itemsSeen, item + 1);
           this.changed.add(item);
         } else throw new Error(`popularity: unknown shared key '${key}'`);

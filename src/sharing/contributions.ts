@@ -90,13 +90,13 @@ export class Contributions {
 
   /**
    * Add other slots' totals: each parameter moves by the increase since its slot's total was
-   * last added. This worker's own slot is skipped (its totals are its own state). Returns how
-   * many parameters moved.
+   * last added. This worker's own slot is skipped (its totals are its own state). Returns the
+   * positions in `contributions` of those that moved a parameter.
    */
-  absorb(contributions: Iterable<Contribution>): number {
-    let moved = 0;
+  absorb(contributions: readonly Contribution[]): number[] {
+    const moved: number[] = [];
     const byModel = new Map<string, Array<[string, Float64Array]>>();
-    for (const { slot, model, key, total } of contributions) {
+    for (const [position, { slot, model, key, total }] of contributions.entries()) {
       if (slot === this.slot) continue;
       const shared = this.models.get(model);
       // A model this worker does not run (another configuration) or does not share: nothing to add.
@@ -117,7 +117,7 @@ export class Contributions {
       let deltas = byModel.get(model);
       if (!deltas) byModel.set(model, (deltas = []));
       deltas.push([key, delta]);
-      moved++;
+      moved.push(position);
     }
     for (const [model, deltas] of byModel) this.models.get(model)!.addDeltas(deltas);
     return moved;
@@ -135,6 +135,20 @@ export class Contributions {
   /** Every total of this worker's (re-published at start: the last ones may not have reached the topic). */
   ownTotals(): Contribution[] {
     return [...this.own].flatMap(([model, totals]) => [...totals].map(([key, total]) => ({ slot: this.slot, model, key, total: Float64Array.from(total) })));
+  }
+
+  /**
+   * This slot's totals found on the topic for parameters its state holds no total of: a batch
+   * whose totals were sent, then lost with its LMDB commit, touched them first. Zeros to publish
+   * with `ownTotals` at start, so that the lost batch is taken back there too.
+   */
+  unrecorded(found: Iterable<Contribution>): Contribution[] {
+    const zeros: Contribution[] = [];
+    for (const { slot, model, key, total } of found) {
+      if (slot === this.slot && this.models.has(model) && !this.own.get(model)?.has(key))
+        zeros.push({ slot, model, key, total: new Float64Array(total.length) });
+    }
+    return zeros;
   }
 
   private markChanged(table: Map<string, Float64Array>, prefix: string, key: string): void {

@@ -68,8 +68,15 @@ export class CatalogueLog {
   /** Read the topic to its end into `catalog`, checking that the catalogue's ids are a prefix of the topic's order. */
   static async open(kafka: Kafka, settings: KafkaSettings, topic: string, producer: SharedProducer, catalog: Catalog): Promise<CatalogueLog> {
     const log = new CatalogueLog(kafka, settings, topic, producer, catalog);
-    await log.followed.open();
+    const starts = await log.followed.open();
     try {
+      const first = starts.get(0) ?? 0;
+      if (first > 0) {
+        throw new StateError(
+          `${topic} starts at offset ${first}, not 0: its first records were deleted (retention.bytes, or kafka-delete-records), and with them the ranks of the ids they announced; ` +
+            `the group's indices cannot be rebuilt from it: start every worker with an empty --state on a new --topic-prefix`,
+        );
+      }
       log.internPending();
       const { users, items } = catalog;
       if (log.ranked.users < users.size || log.ranked.items < items.size) {

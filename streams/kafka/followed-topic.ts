@@ -47,13 +47,17 @@ export class FollowedTopic {
     });
   }
 
-  /** Start reading from the start, and resolve once the topic is read to its end as of now. */
-  async open(): Promise<void> {
+  /** Start reading from the start, and resolve once the topic is read to its end as of now; resolves with each partition's first offset. */
+  async open(): Promise<Map<number, number>> {
     const admin = this.kafka.admin();
     const ends = new Map<number, number>();
+    const starts = new Map<number, number>();
     try {
       await admin.connect();
-      for (const { partition, high } of await admin.fetchTopicOffsets(this.topic)) ends.set(partition, Number(high));
+      for (const { partition, low, high } of await admin.fetchTopicOffsets(this.topic)) {
+        ends.set(partition, Number(high));
+        starts.set(partition, Number(low));
+      }
       await this.consumer.connect();
       await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
       await this.consumer.run({ autoCommit: false, eachBatch: (payload) => this.onBatch(payload) });
@@ -69,6 +73,7 @@ export class FollowedTopic {
       await this.close();
       throw error;
     }
+    return starts;
   }
 
   /** Resolves once `condition` holds on what was read (checked after each fetch); rejects if the topic stopped. */
@@ -92,8 +97,11 @@ export class FollowedTopic {
 
   private onBatch({ batch }: EachBatchPayload): Promise<void> {
     if (this.closed || this.failure) return Promise.resolve();
+    // A consumer that restarts (a crash kafkajs retries) rejoins its group with no committed offset and reads from the start again: older records are not handed on twice.
+    const from = this.readUpTo.get(batch.partition) ?? 0;
+    const messages = batch.messages.filter((message) => Number(message.offset) >= from);
     try {
-      this.onRecords(batch.messages, batch.partition);
+      this.onRecords(messages, batch.partition);
     } catch (error) {
       this.fail(error as Error);
     }

@@ -4,7 +4,9 @@
  * for one parameter: key `slot model key`, value the total as float64 bytes, header `at` (ms
  * when it was sent: the delay metric). The topic is compacted: the latest total per key is all
  * anyone needs, so a worker that starts reads the whole topic to learn what every slot has
- * contributed (its size is bounded by slots × shared parameters, not by the stream's length).
+ * contributed. Once compacted its size is bounded by slots × shared parameters, not by the
+ * stream's length; the topic rolls a segment every 10 minutes (segment.ms) so that the cleaner
+ * gets to it (Kafka never compacts the active segment).
  *
  * Updates are published after a batch is learned and before its LMDB commit, so a stored
  * state never holds a change the others cannot see. What is read in between batches waits in

@@ -85,8 +85,9 @@ export async function openServeTransport(settings: KafkaSettings, options: Serve
     close: async () => {
       try {
         await source.close();
-        await Promise.all([catalogue?.close(), updates?.close()]);
       } finally {
+        // Even when the source's close fails: a followed topic's consumer left open keeps restarting.
+        await Promise.allSettled([catalogue?.close(), updates?.close()]);
         await Promise.all([recommendations.close(), similarItems.close(), deadLetters.close(), retained && producer.release()]);
       }
     },

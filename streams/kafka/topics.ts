@@ -24,6 +24,8 @@ export interface TopicSpec {
   readonly cleanupPolicy: CleanupPolicy;
   /** -1: records are kept for ever (the catalogue's order must never lose its start); else the cluster's default. */
   readonly retentionMs?: -1;
+  /** Further settings given when rxrec creates the topic (not checked on an existing one). */
+  readonly created?: Readonly<Record<string, string>>;
 }
 
 /** Every topic of the contract. Outputs keyed by user share the ratings' partition count. */
@@ -48,7 +50,8 @@ export function scaleOutTopicSpecs(settings: KafkaSettings): TopicSpec[] {
   const names = topicNames(settings.topicPrefix);
   return [
     { name: names.catalogue, partitions: 1, cleanupPolicy: 'delete', retentionMs: -1 },
-    { name: names.modelUpdates, partitions: 1, cleanupPolicy: 'compact' },
+    // Kafka never compacts the active segment: rolled every 10 minutes, so that the cleaner gets to it.
+    { name: names.modelUpdates, partitions: 1, cleanupPolicy: 'compact', created: { 'segment.ms': '600000' } },
   ];
 }
 
@@ -81,6 +84,7 @@ export async function ensureTopics(admin: Admin, settings: KafkaSettings, specs:
           configEntries: [
             { name: 'cleanup.policy', value: spec.cleanupPolicy },
             ...(spec.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(spec.retentionMs) }]),
+            ...Object.entries(spec.created ?? {}).map(([name, value]) => ({ name, value })),
           ],
         })),
       });
