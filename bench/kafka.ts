@@ -40,14 +40,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RatingEvent } from '../src/events/rating.js';
-import { resolveDataset } from '../streams/cli/dataset-spec.js';
-import { ReplayLog } from '../streams/embedded/replay-log.js';
 import { kafkaClient } from '../streams/kafka/client.js';
 import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/config.js';
 import { openProduceTransport } from '../streams/kafka/open.js';
 import { TopicSubscription } from '../streams/kafka/subscriber.js';
 import { freePorts } from '../deploy/kafka/free-ports.js';
 import { benchBrokers } from './bench-broker.js';
+import { syntheticEvents } from './synthetic-events.js';
 
 const CLI = fileURLToPath(new URL('../streams/cli/main.js', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -71,7 +70,8 @@ interface RunResult {
 async function main(): Promise<void> {
   const { brokers, stop: stopBroker } = await benchBrokers();
   try {
-    const events = await syntheticEvents();
+    // Each event's ts made unique and increasing: a list's eventTs then says which events it reflects.
+    const events = (await syntheticEvents()).map((event, index) => ({ ...event, ts: TS_BASE + index }));
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const configurations: Array<{ name: string; flags: string[] }> = [
       { name: 'default models', flags: [] },
@@ -132,19 +132,6 @@ async function main(): Promise<void> {
   } finally {
     stopBroker();
   }
-}
-
-/** The default synthetic set in replay order, each event's ts made unique and increasing. */
-async function syntheticEvents(): Promise<RatingEvent[]> {
-  const log = await ReplayLog.load(await resolveDataset('synthetic'), { kind: 'max' });
-  await log.start(() => undefined);
-  const events: RatingEvent[] = [];
-  for (let records = await log.poll(10_000, 0); records !== null; records = await log.poll(10_000, 0)) {
-    for (const record of records) {
-      if (record.malformed === undefined) events.push({ ...(record.value as RatingEvent), ts: TS_BASE + events.length });
-    }
-  }
-  return events;
 }
 
 function benchSettings(brokers: readonly string[]): KafkaSettings {

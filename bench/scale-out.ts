@@ -26,12 +26,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { RatingEvent } from '../src/events/rating.js';
 import { freePorts } from '../deploy/kafka/free-ports.js';
-import { resolveDataset } from '../streams/cli/dataset-spec.js';
-import { ReplayLog } from '../streams/embedded/replay-log.js';
 import { kafkaClient } from '../streams/kafka/client.js';
 import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/config.js';
 import { openProduceTransport } from '../streams/kafka/open.js';
 import { benchBrokers } from './bench-broker.js';
+import { syntheticEvents } from './synthetic-events.js';
 import { histogramQuantile, scrape, type Samples } from './worker-metrics.js';
 
 const CLI = fileURLToPath(new URL('../streams/cli/main.js', import.meta.url));
@@ -57,7 +56,7 @@ interface GroupFigures {
 
 const { brokers, stop: stopBroker } = await benchBrokers();
 try {
-  const events = await firstEvents(ratings);
+  const events = await syntheticEvents(ratings);
   const results: Record<string, GroupFigures> = {};
   for (const size of sizes) {
     const figures = await runGroup(size, events);
@@ -181,15 +180,4 @@ async function until(what: string, timeoutMs: number, condition: () => boolean, 
     if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs / 1000} s; the workers said:\n${said()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-/** The default synthetic set's first `count` events in replay order. */
-async function firstEvents(count: number): Promise<RatingEvent[]> {
-  const log = await ReplayLog.load(await resolveDataset('synthetic'), { kind: 'max' });
-  await log.start(() => undefined);
-  const events: RatingEvent[] = [];
-  for (let records = await log.poll(10_000, 0); records !== null && events.length < count; records = await log.poll(10_000, 0)) {
-    for (const record of records) if (record.malformed === undefined && events.length < count) events.push(record.value as RatingEvent);
-  }
-  return events;
 }
