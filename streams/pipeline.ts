@@ -25,12 +25,8 @@ import type { StateStore, UserActivity } from '../state/store.js';
 import { deadLetterOf } from './dead-letter.js';
 import { listItems, type TitleOf } from './list-entries.js';
 import type { PipelineMetrics } from './metrics.js';
-import type { GroupSharing } from './scale-out.js';
-import type { StateValue } from '../src/models/model.js';
-
-/** What the group's sharing stores with a commit: [model, key, value] rows of the models sub-database. */
-type SharedState = Array<[string, string, StateValue]>;
 import { pullBatches } from './pull.js';
+import type { GroupSharing, SharedStateRows } from './scale-out.js';
 import type { DeadLetter, DeadLetterSink, RawRecord, RatingSource, RecommendationList, RecommendationSink, SimilarItemsSink } from './transport.js';
 
 export interface PipelineSettings {
@@ -181,7 +177,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     }
     return batch;
   };
-  const shareAfter = async (batch: LearnedBatch): Promise<LearnedBatch & { shared: SharedState }> => {
+  const shareAfter = async (batch: LearnedBatch): Promise<LearnedBatch & { shared: SharedStateRows }> => {
     if (!sharing) return { ...batch, shared: [] };
     const end = metrics.stageDuration.startTimer({ stage: 'share' });
     const shared = await sharing.afterBatch();
@@ -194,7 +190,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     if (shared) timed('persist', () => commitState(shared, new Map(), new Map()));
     return { records: 0, applied: 0, rejected: 0, rejections: [], positions: new Map(), lists: [], refreshed: [] };
   };
-  const commitState = (shared: SharedState, positions: ReadonlyMap<number, number>, activity: ReadonlyMap<number, UserActivity>) => {
+  const commitState = (shared: SharedStateRows, positions: ReadonlyMap<number, number>, activity: ReadonlyMap<number, UserActivity>) => {
     const delta = recommender.drainState();
     delta.models.push(...shared);
     store.commit(delta, positions, activity);
@@ -226,7 +222,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     return { ...batch, lists, refreshed, positions: nextPositions(batch.records), activity: userActivity(indexed, batch.partitions) };
   };
 
-  const persist = (batch: LearnedBatch & { shared: SharedState }): LearnedBatch =>
+  const persist = (batch: LearnedBatch & { shared: SharedStateRows }): LearnedBatch =>
     timed('persist', () => {
       commitState(batch.shared, batch.positions, batch.activity);
       return batch;

@@ -18,13 +18,16 @@ import type { StateStore } from '../state/store.js';
 import type { CatalogueLog } from './kafka/catalogue.js';
 import type { ModelUpdates } from './kafka/model-updates.js';
 
+/** What the group's sharing stores with a commit: rows of the models sub-database. */
+export type SharedStateRows = Array<[model: string, key: string, value: StateValue]>;
+
 export interface GroupSharing {
   /** Before a batch is learned: its ids get the group's indices, the others' updates are added in. */
   beforeBatch(events: readonly RatingEvent[]): Promise<void>;
   /** After it is learned, before its commit: this worker's new totals are published; what to store with the batch. */
-  afterBatch(): Promise<Array<[model: string, key: string, value: StateValue]>>;
+  afterBatch(): Promise<SharedStateRows>;
   /** An idle poll: the others' ids and updates are taken in; what to store then (undefined: nothing moved, no commit). */
-  idle(): Array<[model: string, key: string, value: StateValue]> | undefined;
+  idle(): SharedStateRows | undefined;
 }
 
 export class ScaleOut implements GroupSharing {
@@ -91,17 +94,15 @@ export class ScaleOut implements GroupSharing {
   async beforeBatch(events: readonly RatingEvent[]): Promise<void> {
     // Updates first: the items they rank are the ones interned before this batch's (see learnedElsewhere).
     this.absorb();
-    const before = this.catalogue.counts().sentBytes;
-    await this.catalogue.admit(events);
-    this.catalogueBytes.inc(this.catalogue.counts().sentBytes - before);
+    this.catalogueBytes.inc(await this.catalogue.admit(events));
   }
 
-  async afterBatch(): Promise<Array<[string, string, StateValue]>> {
+  async afterBatch(): Promise<SharedStateRows> {
     await this.publish(this.contributions.collect());
     return this.stateChanges();
   }
 
-  idle(): Array<[string, string, StateValue]> | undefined {
+  idle(): SharedStateRows | undefined {
     // Both, whatever the first says: `||` would skip the absorb.
     const interned = this.catalogue.catchUp();
     this.absorb();
@@ -123,13 +124,11 @@ export class ScaleOut implements GroupSharing {
   }
 
   private async publish(totals: Parameters<ModelUpdates['publish']>[0]): Promise<void> {
-    const before = this.modelUpdates.counts().sentBytes;
-    await this.modelUpdates.publish(totals);
-    this.sentBytes.inc(this.modelUpdates.counts().sentBytes - before);
+    this.sentBytes.inc(await this.modelUpdates.publish(totals));
     this.updates.inc({ direction: 'sent' }, totals.length);
   }
 
-  private stateChanges(): Array<[string, string, StateValue]> {
+  private stateChanges(): SharedStateRows {
     this.unsaved = false;
     return this.contributions.drainChanges().map(([key, value]) => [CONTRIBUTIONS_STATE, key, value]);
   }

@@ -37,10 +37,6 @@ export class SharedDeltas implements SharedParameters {
 
   constructor(private readonly tables: readonly SharedTable[]) {}
 
-  get active(): boolean {
-    return this.tracking;
-  }
-
   /**
    * Start reporting. The rows that exist (restored from the state) count from their value now:
    * whatever they hold was reported before the state was stored (updates are sent before the

@@ -103,8 +103,8 @@ export class CatalogueLog {
     return this.catalog.users.size + this.catalog.items.size > before;
   }
 
-  /** Give every id of `events` its shared index (announcing the new ones), interning what others announced meanwhile. */
-  async admit(events: ReadonlyArray<{ readonly userId: string; readonly itemId: string }>): Promise<void> {
+  /** Give every id of `events` its shared index (announcing the new ones), interning what others announced meanwhile; resolves with the bytes announced. */
+  async admit(events: ReadonlyArray<{ readonly userId: string; readonly itemId: string }>): Promise<number> {
     this.internPending();
     const { users, items } = this.catalog;
     const newUsers = new Set<string>();
@@ -113,14 +113,16 @@ export class CatalogueLog {
       if (users.lookup(userId) < 0) newUsers.add(userId);
       if (items.lookup(itemId) < 0) newItems.add(itemId);
     }
-    if (newUsers.size === 0 && newItems.size === 0) return;
+    if (newUsers.size === 0 && newItems.size === 0) return 0;
     const by = `${this.worker}/${this.sequence++}`;
     const value = JSON.stringify({ by, u: [...newUsers], i: [...newItems] } satisfies Announcement);
     await this.producer.send(this.topic, [{ key: null, value }]);
     this.counted.sent += 1;
-    this.counted.sentBytes += Buffer.byteLength(value);
+    const bytes = Buffer.byteLength(value);
+    this.counted.sentBytes += bytes;
     await this.followed.until(() => this.pending.some((announcement) => announcement.by === by));
     this.internPending();
+    return bytes;
   }
 
   close(): Promise<void> {

@@ -51,9 +51,9 @@ export class ModelUpdates {
     return { ...this.counted };
   }
 
-  /** Send totals; resolves once all in-sync replicas have them. */
-  async publish(contributions: readonly Contribution[]): Promise<void> {
-    if (contributions.length === 0) return;
+  /** Send totals; resolves once all in-sync replicas have them, with the bytes sent (keys and values). */
+  async publish(contributions: readonly Contribution[]): Promise<number> {
+    if (contributions.length === 0) return 0;
     const at = String(Date.now());
     const records: KeyedValue[] = contributions.map(({ slot, model, key, total }) => ({
       key: `${slot} ${model} ${key}`,
@@ -61,8 +61,10 @@ export class ModelUpdates {
       headers: { at },
     }));
     await this.producer.send(this.topic, records);
+    const bytes = records.reduce((sum, { key, value }) => sum + Buffer.byteLength(key!) + value.length, 0);
     this.counted.sent += records.length;
-    for (const { key, value } of records) this.counted.sentBytes += Buffer.byteLength(key!) + value.length;
+    this.counted.sentBytes += bytes;
+    return bytes;
   }
 
   /** The latest totals read since the last call, with when each was sent. */
