@@ -65,6 +65,13 @@ export const BENCHES: readonly BenchScript[] = [
     data: 'the first 20,000 ratings of synthetic ML-100K-shaped (seed 42)',
   },
   {
+    name: 'scale-curve',
+    file: 'scale',
+    what: "the scaling curve's two smaller points (bench:scale-curve runs 10M too, for hours): default replay events/s, µs per event, peak RSS, per-event cost growth",
+    data: `${ML100K}; ${ML1M}`,
+    args: ['--sizes', '100k,1m'],
+  },
+  {
     name: 'reference',
     file: 'reference',
     what: 'rxrec beside Surprise, cornac BPR and River on the same splits and stream order (makes a Python venv in bench/reference)',

@@ -9,10 +9,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, release, type } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BENCHES, type BenchScript } from './catalogue.js';
+import { describeMachine, RESULTS_DIR, thisMachine } from './machine.js';
 
 interface Figure {
   readonly median: number;
@@ -41,21 +41,14 @@ const skip = new Set(flags.skip?.split(',') ?? []);
 const unknown = [...(only ?? []), ...skip].filter((name) => !BENCHES.some((b) => b.name === name));
 if (unknown.length > 0) throw new Error(`unknown bench ${unknown.join(', ')}: the benches are ${BENCHES.map((b) => b.name).join(', ')}`);
 
-const machine = {
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: cpus().length,
-  memoryGiB: Math.round(totalmem() / 2 ** 30),
-  os: `${type()} ${release()}`,
-  node: process.version,
-  date: new Date().toISOString(),
-};
+const machine = thisMachine();
 
 const results: ScriptResult[] = [];
 for (const bench of BENCHES.filter((b) => (only ? only.includes(b.name) : !skip.has(b.name)))) {
   results.push(await measure(bench));
 }
 
-const resultsDir = join(import.meta.dirname, '..', '..', 'bench', 'results');
+const resultsDir = RESULTS_DIR;
 mkdirSync(resultsDir, { recursive: true });
 const table = markdown(results);
 writeFileSync(join(resultsDir, 'latest.json'), JSON.stringify({ machine, runsPerScript: runs, results }, null, 2) + '\n');
@@ -123,9 +116,7 @@ function summarise(values: number[]): Figure {
 }
 
 function markdown(all: readonly ScriptResult[]): string {
-  const lines = [
-    `Measured ${machine.date.slice(0, 10)} on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}. Each figure: the median of the runs, then min and max.`,
-  ];
+  const lines = [`Measured ${describeMachine(machine)}. Each figure: the median of the runs, then min and max.`];
   for (const result of all) {
     lines.push(
       '',

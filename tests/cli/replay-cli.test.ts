@@ -245,13 +245,12 @@ test('SIGTERM stops the replay after the batch in flight: exit 0 with its summar
     while (lineCount(out) < 150 && child.exitCode === null && Date.now() < deadline) await sleep(20);
     const signalled = performance.now();
     child.kill('SIGTERM');
-    // The second once the first is handled (two pending signals of one kind would merge into one).
-    if (signals > 1) {
-      while (!stderr.includes('stopping after the batch in flight') && child.exitCode === null) await sleep(1);
-      child.kill('SIGTERM');
-    }
+    // Two pending signals of one kind merge into one, and waiting for the first to be handled
+    // races the batch in flight, which may be stored (exit 0) before a second one lands. Two kinds
+    // sent back to back both reach the process mid-batch; whichever it handles second exits.
+    if (signals > 1) child.kill('SIGINT');
     const [code] = await exited;
-    return { code, ms: performance.now() - signalled, stdout };
+    return { code, ms: performance.now() - signalled, stdout, stderr };
   };
   const graceful = await runUntilListed(1);
   assert.equal(graceful.code, 0);
@@ -263,7 +262,7 @@ test('SIGTERM stops the replay after the batch in flight: exit 0 with its summar
   assert.ok(position > 0 && position < ratings.length, `stopped mid-stream at ${position}`);
   assert.equal(summary.events + summary.rejected, position, 'the summary counts what was stored');
   const twice = await runUntilListed(2);
-  assert.equal(twice.code, 143, 'the second signal exits at once');
+  assert.ok(twice.code === 130 || twice.code === 143, `the second signal exits at once with 128 + its number, not ${twice.code}:\n${twice.stderr}`);
   const finish = runCli(['replay', '--dataset', datasetDir, '--state', stopped, '--batch-size', '100', '--json']);
   assert.equal(finish.status, 0, finish.stderr);
   assert.deepEqual(await storedParameters(stopped), await storedParameters(uninterrupted));

@@ -144,7 +144,7 @@ test('SIGTERM and SIGINT finish the batch, store state and offsets, leave the gr
     // This worker does not leave the group: a short session timeout lets the next one in soon.
     const { worker } = await startMidStream(['--session-timeout-ms', '6000']);
     const finished = await signalled(worker, signal, true);
-    assert.equal(finished.code, code, `${signal} twice: exit code; worker said:\n${finished.stderr}`);
+    assert.equal(finished.code, code, `${signal} twice: exit code (signal ${finished.signal}); worker said:\n${finished.stderr}`);
     assert.match(finished.stderr, new RegExp(`${signal} again: exiting without finishing the batch`));
     assert.ok(finished.afterSecondMs! < SECOND_SIGNAL_BOUND_MS, `${signal} twice: exited ${Math.round(finished.afterSecondMs!)} ms after the second`);
     const state = await stateSummary(stateDir);
