@@ -1,13 +1,14 @@
 /**
  * npm run bench:scale — serve --scale-out with 1, 2 and 3 workers on this machine: events/s,
  * p99 event-to-publish latency, and the bytes per event on the internal topics (model updates,
- * catalogue). For each group size: fresh topics (6 partitions), N `rxrec serve --scale-out`
+ * catalogue, user state). For each group size: fresh topics (6 partitions), N `rxrec serve --scale-out`
  * workers (fresh state directories, default models, HTTP on for /metrics) that must each hold
  * a share of the partitions, then the first `--ratings` ratings of the default synthetic set
  * (replay order) produced as fast as possible. events/s: ratings / (time from the first send to
  * the group's committed offsets reaching the topic's end). p99: the workers' histograms of
  * rxrec_event_to_publish_latency_seconds summed, interpolated within buckets. Bytes: the
- * workers' rxrec_model_update_bytes_total and rxrec_catalogue_bytes_total summed, per event.
+ * workers' rxrec_model_update_bytes_total, rxrec_catalogue_bytes_total and
+ * rxrec_user_state_bytes_total{direction="sent"} summed, per event.
  * The delay until another worker has added a published total in: the workers'
  * rxrec_model_update_delay_seconds summed (p50, p99; none with one worker).
  * The broker is KAFKA_BROKERS, else a local one started for the run. Progress on standard
@@ -50,6 +51,8 @@ interface GroupFigures {
   readonly seconds: number;
   readonly modelUpdateBytesPerEvent: number;
   readonly catalogueBytesPerEvent: number;
+  /** The changelog of user state, as written (restores read more, on a rebalance only). */
+  readonly userStateBytesPerEvent: number;
   /** From a worker publishing a total to another adding it in (rxrec_model_update_delay_seconds, all workers). */
   readonly updateDelayMs: { readonly p50: number | undefined; readonly p99: number | undefined };
 }
@@ -64,7 +67,7 @@ try {
     say(
       `${size} worker${size > 1 ? 's' : ''}: ${figures.eventsPerSecond} events/s, p99 ${figures.p99Ms ?? '?'} ms; ` +
         `model updates ${figures.modelUpdateBytesPerEvent} B/event (applied by the others after p50 ${figures.updateDelayMs.p50 ?? '-'} ms, ` +
-        `p99 ${figures.updateDelayMs.p99 ?? '-'} ms), catalogue ${figures.catalogueBytesPerEvent} B/event`,
+        `p99 ${figures.updateDelayMs.p99 ?? '-'} ms), catalogue ${figures.catalogueBytesPerEvent} B/event, user state ${figures.userStateBytesPerEvent} B/event`,
     );
   }
   const largest = results[String(Math.max(...sizes))]!;
@@ -116,6 +119,7 @@ async function runGroup(size: number, events: readonly RatingEvent[]): Promise<G
       seconds: Math.round(seconds * 10) / 10,
       modelUpdateBytesPerEvent: Math.round(sum('rxrec_model_update_bytes_total') / events.length),
       catalogueBytesPerEvent: Math.round((sum('rxrec_catalogue_bytes_total') / events.length) * 10) / 10,
+      userStateBytesPerEvent: Math.round(sum('rxrec_user_state_bytes_total{direction="sent"}') / events.length),
       updateDelayMs: { p50: delayMs(0.5), p99: delayMs(0.99) },
     };
   } finally {

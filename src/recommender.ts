@@ -272,19 +272,20 @@ export class Recommender {
    * The lists to recompute after a batch of `events` events that touched `touched`: the touched
    * users', then the background refresh's (below).
    */
-  listsDue(events: number, touched: readonly TouchedUser[]): DueList[] {
+  listsDue(events: number, touched: readonly TouchedUser[], owns?: (user: number) => boolean): DueList[] {
     return [
       ...touched.map(({ user, eventTs }) => ({ user, eventTs, trigger: 'event' as const })),
-      ...this.dueForBackgroundRefresh(events, touched).map((user) => ({ user, trigger: 'background' as const })),
+      ...this.dueForBackgroundRefresh(events, touched, owns).map((user) => ({ user, trigger: 'background' as const })),
     ];
   }
 
   /**
    * The users, least recently refreshed first, whose lists the background refresh recomputes:
    * `backgroundRefresh` lists per event (credit carries over between batches), never a touched
-   * user.
+   * user, and only users `owns` says are this worker's (scaled out, another worker's users get
+   * their lists from it).
    */
-  private dueForBackgroundRefresh(events: number, touched: readonly TouchedUser[]): number[] {
+  private dueForBackgroundRefresh(events: number, touched: readonly TouchedUser[], owns?: (user: number) => boolean): number[] {
     this.refreshCredit += events * (this.options.backgroundRefresh ?? DEFAULT_BACKGROUND_REFRESH);
     const budget = Math.floor(this.refreshCredit);
     if (budget === 0) return [];
@@ -293,7 +294,7 @@ export class Recommender {
     const due: number[] = [];
     for (const user of this.refreshed.keys()) {
       if (due.length === budget) break;
-      if (!skip.has(user)) due.push(user);
+      if (!skip.has(user) && (owns?.(user) ?? true)) due.push(user);
     }
     return due;
   }

@@ -5,7 +5,8 @@
  * state after some whole batch together with the exact position to resume from.
  *
  * Sub-databases (keys in lmdb's ordered-binary encoding, values msgpack):
- *   meta       'format' → FORMAT_VERSION, 'stream' → stream id, 'config' → model config
+ *   meta       'format' → FORMAT_VERSION, 'stream' → stream id, 'config' → model config,
+ *              'changelog-at' → {partition: offset} (serve --scale-out: the changelog of user state read or written so far)
  *   positions  partition → next offset to read
  *   users      user index → user id          items  item index → item id
  *   history    [user index, item index] → 1
@@ -33,6 +34,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { StateValue } from '../src/models/model.js';
 import type { RecommenderSnapshot, StateDelta } from '../src/recommender.js';
+import type { UserRow } from '../src/sharing/user-rows.js';
 import { userFeaturesOf, type UserFeatures } from '../src/side-features.js';
 import { makeDirectory } from './directory.js';
 import { StateError } from './errors.js';
@@ -304,9 +306,19 @@ export class StateStore {
     return this.userActivityDb.get(user);
   }
 
-  /** Write one batch's delta, its users' activity and the positions after it, atomically. */
-  commit(delta: StateDelta, positions: ReadonlyMap<number, number>, activity: ReadonlyMap<number, UserActivity> = new Map()): void {
+  /**
+   * Write one batch's delta, its users' activity and the positions after it, atomically; with
+   * serve --scale-out also how far this worker has read or written each partition of the
+   * changelog of user state (`changelogAt`).
+   */
+  commit(
+    delta: StateDelta,
+    positions: ReadonlyMap<number, number>,
+    activity: ReadonlyMap<number, UserActivity> = new Map(),
+    changelogAt: ReadonlyMap<number, number> = new Map(),
+  ): void {
     this.transact('the batch', () => {
+      if (changelogAt.size > 0) this.putChangelogAt(changelogAt);
       for (const [user, { eventTs, partition }] of activity) {
         // Events may arrive out of ts order: keep the newest.
         const previous = this.userActivityDb.get(user)?.eventTs ?? -Infinity;
@@ -323,6 +335,53 @@ export class StateStore {
       this.evaluationDb.put('prequential', delta.evaluation);
       for (const [partition, offset] of positions) this.positionsDb.put(partition, offset);
     });
+  }
+
+  /**
+   * Take in the user rows of partitions restored from the changelog of user state (serve
+   * --scale-out), the positions they reach and how far the changelog was read, atomically.
+   */
+  adoptUserRows(rows: Iterable<UserRow>, positions: ReadonlyMap<number, number>, changelogAt: ReadonlyMap<number, number>): void {
+    this.transact('the restored user state', () => {
+      for (const row of rows) {
+        switch (row.kind) {
+          case 'history':
+            this.historyDb.put([row.user, row.item], 1);
+            break;
+          case 'model':
+            if (row.value === null) this.modelsDb.remove([row.model, row.key]);
+            else this.modelsDb.put([row.model, row.key], row.value);
+            break;
+          case 'list':
+            this.listsDb.put(row.user, new Uint8Array(row.items.buffer, row.items.byteOffset, row.items.byteLength));
+            break;
+          case 'activity':
+            this.userActivityDb.put(row.user, row.activity);
+            break;
+        }
+      }
+      for (const [partition, offset] of positions) this.positionsDb.put(partition, offset);
+      this.putChangelogAt(changelogAt);
+    });
+  }
+
+  /** Rows of the models sub-database outside a batch (the scale-out slot, stored before it names anything). */
+  putModelRows(rows: Iterable<[model: string, key: string, value: StateValue]>): void {
+    this.transact('model rows', () => {
+      for (const [model, key, value] of rows) this.modelsDb.put([model, key], value);
+    });
+  }
+
+  /** Per partition of the changelog of user state, the offset this state has read or written it up to (serve --scale-out). */
+  changelogAt(): Map<number, number> {
+    const stored = (this.meta.get('changelog-at') ?? {}) as Record<string, number>;
+    return new Map(Object.entries(stored).map(([partition, offset]) => [Number(partition), offset]));
+  }
+
+  private putChangelogAt(changelogAt: ReadonlyMap<number, number>): void {
+    const merged = this.changelogAt();
+    for (const [partition, offset] of changelogAt) merged.set(partition, Math.max(offset, merged.get(partition) ?? 0));
+    this.meta.put('changelog-at', Object.fromEntries(merged));
   }
 
   /**

@@ -7,7 +7,8 @@
  *                        │
  *                  test, then train (every model), refresh touched users' top-k
  *                        │
- *                  (scale-out: this worker's shared-parameter totals published)
+ *                  (scale-out: one Kafka transaction: this worker's shared-parameter totals,
+ *                   the user rows it changed, positions, the group's offsets)
  *                        │
  *                  one LMDB transaction: deltas + histories + evaluation + lists + positions
  *                        │
@@ -20,7 +21,7 @@ import { concatMap, defer, finalize, from, map, of, type Observable } from 'rxjs
 import { decodeRating, validateRating, wrongKeyReason, type RatingEvent, type RejectionKind, type ValidationResult } from '../src/events/rating.js';
 import type { RatingScale } from '../src/events/scale.js';
 import type { IndexedRating } from '../src/models/model.js';
-import type { Recommender, UserList } from '../src/recommender.js';
+import type { Recommender, StateDelta, UserList } from '../src/recommender.js';
 import type { StateStore, UserActivity } from '../state/store.js';
 import { deadLetterOf } from './dead-letter.js';
 import { listItems, type TitleOf } from './list-entries.js';
@@ -112,6 +113,13 @@ interface DecodedBatch {
   readonly kinds: RejectionKind[];
 }
 
+/** What a batch's LMDB commit stores besides its positions and activity. */
+interface StoredBatch {
+  readonly delta: StateDelta;
+  readonly shared: SharedStateRows;
+  readonly changelogAt: ReadonlyMap<number, number>;
+}
+
 interface LearnedBatch extends DecodedBatch {
   readonly lists: readonly UserList[];
   readonly refreshed: readonly number[];
@@ -177,23 +185,27 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     }
     return batch;
   };
-  const shareAfter = async (batch: LearnedBatch): Promise<LearnedBatch & { shared: SharedStateRows }> => {
-    if (!sharing) return { ...batch, shared: [] };
+  // With a group (scale-out), the batch is applied in the group first (one Kafka transaction), then stored.
+  const shareAfter = async (batch: LearnedBatch): Promise<LearnedBatch & { stored: StoredBatch }> => {
+    const delta = recommender.drainState();
+    if (!sharing) return { ...batch, stored: { delta, shared: [], changelogAt: new Map() } };
     const end = metrics.stageDuration.startTimer({ stage: 'share' });
-    const shared = await sharing.afterBatch();
+    const { shared, changelogAt } = await sharing.commit(delta, batch.positions, batch.activity);
     end();
-    return { ...batch, shared };
+    return { ...batch, stored: { delta, shared, changelogAt } };
   };
   // An idle poll adds the others' updates in, and stores what moved (no position changes).
-  const idle = (): BatchReport => {
-    const shared = sharing?.idle();
-    if (shared) timed('persist', () => commitState(shared, new Map(), new Map()));
+  const idle = async (): Promise<BatchReport> => {
+    if (sharing?.idle()) {
+      const delta = recommender.drainState();
+      const { shared, changelogAt } = await sharing.commit(delta, new Map(), new Map());
+      timed('persist', () => commitState({ delta, shared, changelogAt }, new Map(), new Map()));
+    }
     return { records: 0, applied: 0, rejected: 0, rejections: [], positions: new Map(), lists: [], refreshed: [] };
   };
-  const commitState = (shared: SharedStateRows, positions: ReadonlyMap<number, number>, activity: ReadonlyMap<number, UserActivity>) => {
-    const delta = recommender.drainState();
+  const commitState = ({ delta, shared, changelogAt }: StoredBatch, positions: ReadonlyMap<number, number>, activity: ReadonlyMap<number, UserActivity>) => {
     delta.models.push(...shared);
-    store.commit(delta, positions, activity);
+    store.commit(delta, positions, activity, changelogAt);
     metrics.lmdbSize.set(store.sizeBytes());
   };
 
@@ -205,7 +217,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     metrics.applied.inc(batch.events.length);
     const end = metrics.stageDuration.startTimer({ stage: 'refresh' });
     const lists: UserList[] = [];
-    const due = recommender.listsDue(indexed.length, touched);
+    const due = recommender.listsDue(indexed.length, touched, sharing && ((user) => sharing.owns(user)));
     let sliceStart = performance.now();
     for (const { user, eventTs, trigger } of due) {
       const items = recommender.refresh(user);
@@ -222,9 +234,9 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     return { ...batch, lists, refreshed, positions: nextPositions(batch.records), activity: userActivity(indexed, batch.partitions) };
   };
 
-  const persist = (batch: LearnedBatch & { shared: SharedStateRows }): LearnedBatch =>
+  const persist = (batch: LearnedBatch & { stored: StoredBatch }): LearnedBatch =>
     timed('persist', () => {
-      commitState(batch.shared, batch.positions, batch.activity);
+      commitState(batch.stored, batch.positions, batch.activity);
       return batch;
     });
 
@@ -271,7 +283,7 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
         () => source.poll(settings.batchSize, settings.batchWaitMs),
         (records) =>
           records.length === 0
-            ? defer(() => of(idle()))
+            ? defer(() => idle())
             : of(records).pipe(
                 map(decode),
                 concatMap(sendDeadLetters),

@@ -1,9 +1,10 @@
 /**
  * One worker's part in a group that forms one recommender (serve --scale-out): before each
  * batch, its new ids get the group's indices (the catalogue) and the other workers' latest
- * contributions to the shared parameters are added in; after it is learned, this worker's new
- * totals are published, before the batch's LMDB commit, and this bookkeeping is stored in that
- * commit. Between batches (idle polls) the others' updates keep being added in, so a worker
+ * contributions to the shared parameters are added in; after it is learned, one Kafka
+ * transaction applies it in the group (this worker's new totals, the user rows it changed, its
+ * positions and the group's offsets: streams/kafka/user-changelog.ts), before the batch's LMDB
+ * commit, and this bookkeeping is stored in that commit. Between batches (idle polls) the others' updates keep being added in, so a worker
  * whose partitions are quiet still follows the shared parameters.
  *
  * What is shared is what each model's `shared` names (item-side rows, global sums); the rest of
@@ -11,43 +12,48 @@
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { RatingEvent } from '../src/events/rating.js';
-import type { Recommender } from '../src/recommender.js';
+import type { Recommender, StateDelta } from '../src/recommender.js';
 import { Contributions, CONTRIBUTIONS_STATE } from '../src/sharing/contributions.js';
+import { userRowsOf } from '../src/sharing/user-rows.js';
 import type { StateValue } from '../src/models/model.js';
-import type { StateStore } from '../state/store.js';
+import type { StateStore, UserActivity } from '../state/store.js';
 import type { CatalogueLog } from './kafka/catalogue.js';
 import type { ModelUpdates } from './kafka/model-updates.js';
+import type { UserChangelog } from './kafka/user-changelog.js';
 
 /** What the group's sharing stores with a commit: rows of the models sub-database. */
 export type SharedStateRows = Array<[model: string, key: string, value: StateValue]>;
 
+export interface SharedCommit {
+  readonly shared: SharedStateRows;
+  /** How far this worker has written each partition of the changelog of user state. */
+  readonly changelogAt: Map<number, number>;
+}
+
 export interface GroupSharing {
   /** Before a batch is learned: its ids get the group's indices, the others' updates are added in. */
   beforeBatch(events: readonly RatingEvent[]): Promise<void>;
-  /** After it is learned, before its commit: this worker's new totals are published; what to store with the batch. */
-  afterBatch(): Promise<SharedStateRows>;
-  /** An idle poll: the others' ids and updates are taken in; what to store then (undefined: nothing moved, no commit). */
-  idle(): SharedStateRows | undefined;
+  /**
+   * After a batch is learned (or an idle poll that moved something), before its LMDB commit: the
+   * batch is applied in the group (one transaction: totals, user rows, positions, offsets); what
+   * to store with it.
+   */
+  commit(delta: StateDelta, positions: ReadonlyMap<number, number>, activity: ReadonlyMap<number, UserActivity>): Promise<SharedCommit>;
+  /** An idle poll: the others' ids and updates are taken in; true when that is to be stored. */
+  idle(): boolean;
+  /** Whether the user's partition is this worker's now (held, and not waiting for its restore). */
+  owns(user: number): boolean;
 }
 
-export class ScaleOut implements GroupSharing {
-  private readonly contributions: Contributions;
-  private readonly sentBytes: Counter;
-  private readonly catalogueBytes: Counter;
-  private readonly updates: Counter<'direction'>;
-  private readonly delay: Histogram;
-  /** What `start` read (ids, others' totals) is stored with the first commit, a batch's or an idle poll's. */
-  private unsaved = true;
+/** The sharing's metrics: made once per worker, kept across the rebuilds that follow a restore. */
+export class ScaleOutMetrics {
+  readonly sentBytes: Counter;
+  readonly catalogueBytes: Counter;
+  readonly changelogBytes: Counter<'direction'>;
+  readonly updates: Counter<'direction'>;
+  readonly delay: Histogram;
 
-  constructor(
-    private readonly recommender: Recommender,
-    store: StateStore,
-    private readonly catalogue: CatalogueLog,
-    private readonly modelUpdates: ModelUpdates,
-    registry: Registry,
-  ) {
-    const stored = store.snapshot([CONTRIBUTIONS_STATE]).models.get(CONTRIBUTIONS_STATE) ?? [];
-    this.contributions = new Contributions(recommender.models, stored);
+  constructor(registry: Registry) {
     this.sentBytes = new Counter({
       name: 'rxrec_model_update_bytes_total',
       help: 'Bytes (keys and values) of the shared-parameter totals this worker published to the model-updates topic',
@@ -58,6 +64,12 @@ export class ScaleOut implements GroupSharing {
       help: 'Bytes of the new-id announcements this worker published to the catalogue topic',
       registers: [registry],
     });
+    this.changelogBytes = new Counter({
+      name: 'rxrec_user_state_bytes_total',
+      help: 'Bytes (keys and values) of the changelog of user state this worker wrote (sent) and read to restore partitions (restored)',
+      labelNames: ['direction'] as const,
+      registers: [registry],
+    });
     this.updates = new Counter({
       name: 'rxrec_model_updates_total',
       help: 'Shared-parameter totals published by this worker (sent) and other workers\u2019 totals added into its models (applied)',
@@ -65,12 +77,42 @@ export class ScaleOut implements GroupSharing {
       registers: [registry],
     });
     for (const direction of ['sent', 'applied']) this.updates.inc({ direction }, 0);
+    for (const direction of ['sent', 'restored']) this.changelogBytes.inc({ direction }, 0);
     this.delay = new Histogram({
       name: 'rxrec_model_update_delay_seconds',
       help: 'From another worker publishing a shared-parameter total to this worker adding it into its models',
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     });
+  }
+}
+
+export class ScaleOut implements GroupSharing {
+  private readonly contributions: Contributions;
+  /** What `start` read (ids, others' totals) is stored with the first commit, a batch's or an idle poll's. */
+  private unsaved = true;
+
+  constructor(
+    private readonly recommender: Recommender,
+    private readonly store: StateStore,
+    private readonly catalogue: CatalogueLog,
+    private readonly modelUpdates: ModelUpdates,
+    private readonly changelog: UserChangelog,
+    private readonly metrics: ScaleOutMetrics,
+    /** The ratings partitions this worker holds now, restored. */
+    private readonly held: () => readonly number[],
+  ) {
+    const stored = store.snapshot([CONTRIBUTIONS_STATE]).models.get(CONTRIBUTIONS_STATE) ?? [];
+    this.contributions = new Contributions(recommender.models, stored);
+  }
+
+  /** The slot of the worker of this state, stored now if the state has none yet (it names the worker's transactional id). */
+  static slotOf(store: StateStore): string {
+    const stored = store.snapshot([CONTRIBUTIONS_STATE]).models.get(CONTRIBUTIONS_STATE) ?? [];
+    const fresh = new Contributions([], stored);
+    const rows = fresh.drainChanges().filter(([key]) => key === 'slot');
+    store.putModelRows(rows.map(([key, value]) => [CONTRIBUTIONS_STATE, key, value]));
+    return fresh.slot;
   }
 
   get slot(): string {
@@ -83,30 +125,55 @@ export class ScaleOut implements GroupSharing {
 
   /**
    * At start, once the topics are read: every other slot's totals added in, and this worker's
-   * own re-published (its last ones may have been lost with a crash before they were sent).
-   * What moved is stored with the next commit.
+   * own as the topic has them (a batch whose transaction committed just before a crash is in
+   * them, not yet in the state). What moved is stored with the next commit. Returns how many
+   * of its own totals it took from the topic.
    */
-  async start(): Promise<void> {
+  start(): number {
     const taken = this.absorb(false);
-    await this.publish([...this.contributions.ownTotals(), ...this.contributions.unrecorded(taken.map(({ contribution }) => contribution))]);
+    const adopted = this.contributions.adoptOwn(taken.map(({ contribution }) => contribution));
+    if (adopted > 0) {
+      this.recommender.learnedElsewhere(this.recommender.catalog.items.size);
+      this.unsaved = true;
+    }
+    return adopted;
   }
 
   async beforeBatch(events: readonly RatingEvent[]): Promise<void> {
     // Updates first: the items they rank are the ones interned before this batch's (see learnedElsewhere).
     this.absorb();
-    this.catalogueBytes.inc(await this.catalogue.admit(events));
+    this.metrics.catalogueBytes.inc(await this.catalogue.admit(events));
   }
 
-  async afterBatch(): Promise<SharedStateRows> {
-    await this.publish(this.contributions.collect());
-    return this.stateChanges();
+  async commit(delta: StateDelta, positions: ReadonlyMap<number, number>, activity: ReadonlyMap<number, UserActivity>): Promise<SharedCommit> {
+    const totals = this.contributions.collect();
+    const { records, bytes } = this.modelUpdates.records(totals);
+    // Only the partitions held: what this worker knows of another's users is stale, and would overwrite their holder's rows.
+    const held = new Set(this.held());
+    const rows = new Map(
+      [...userRowsOf(delta, activity, this.recommender.models, (user) => this.store.userActivity(user)?.partition)].filter(([partition]) =>
+        held.has(partition),
+      ),
+    );
+    const { changelogBytes, changelogAt } = await this.changelog.commit({ totals: records, rows, positions });
+    this.modelUpdates.sent(records.length, bytes);
+    this.metrics.sentBytes.inc(bytes);
+    this.metrics.updates.inc({ direction: 'sent' }, totals.length);
+    this.metrics.changelogBytes.inc({ direction: 'sent' }, changelogBytes);
+    this.unsaved = false;
+    return { shared: this.contributions.drainChanges().map(([key, value]) => [CONTRIBUTIONS_STATE, key, value]), changelogAt };
   }
 
-  idle(): SharedStateRows | undefined {
+  owns(user: number): boolean {
+    const partition = this.store.userActivity(user)?.partition;
+    return partition !== undefined && this.held().includes(partition);
+  }
+
+  idle(): boolean {
     // Both, whatever the first says: `||` would skip the absorb.
     const interned = this.catalogue.catchUp();
-    this.absorb();
-    return interned || this.unsaved ? this.stateChanges() : undefined;
+    const moved = this.absorb().length > 0;
+    return interned || moved || this.unsaved;
   }
 
   /** Add in what was read since the last call; `timed`: observe the delay of what moved (not of the backlog read at start). */
@@ -114,22 +181,12 @@ export class ScaleOut implements GroupSharing {
     const taken = this.modelUpdates.take();
     const now = Date.now();
     const moved = this.contributions.absorb(taken.map(({ contribution }) => contribution));
-    if (timed) for (const index of moved) this.delay.observe(Math.max(0, now - taken[index]!.at) / 1000);
-    this.updates.inc({ direction: 'applied' }, moved.length);
+    if (timed) for (const index of moved) this.metrics.delay.observe(Math.max(0, now - taken[index]!.at) / 1000);
+    this.metrics.updates.inc({ direction: 'applied' }, moved.length);
     if (moved.length > 0) {
       this.recommender.learnedElsewhere(this.recommender.catalog.items.size);
       this.unsaved = true;
     }
     return taken;
-  }
-
-  private async publish(totals: Parameters<ModelUpdates['publish']>[0]): Promise<void> {
-    this.sentBytes.inc(await this.modelUpdates.publish(totals));
-    this.updates.inc({ direction: 'sent' }, totals.length);
-  }
-
-  private stateChanges(): SharedStateRows {
-    this.unsaved = false;
-    return this.contributions.drainChanges().map(([key, value]) => [CONTRIBUTIONS_STATE, key, value]);
   }
 }

@@ -12,6 +12,7 @@
  * current end (streams/kafka/side-feature-feed.ts) into the state and the catalogue, and then
  * keeps applying what is published to them while it runs.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { lastValueFrom, tap } from 'rxjs';
 import { Gauge } from 'prom-client';
@@ -27,7 +28,10 @@ import { retryWithin, type KafkaLog } from './kafka/client.js';
 import { topicNames, type KafkaSettings } from './kafka/config.js';
 import { KafkaUnavailableError } from './kafka/errors.js';
 import { openServeTransport, type KafkaServeTransport } from './kafka/open.js';
-import { ScaleOut } from './scale-out.js';
+import { ScaleOut, ScaleOutMetrics } from './scale-out.js';
+import { UserChangelog } from './kafka/user-changelog.js';
+import type { CatalogueLog } from './kafka/catalogue.js';
+import type { ModelUpdates } from './kafka/model-updates.js';
 import type { KafkaClientEvent } from './kafka/source.js';
 import { SideFeatureFeed } from './kafka/side-feature-feed.js';
 import { PipelineMetrics } from './metrics.js';
@@ -120,8 +124,10 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     positions: store.positions(),
   });
   let progress: { stop(): void } | undefined;
+  let changelog: UserChangelog | undefined;
+  let sharing: ScaleOut | undefined;
   try {
-    const recommender = resumeRecommender(store, streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
+    let recommender = resumeRecommender(store, streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
     const resumeAt = describePositions(store.positions());
     log(
       `serving ${topics.ratings} → ${topics.recs}${recommender.itemSimilarity ? ` and ${topics.similarItems}` : ''} (dead letters ${topics.dlq}) with ${config.models.join(', ')} as group ${settings.groupId} at ${settings.brokers.join(',')}; ` +
@@ -144,24 +150,34 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     );
     if (transport === undefined) return stopped(0);
     const { source } = transport;
-    let sharing: ScaleOut | undefined;
+    let group: ScaleOutGroup | undefined;
     if (options.scaleOut) {
       readiness.reading(`reading the shared catalogue and model updates (${topics.catalogue}, ${topics.modelUpdates})`);
+      // The transactional producer first: it aborts what this worker's last run left open, which would hold the readers back.
+      const slot = ScaleOut.slotOf(store);
+      changelog = await UserChangelog.open(transport.kafka, settings, topics, slot, log);
       const { catalogue, updates } = await transport.openScaleOut(recommender.catalog);
-      sharing = new ScaleOut(recommender, store, catalogue, updates, metrics.registry);
-      await sharing.start();
+      // Read the model updates up to a record of its own: past every transaction that ended before it, this worker's last ones included.
+      const barrier = randomUUID();
+      await changelog.sendTotals([updates.barrierRecord(slot, barrier)]);
+      await updates.untilBarrier(barrier);
+      const restoring = () => new Set(source.toRestore());
+      const held = () => source.assignment().filter((partition) => !restoring().has(partition));
+      group = { catalogue, updates, changelog, metrics: new ScaleOutMetrics(metrics.registry), held };
+      sharing = new ScaleOut(recommender, store, catalogue, updates, changelog, group.metrics, group.held);
+      const adopted = sharing.start();
       log(
         `scale-out: slot ${sharing.slot}; ${recommender.catalog.users.size} users and ${recommender.catalog.items.size} items have the group's indices ` +
           `(${catalogue.counts().read} announcements); ${updates.counts().read} shared-parameter totals read; shared: ${sharing.sharedModels.join(', ') || 'none'}, ` +
-          `the rest per worker`,
+          `the rest per worker; user state in ${topics.userState}${adopted > 0 ? `; ${adopted} of its own totals taken from the topic (a transaction its state lacks)` : ''}`,
       );
     }
 
     readiness.reading('reading the side features (the items and users topics)');
-    const { features } = recommender.catalog;
+    // The recommender of the moment: a restore rebuilds it.
     feed = await SideFeatureFeed.open(transport.kafka, settings, {
-      onItems: (items) => keepItems(store, features, items),
-      onUsers: (users) => keepUsers(store, features, users),
+      onItems: (items) => keepItems(store, recommender.catalog.features, items),
+      onUsers: (users) => keepUsers(store, recommender.catalog.features, users),
       deadLetters: transport.deadLetters,
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       log,
@@ -171,7 +187,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     log(
       `side features: read ${read.items} items from ${topics.items} and ${read.users} users from ${topics.users}` +
         `${read.rejected > 0 ? ` (${read.rejected} bad records sent to ${topics.dlq})` : ''}; ` +
-        `the catalogue has features of ${features.itemCount} items and ${features.userCount} users`,
+        `the catalogue has features of ${recommender.catalog.features.itemCount} items and ${recommender.catalog.features.userCount} users`,
     );
     await options.onStart?.({ recommender });
     readiness.connected(transport);
@@ -186,38 +202,52 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     await recommender.start();
     for (const [name, status] of Object.entries(recommender.trainingStatus())) log(`${name} trains on tfjs backend '${status.backend}'`);
     progress = progressLogger(options.progressEveryMs ?? 10_000, log, () => ({ applied, rejected, rejectedBy, lag: source.lag() }));
-    await lastValueFrom(
-      runPipeline(
-        {
-          source,
-          recommender,
-          store,
-          deadLetters: transport.deadLetters,
-          recommendations: transport.recommendations,
-          similarItems: recommender.itemSimilarity ? transport.similarItems : undefined,
-          metrics,
-          sharing,
-        },
-        {
-          scale: options.scale,
-          batchSize: options.batchSize,
-          batchWaitMs: options.batchWaitMs,
-          maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
-        },
-      ).pipe(
-        tap((report) => {
-          applied += report.applied;
-          rejected += report.rejected;
-          for (const kind of report.rejections) rejectedBy[kind] = (rejectedBy[kind] ?? 0) + 1;
-          if (report.records > 0) {
-            updateGauges();
-            http?.live.batch(report, { position: recordsBefore(store.positions()), lag: source.lag() });
-            http?.refreshed(report.refreshed);
-          }
-        }),
-      ),
-      { defaultValue: undefined },
-    );
+    // Scaled out, the pipeline stops (after the batch in flight) whenever partitions new to this
+    // worker wait for their user state; it runs again on a recommender rebuilt from the state.
+    for (;;) {
+      await lastValueFrom(
+        runPipeline(
+          {
+            source,
+            recommender,
+            store,
+            deadLetters: transport.deadLetters,
+            recommendations: transport.recommendations,
+            similarItems: recommender.itemSimilarity ? transport.similarItems : undefined,
+            metrics,
+            sharing,
+          },
+          {
+            scale: options.scale,
+            batchSize: options.batchSize,
+            batchWaitMs: options.batchWaitMs,
+            maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+          },
+        ).pipe(
+          tap((report) => {
+            applied += report.applied;
+            rejected += report.rejected;
+            for (const kind of report.rejections) rejectedBy[kind] = (rejectedBy[kind] ?? 0) + 1;
+            if (report.records > 0) {
+              updateGauges();
+              http?.live.batch(report, { position: recordsBefore(store.positions()), lag: source.lag() });
+              http?.refreshed(report.refreshed);
+            }
+          }),
+        ),
+        { defaultValue: undefined },
+      );
+      const due = source.toRestore();
+      if (!group || !sharing || due.length === 0 || options.stop.aborted) break;
+      readiness.restoring(`restoring partitions [${due.join(', ')}] of ${topics.ratings}: their users' state from ${topics.userState}`);
+      const rebuild = () => resumeRecommender(store, streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
+      const rebuilt = await restorePartitions(due, { store, recommender, sharing, group, log, topic: topics.userState, rebuild });
+      recommender = rebuilt.recommender;
+      sharing = rebuilt.sharing;
+      http?.reloaded(recommender, rebuilt.users);
+      source.restored(due);
+      readiness.restoring(undefined);
+    }
     return stopped((performance.now() - started) / 1000);
   } finally {
     clearInterval(gauges);
@@ -225,6 +255,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
     try {
       await feed?.close();
       await transport?.close();
+      await changelog?.close();
     } finally {
       await http?.close();
       await store.close();
@@ -275,6 +306,66 @@ async function connect(
   }
 }
 
+/** What a scaled-out worker keeps across the rebuilds that follow a restore. */
+interface ScaleOutGroup {
+  readonly catalogue: CatalogueLog;
+  readonly updates: ModelUpdates;
+  readonly changelog: UserChangelog;
+  readonly metrics: ScaleOutMetrics;
+  /** The ratings partitions held and restored. */
+  readonly held: () => readonly number[];
+}
+
+interface RestoreParts {
+  readonly store: StateStore;
+  readonly recommender: Recommender;
+  readonly sharing: ScaleOut;
+  readonly group: ScaleOutGroup;
+  readonly log: KafkaLog;
+  readonly topic: string;
+  /** The recommender as the state holds it. */
+  readonly rebuild: () => Recommender;
+}
+
+/**
+ * Partitions new to this worker: what it holds in memory is stored first (ids interned, totals
+ * absorbed), then what others wrote to their changelog since this state last read it is taken
+ * into the state with the positions it reaches, and the recommender is rebuilt from the state,
+ * as a restart would: every model's restore is the one it has. Returns the new recommender,
+ * its sharing, and the users whose rows were restored.
+ */
+async function restorePartitions(
+  partitions: readonly number[],
+  parts: RestoreParts,
+): Promise<{ readonly recommender: Recommender; readonly sharing: ScaleOut; readonly users: number[] }> {
+  const { store, recommender, sharing, group, log } = parts;
+  const started = performance.now();
+  const delta = recommender.drainState();
+  const { shared, changelogAt } = await sharing.commit(delta, new Map(), new Map());
+  delta.models.push(...shared);
+  store.commit(delta, new Map(), new Map(), changelogAt);
+
+  const at = store.changelogAt();
+  const from = new Map(partitions.map((partition) => [partition, at.get(partition) ?? 0]));
+  const restored = await group.changelog.restore(from);
+  const read = [...from].map(([partition, offset]) => `p${partition} ${offset}→${restored.changelogAt.get(partition) ?? offset}`).join(', ');
+  // The changelog reaches at least what this state stored (its commits follow their transactions).
+  const ahead = new Map([...restored.positions].filter(([partition, offset]) => offset > (store.position(partition) ?? -1)));
+  store.adoptUserRows(restored.rows, ahead, restored.changelogAt);
+  group.metrics.changelogBytes.inc({ direction: 'restored' }, restored.bytes);
+
+  const rebuilt = parts.rebuild();
+  group.catalogue.rebind(rebuilt.catalog);
+  const next = new ScaleOut(rebuilt, store, group.catalogue, group.updates, group.changelog, group.metrics, group.held);
+  next.start();
+  const users = [...new Set(restored.rows.map((row) => row.user))];
+  log(
+    `restored partitions [${partitions.join(', ')}] from ${parts.topic}: ${restored.records} records, ${users.length} users (read ${read})` +
+      `${ahead.size > 0 ? `, positions ${describePositions(ahead)}` : ' (the state had them)'} in ${Math.round(performance.now() - started)} ms`,
+  );
+  return { recommender: rebuilt, sharing: next, users };
+}
+
 /** Resolves true once `work` is done, false if `stop` is aborted first. */
 async function untilStopped(work: Promise<void>, stop: AbortSignal): Promise<boolean> {
   if (stop.aborted) return false;
@@ -290,11 +381,12 @@ async function untilStopped(work: Promise<void>, stop: AbortSignal): Promise<boo
   }
 }
 
-/** Ready: state loaded (before the HTTP API starts), side features read, Kafka in touch, consumer lag within bound. */
+/** Ready: state loaded (before the HTTP API starts), side features read, no partition restoring, Kafka in touch, consumer lag within bound. */
 class WorkerReadiness implements Readiness {
   private transport: KafkaServeTransport | undefined;
   private lastError: string | undefined;
   private doing: string | undefined;
+  private restore: string | undefined;
 
   constructor(
     private readonly settings: KafkaSettings,
@@ -310,11 +402,17 @@ class WorkerReadiness implements Readiness {
     this.doing = what;
   }
 
+  /** Partitions it holds back while their user state is restored (undefined: done). */
+  restoring(what: string | undefined): void {
+    this.restore = what;
+  }
+
   connected(transport: KafkaServeTransport): void {
     this.transport = transport;
   }
 
   notReadyBecause(): string | undefined {
+    if (this.restore) return this.restore;
     if (!this.transport) {
       if (this.doing) return this.doing;
       return `connecting to Kafka at ${this.settings.brokers.join(',')}${this.lastError ? ` (last attempt: ${this.lastError})` : ''}`;

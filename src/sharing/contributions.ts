@@ -9,11 +9,11 @@
  * the sum of every change one worker's events made to it (for SGD, its steps; for a count, its
  * events). Each worker publishes its c_slot of every parameter its batch changed (the
  * cumulative total, not the batch's delta) and adds the increase of every other slot's total
- * since it last saw it. Publishing totals makes the exchange idempotent and self-correcting:
- * a batch replayed after a crash (its totals published, its LMDB commit lost) publishes the
- * totals it reaches the second time, and every reader moves by the difference; a record read
- * twice moves nothing. A worker whose disk is lost comes back with a new slot, and the old
- * slot's totals stay counted (its events did happen).
+ * since it last saw it. Publishing totals makes the exchange idempotent: a record read twice
+ * moves nothing. A batch's totals are published in the transaction that applies it
+ * (streams/kafka/user-changelog.ts); a worker whose LMDB commit was lost after that takes its
+ * own totals back from the topic (`adoptOwn`). A worker whose disk is lost comes back with a
+ * new slot, and the old slot's totals stay counted (its events did happen).
  *
  * Pure bookkeeping: the models do the adding (SharedParameters), the streams layer carries the
  * totals (streams/kafka/model-updates.ts) and stores this state with each batch.
@@ -105,13 +105,8 @@ export class Contributions {
       const before = seen.get(key);
       if (before && before.length !== total.length)
         throw new Error(`shared contributions: ${model} '${key}' has ${before.length} values, slot ${slot} sends ${total.length}`);
-      const delta = new Float64Array(total.length);
-      let any = false;
-      for (let f = 0; f < total.length; f++) {
-        delta[f] = total[f]! - (before?.[f] ?? 0);
-        if (delta[f] !== 0) any = true;
-      }
-      if (!any) continue;
+      const delta = increase(before, total);
+      if (!delta) continue;
       seen.set(key, total);
       this.markChanged(seen, `seen ${slot} ${model}`, key);
       let deltas = byModel.get(model);
@@ -132,23 +127,34 @@ export class Contributions {
     return changes;
   }
 
-  /** Every total of this worker's (re-published at start: the last ones may not have reached the topic). */
+  /** Every total of this worker's. */
   ownTotals(): Contribution[] {
     return [...this.own].flatMap(([model, totals]) => [...totals].map(([key, total]) => ({ slot: this.slot, model, key, total: Float64Array.from(total) })));
   }
 
   /**
-   * This slot's totals found on the topic for parameters its state holds no total of: a batch
-   * whose totals were sent, then lost with its LMDB commit, touched them first. Zeros to publish
-   * with `ownTotals` at start, so that the lost batch is taken back there too.
+   * This slot's own totals as found on the topic, taken in where the state lags them: a batch
+   * whose transaction committed (its totals, user rows and positions) while its LMDB commit was
+   * lost happened, and the state is rolled forward to it (streams/kafka/user-changelog.ts).
+   * Each parameter moves by the difference. Returns how many moved.
    */
-  unrecorded(found: Iterable<Contribution>): Contribution[] {
-    const zeros: Contribution[] = [];
+  adoptOwn(found: Iterable<Contribution>): number {
+    let moved = 0;
+    const byModel = new Map<string, Array<[string, Float64Array]>>();
     for (const { slot, model, key, total } of found) {
-      if (slot === this.slot && this.models.has(model) && !this.own.get(model)?.has(key))
-        zeros.push({ slot, model, key, total: new Float64Array(total.length) });
+      if (slot !== this.slot || !this.models.has(model)) continue;
+      const own = this.ownOf(model);
+      const delta = increase(own.get(key), total);
+      if (!delta) continue;
+      own.set(key, Float64Array.from(total));
+      this.markChanged(own, `own ${model}`, key);
+      let deltas = byModel.get(model);
+      if (!deltas) byModel.set(model, (deltas = []));
+      deltas.push([key, delta]);
+      moved++;
     }
-    return zeros;
+    for (const [model, deltas] of byModel) this.models.get(model)!.addDeltas(deltas);
+    return moved;
   }
 
   private markChanged(table: Map<string, Float64Array>, prefix: string, key: string): void {
@@ -170,4 +176,15 @@ export class Contributions {
     if (!totals) this.own.set(model, (totals = new Map()));
     return totals;
   }
+}
+
+/** `total − before` (before absent: zeros), or undefined when nothing changed. */
+function increase(before: Float64Array | undefined, total: Float64Array): Float64Array | undefined {
+  const delta = new Float64Array(total.length);
+  let any = false;
+  for (let f = 0; f < total.length; f++) {
+    delta[f] = total[f]! - (before?.[f] ?? 0);
+    if (delta[f] !== 0) any = true;
+  }
+  return any ? delta : undefined;
 }

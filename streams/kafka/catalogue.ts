@@ -60,7 +60,7 @@ export class CatalogueLog {
     settings: KafkaSettings,
     private readonly topic: string,
     private readonly producer: SharedProducer,
-    private readonly catalog: Catalog,
+    private catalog: Catalog,
   ) {
     this.followed = new FollowedTopic(kafka, settings, topic, (messages, partition) => this.read(messages, partition));
   }
@@ -94,6 +94,16 @@ export class CatalogueLog {
 
   counts(): CatalogueCounts {
     return { ...this.counted };
+  }
+
+  /** Intern into `catalog` from now on: the recommender rebuilt from the state after a restore, with the same ids. */
+  rebind(catalog: Catalog): void {
+    if (catalog.users.size !== this.catalog.users.size || catalog.items.size !== this.catalog.items.size) {
+      throw new Error(
+        `the rebuilt catalogue has ${catalog.users.size} users and ${catalog.items.size} items, not ${this.catalog.users.size} and ${this.catalog.items.size}`,
+      );
+    }
+    this.catalog = catalog;
   }
 
   /** Intern what other workers announced since the last call (an idle poll); true if any id was new here. */

@@ -59,6 +59,7 @@ export function kafkaClient(settings: KafkaSettings, log: KafkaLog = writeToStde
 }
 
 const PER_ATTEMPT_NAMESPACES = new Set(['Connection', 'BrokerPool']);
+const CONCURRENT_TRANSACTIONS = /another concurrent operation on the same transaction was ongoing/;
 
 function quietLogCreator(log: KafkaLog): logCreator {
   return () =>
@@ -67,6 +68,8 @@ function quietLogCreator(log: KafkaLog): logCreator {
       // explain, or logged by the consumer as a crash and restart. Each attempt's line is noise.
       if (PER_ATTEMPT_NAMESPACES.has(namespace) && !process.env.KAFKAJS_LOG_LEVEL) return;
       const { message, error } = entry as { message: string; error?: unknown };
+      // A transaction begun while the broker still writes the last one's markers: kafkajs retries it at once.
+      if (CONCURRENT_TRANSACTIONS.test(String(error ?? '')) && !process.env.KAFKAJS_LOG_LEVEL) return;
       const detail = error === undefined || String(message).includes(String(error)) ? '' : `: ${String(error)}`;
       log(`kafka ${label.toLowerCase()}: [${namespace}] ${message}${detail}`);
     };

@@ -167,9 +167,13 @@ export interface TopicNames {
   readonly recs: string;
   readonly similarItems: string;
   readonly dlq: string;
-  /** serve --scale-out: the group's shared catalogue (streams/kafka/catalogue.ts) and model updates (model-updates.ts). */
+  /**
+   * serve --scale-out: the group's shared catalogue (streams/kafka/catalogue.ts), model updates
+   * (model-updates.ts) and changelog of user state (user-changelog.ts).
+   */
   readonly catalogue: string;
   readonly modelUpdates: string;
+  readonly userState: string;
 }
 
 export function topicNames(prefix: string): TopicNames {
@@ -182,5 +186,6 @@ export function topicNames(prefix: string): TopicNames {
     dlq: `${prefix}dlq`,
     catalogue: `${prefix}catalogue`,
     modelUpdates: `${prefix}model-updates`,
+    userState: `${prefix}user-state`,
   };
 }

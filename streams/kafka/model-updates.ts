@@ -19,6 +19,10 @@ import type { KafkaSettings } from './config.js';
 import { FollowedTopic } from './followed-topic.js';
 import type { KeyedValue, SharedProducer } from './producer.js';
 
+/** The barrier record's model name and header (no model is named so: readers skip it). */
+const BARRIER_MODEL = '~';
+const BARRIER_HEADER = 'barrier';
+
 export interface UpdateCounts {
   /** Records and bytes (keys and values) this worker sent, and records it read. */
   readonly sent: number;
@@ -29,6 +33,7 @@ export interface UpdateCounts {
 export class ModelUpdates {
   private readonly followed: FollowedTopic;
   private pending = new Map<string, { readonly contribution: Contribution; readonly at: number }>();
+  private readonly barriers = new Set<string>();
   private readonly counted = { sent: 0, sentBytes: 0, read: 0 };
 
   private constructor(
@@ -53,18 +58,27 @@ export class ModelUpdates {
 
   /** Send totals; resolves once all in-sync replicas have them, with the bytes sent (keys and values). */
   async publish(contributions: readonly Contribution[]): Promise<number> {
-    if (contributions.length === 0) return 0;
+    const { records, bytes } = this.records(contributions);
+    if (records.length > 0) await this.producer.send(this.topic, records);
+    this.sent(records.length, bytes);
+    return bytes;
+  }
+
+  /** The records of totals, for a caller that sends them in its own transaction (then `sent`). */
+  records(contributions: readonly Contribution[]): { readonly records: KeyedValue[]; readonly bytes: number } {
     const at = String(Date.now());
     const records: KeyedValue[] = contributions.map(({ slot, model, key, total }) => ({
       key: `${slot} ${model} ${key}`,
       value: Buffer.from(total.buffer, total.byteOffset, total.byteLength),
       headers: { at },
     }));
-    await this.producer.send(this.topic, records);
-    const bytes = records.reduce((sum, { key, value }) => sum + Buffer.byteLength(key!) + value.length, 0);
-    this.counted.sent += records.length;
+    return { records, bytes: records.reduce((sum, { key, value }) => sum + Buffer.byteLength(key!) + value.length, 0) };
+  }
+
+  /** Count records sent by the caller of `records`. */
+  sent(records: number, bytes: number): void {
+    this.counted.sent += records;
     this.counted.sentBytes += bytes;
-    return bytes;
   }
 
   /** The latest totals read since the last call, with when each was sent. */
@@ -75,6 +89,20 @@ export class ModelUpdates {
     return taken;
   }
 
+  /**
+   * A record that marks a point of the topic (`barrier`): sent in a transaction, it is read back
+   * only once every transaction before it has ended, so everything committed before it has been
+   * read by then.
+   */
+  barrierRecord(slot: string, nonce: string): KeyedValue {
+    return { key: `${slot} ${BARRIER_MODEL} barrier`, value: Buffer.alloc(0), headers: { at: String(Date.now()), [BARRIER_HEADER]: nonce } };
+  }
+
+  /** Resolves once the barrier record with `nonce` is read back. */
+  untilBarrier(nonce: string): Promise<void> {
+    return this.followed.until(() => this.barriers.has(nonce));
+  }
+
   close(): Promise<void> {
     return this.followed.close();
   }
@@ -83,6 +111,11 @@ export class ModelUpdates {
     for (const message of messages) {
       const key = message.key?.toString('utf8');
       if (message.value === null || key === undefined) continue;
+      const barrier = message.headers?.[BARRIER_HEADER];
+      if (barrier !== undefined) {
+        this.barriers.add(barrier.toString());
+        continue;
+      }
       const [slot, model, parameter, extra] = key.split(' ');
       if (!slot || !model || !parameter || extra !== undefined || message.value.length % 8 !== 0) {
         throw new Error(`${this.topic} record ${partition}:${message.offset} is not a model update (key '${key}', ${message.value.length} bytes)`);

@@ -69,6 +69,11 @@ export interface KafkaSourceOptions {
   readonly onAssignment?: (partitions: readonly number[]) => void;
   /** Called at each group join and each client error of the consumer and the producer, for the worker's metrics. */
   readonly onClientEvent?: (event: KafkaClientEvent) => void;
+  /**
+   * serve --scale-out: a partition new to this worker is held (paused, nothing handed out) until
+   * its user state is restored from the changelog (`toRestore`, then `restored`).
+   */
+  readonly restoreFirst?: boolean;
 }
 
 /** What a worker counts of its Kafka clients' life: group joins (rxrec_kafka_rebalances_total) and errors (rxrec_kafka_errors_total). */
@@ -117,6 +122,9 @@ export class KafkaRatingSource implements RatingSource {
   private readonly settleWaiters = new Set<SettleWaiter>();
   private readonly pendingCommits = new Map<number, number>();
   private commitFlush: Promise<void> | undefined;
+  private readonly restoreFirst: boolean;
+  /** Partitions held until their user state is restored (restoreFirst). */
+  private readonly restoring = new Set<number>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -127,6 +135,7 @@ export class KafkaRatingSource implements RatingSource {
     this.streamId = `kafka:${this.topic}`;
     this.log = options.log ?? writeToStderr;
     this.onAssignmentCallback = options.onAssignment;
+    this.restoreFirst = options.restoreFirst ?? false;
     const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     this.sessionTimeoutMs = sessionTimeout;
     this.heartbeatIntervalMs = Math.min(3_000, Math.floor(sessionTimeout / 3));
@@ -176,10 +185,10 @@ export class KafkaRatingSource implements RatingSource {
 
   async poll(maxRecords: number, maxWaitMs: number): Promise<RawRecord[] | null> {
     if (!this.started) throw new Error(`poll before start on the Kafka source of ${this.topic}`);
-    if (this.closed || this.finishing) return null;
+    if (this.closed || this.finishing || this.restoring.size > 0) return null;
     if (this.fatal) throw this.fatal;
     if (this.buffer.length === 0 && maxWaitMs > 0) await this.arrival(maxWaitMs);
-    if (this.closed || this.finishing) return null;
+    if (this.closed || this.finishing || this.restoring.size > 0) return null;
     if (this.fatal) throw this.fatal;
     this.logContactChange();
     const records = this.buffer.take(maxRecords);
@@ -249,6 +258,31 @@ export class KafkaRatingSource implements RatingSource {
     return this.buffer.length;
   }
 
+  /**
+   * Partitions held until their user state is restored (restoreFirst), with where this worker's
+   * state of them ends; `poll` resolves null while there are any, so the pipeline stops after
+   * the batch in flight.
+   */
+  toRestore(): number[] {
+    return [...this.restoring];
+  }
+
+  /** The state of `partitions` is restored (the stored positions moved): fetch them from there. */
+  restored(partitions: readonly number[]): void {
+    const resumed: number[] = [];
+    for (const partition of partitions) {
+      if (!this.restoring.delete(partition) || !this.buffer.isAssigned(partition)) continue;
+      const floor = this.floor(partition) ?? 0;
+      this.firstFetchFrom.set(partition, floor);
+      this.buffer.seek(partition, floor);
+      resumed.push(partition);
+    }
+    if (resumed.length === 0) return;
+    this.consumer.resume([{ topic: this.topic, partitions: resumed }]);
+    for (const partition of resumed) this.consumer.seek({ topic: this.topic, partition, offset: String(this.floor(partition) ?? 0) });
+    void this.inspect(this.generation);
+  }
+
   /** Partitions of the ratings topic this worker holds now. */
   assignment(): number[] {
     return this.buffer.assignedPartitions();
@@ -283,16 +317,20 @@ export class KafkaRatingSource implements RatingSource {
         }
       }
       for (const partition of [...this.firstFetchFrom.keys()]) if (!this.buffer.isAssigned(partition)) this.firstFetchFrom.delete(partition);
+      for (const partition of [...this.restoring]) if (!this.buffer.isAssigned(partition)) this.restoring.delete(partition);
       for (const partition of partitions) {
         const fetched = this.fetchedUpTo.get(partition);
         // Kept through the rebalance: kafkajs would restart it from the group's offset.
         if (fetched !== undefined) this.consumer.seek({ topic: this.topic, partition, offset: String(fetched) });
+        else if (this.restoreFirst) this.restoring.add(partition);
         else {
           const floor = this.floor(partition);
           this.firstFetchFrom.set(partition, floor ?? 0);
           if (floor !== undefined) this.buffer.seek(partition, floor);
         }
       }
+      // Paused until restored; a partition paused for an earlier assignment and kept through this one stays so.
+      if (this.restoring.size > 0) this.consumer.pause([{ topic: this.topic, partitions: [...this.restoring] }]);
       this.inGroup = true;
       this.connection.contact();
       this.releaseSettled();

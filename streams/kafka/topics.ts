@@ -44,7 +44,8 @@ export function topicSpecs(settings: KafkaSettings): TopicSpec[] {
 
 /**
  * The topics of serve --scale-out: the shared catalogue (one partition, a total order kept for
- * ever) and the model updates (the latest total per slot and parameter: compacted).
+ * ever), the model updates (the latest total per slot and parameter: compacted) and the
+ * changelog of user state (the latest value per user key: compacted).
  */
 export function scaleOutTopicSpecs(settings: KafkaSettings): TopicSpec[] {
   const names = topicNames(settings.topicPrefix);
@@ -52,6 +53,8 @@ export function scaleOutTopicSpecs(settings: KafkaSettings): TopicSpec[] {
     { name: names.catalogue, partitions: 1, cleanupPolicy: 'delete', retentionMs: -1 },
     // Kafka never compacts the active segment: rolled every 10 minutes, so that the cleaner gets to it.
     { name: names.modelUpdates, partitions: 1, cleanupPolicy: 'compact', created: { 'segment.ms': '600000' } },
+    // Keyed by user, partitioned like the ratings: partition p holds the state of p's users.
+    { name: names.userState, partitions: settings.ratingsPartitions, cleanupPolicy: 'compact', created: { 'segment.ms': '600000' } },
   ];
 }
 

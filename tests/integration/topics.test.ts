@@ -19,8 +19,8 @@ test('ensureTopics creates the six topics with their policies, then finds them',
   const settings = testSettings(broker.brokers, { partitions: 5 });
   const admin = kafkaClient(settings, collectingLog().log).admin();
   t.after(() => admin.disconnect());
-  // The catalogue and model-updates topics are created only for serve --scale-out (catalogue.test.ts).
-  const { catalogue: _catalogue, modelUpdates: _modelUpdates, ...names } = topicNames(settings.topicPrefix);
+  // The catalogue, model-updates and user-state topics are created only for serve --scale-out (catalogue.test.ts).
+  const { catalogue: _catalogue, modelUpdates: _modelUpdates, userState: _userState, ...names } = topicNames(settings.topicPrefix);
 
   const created = await ensureTopics(admin, settings);
   assert.deepEqual(created.sort(), Object.values(names).sort());

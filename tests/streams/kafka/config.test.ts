@@ -64,5 +64,6 @@ test('topic names follow the contract under a prefix', () => {
     dlq: 'rxrec.dlq',
     catalogue: 'rxrec.catalogue',
     modelUpdates: 'rxrec.model-updates',
+    userState: 'rxrec.user-state',
   });
 });
