@@ -37,8 +37,9 @@ test('workers of a --scale-out group killed at 20 random points and restarted: e
   const dataset = await syntheticDataset({ users: 120, items: 150, ratings: RATINGS });
   await runCliOk(['produce', ...kafkaArgs(settings), '--dataset', dataset, '--no-metadata']);
   const group = `${settings.topicPrefix}workers`;
-  // Small batches (many commit points to be killed between) and short sessions (the broker of the tests allows 1 s).
-  const flags = ['--scale-out', '--batch-size', '20', '--batch-wait-ms', '5', '--session-timeout-ms', '2000'];
+  // Small batches (many commit points to be killed between) and short sessions, though not so short that a worker
+  // stalled by this shared machine is dropped while it lives on (a "zombie": README, Scale-out, what is not covered).
+  const flags = ['--scale-out', '--batch-size', '20', '--batch-wait-ms', '5', '--session-timeout-ms', '3000'];
   const dirs = Array.from({ length: WORKERS }, () => tempDir());
   const incarnations: Array<{ readonly slot: number; readonly worker: Worker }> = [];
   const start = (slot: number) => {
@@ -82,18 +83,7 @@ test('workers of a --scale-out group killed at 20 random points and restarted: e
   const holders = new Map(workers.flatMap((worker, slot) => worker.assignment()!.map((partition) => [partition, slot] as const)));
   await Promise.all(workers.map((worker) => worker.stop()));
   const views = await Promise.all(dirs.map((dir) => view(dir)));
-  if (process.env.RXREC_DEBUG_SCALE_OUT) {
-    const { StateStore } = await import('../../state/store.js');
-    for (const [slot, dir] of dirs.entries()) {
-      const store = StateStore.open(dir, { readOnly: true });
-      const rows = [...(store.snapshot(['~shared']).models.get('~shared') ?? [])].filter(([key]) => key.endsWith('popularity clock') || key === 'slot');
-      console.log(
-        `worker ${slot} (clock ${views[slot]!.clock}): ${rows.map(([key, value]) => `${key.slice(0, 20)}=${value instanceof Uint8Array ? new Float64Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength)) : value}`).join('; ')}`,
-      );
-      await store.close();
-    }
-    for (const { slot, worker } of incarnations) console.log(`--- worker ${slot}\n${worker.stderr}`);
-  }
+  if (process.env.RXREC_DEBUG_SCALE_OUT) for (const { slot, worker } of incarnations) console.log(`--- worker ${slot}\n${worker.stderr}`);
 
   for (const [slot, state] of views.entries()) {
     assert.equal(state.clock, RATINGS, `popularity's clock on worker ${slot}`);

@@ -78,6 +78,11 @@ test("a --scale-out worker killed mid-stream hands its users' state over through
   const fourthGot = fourth.assignment()!;
   assert.ok(fourthGot.length > 0, 'the fourth worker was given partitions');
   const { ends } = await groupProgress(kafka, group, topics.ratings);
+  // What the fourth serves over HTTP, for every user (those of its partitions are checked below).
+  type Served = { known: boolean; items: Array<{ itemId: string }> };
+  const served = new Map<string, Served>();
+  for (const user of rated.keys())
+    served.set(user, (await (await fetch(`http://127.0.0.1:${httpPort}/recommendations/${encodeURIComponent(user)}`)).json()) as Served);
   // Once the stream has drained, each worker adds in the others' last totals at its idle polls.
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(250)) {
     const clocks = await Promise.all(live.map(async (worker) => (await view(dirs.get(worker)!)).clock));
@@ -103,6 +108,19 @@ test("a --scale-out worker killed mid-stream hands its users' state over through
   // Every user's whole history (and a list without any of it) at their partition's final holder.
   const partitionOf = usersWhole(rated, [victimView, ...views.values()], (partition) => views.get(holders.get(partition)!)!);
 
+  // The fourth serves the users of the partitions it restored: known, and nothing they rated.
+  const fourthUsers = [...partitionOf].filter(([, partition]) => fourthGot.includes(partition)).map(([user]) => user);
+  assert.ok(fourthUsers.length > 0);
+  for (const user of fourthUsers) {
+    const list = served.get(user)!;
+    assert.ok(list.known && list.items.length > 0, `the fourth serves user ${user} a list of their own`);
+    assert.deepEqual(
+      list.items.map(({ itemId }) => itemId).filter((item) => rated.get(user)!.has(item)),
+      [],
+      `the fourth's list for user ${user} holds nothing they rated`,
+    );
+  }
+
   // The killed worker's users kept getting lists, from their new holders.
   const victimUsers = new Set([...partitionOf].filter(([, partition]) => handedOver.includes(partition)).map(([user]) => user));
   const recs = await readToEnd(kafka, settings, topics.recs);
@@ -126,7 +144,7 @@ test("a --scale-out worker killed mid-stream hands its users' state over through
   );
   console.log(
     `hand-over: killed a worker holding [${handedOver}]; the fourth got [${fourthGot}]; ` +
-      `${restoredLines.length} restores (${restoredLines.map((m) => `[${m[1]}] ${m[3]} users`).join('; ')}); ${partitionOf.size} users checked; ` +
+      `${restoredLines.length} restores (${restoredLines.map((m) => `[${m[1]}] ${m[3]} users`).join('; ')}); ${partitionOf.size} users checked, ${fourthUsers.length} served by the fourth; ` +
       `${after.size}/${victimUsers.size} of the killed worker's users listed after the kill; readiness said: ${[...reasons].join(' | ')}`,
   );
 });
