@@ -8,8 +8,8 @@
  * stream's length; the topic rolls a segment every 10 minutes (segment.ms) so that the cleaner
  * gets to it (Kafka never compacts the active segment).
  *
- * Updates are published after a batch is learned and before its LMDB commit, so a stored
- * state never holds a change the others cannot see. What is read in between batches waits in
+ * Updates are published in the batch's Kafka transaction, before its LMDB commit
+ * (streams/kafka/user-changelog.ts), so a stored state never holds a change the others cannot see. What is read in between batches waits in
  * `pending`, the latest total per key (compacted in memory too), until `take` at the start of
  * the next batch (or an idle poll).
  */
@@ -17,7 +17,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Contribution } from '../../src/sharing/contributions.js';
 import type { KafkaSettings } from './config.js';
 import { FollowedTopic } from './followed-topic.js';
-import type { KeyedValue, SharedProducer } from './producer.js';
+import type { KeyedValue } from './producer.js';
 
 /** The barrier record's model name and header (no model is named so: readers skip it). */
 const BARRIER_MODEL = '~';
@@ -40,14 +40,13 @@ export class ModelUpdates {
     kafka: Kafka,
     settings: KafkaSettings,
     private readonly topic: string,
-    private readonly producer: SharedProducer,
   ) {
     this.followed = new FollowedTopic(kafka, settings, topic, (messages, partition) => this.read(messages, partition));
   }
 
   /** Read the topic to its end (`take` then holds every slot's latest totals) and follow it. */
-  static async open(kafka: Kafka, settings: KafkaSettings, topic: string, producer: SharedProducer): Promise<ModelUpdates> {
-    const updates = new ModelUpdates(kafka, settings, topic, producer);
+  static async open(kafka: Kafka, settings: KafkaSettings, topic: string): Promise<ModelUpdates> {
+    const updates = new ModelUpdates(kafka, settings, topic);
     await updates.followed.open();
     return updates;
   }
@@ -56,15 +55,7 @@ export class ModelUpdates {
     return { ...this.counted };
   }
 
-  /** Send totals; resolves once all in-sync replicas have them, with the bytes sent (keys and values). */
-  async publish(contributions: readonly Contribution[]): Promise<number> {
-    const { records, bytes } = this.records(contributions);
-    if (records.length > 0) await this.producer.send(this.topic, records);
-    this.sent(records.length, bytes);
-    return bytes;
-  }
-
-  /** The records of totals, for a caller that sends them in its own transaction (then `sent`). */
+  /** The records of totals, for the batch's transaction (streams/kafka/user-changelog.ts; then `sent`). */
   records(contributions: readonly Contribution[]): { readonly records: KeyedValue[]; readonly bytes: number } {
     const at = String(Date.now());
     const records: KeyedValue[] = contributions.map(({ slot, model, key, total }) => ({

@@ -80,7 +80,7 @@ export async function openServeTransport(settings: KafkaSettings, options: Serve
       producer.retain();
       retained = true;
       catalogue = await CatalogueLog.open(kafka, settings, topics.catalogue, producer, catalog);
-      updates = await ModelUpdates.open(kafka, settings, topics.modelUpdates, producer);
+      updates = await ModelUpdates.open(kafka, settings, topics.modelUpdates);
       return { catalogue, updates };
     },
     close: async () => {

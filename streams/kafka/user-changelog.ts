@@ -68,8 +68,6 @@ export interface RestoredPartitions {
 }
 
 export class UserChangelog {
-  private transactions = 0;
-
   private constructor(
     private readonly kafka: Kafka,
     private readonly settings: KafkaSettings,
@@ -177,7 +175,6 @@ export class UserChangelog {
           });
         }
         await transaction.commit();
-        this.transactions++;
         if (attempt > 1) this.log(`kafka: the transaction of ${what} committed after ${attempt - 1} failed attempts`);
         return changelogAt;
       } catch (error) {
@@ -264,10 +261,6 @@ export class UserChangelog {
     }
     const rows = [...latest].map(([key, value]) => userRowFrom(key, value));
     return { rows, positions, changelogAt: written, ...read };
-  }
-
-  counts(): { readonly transactions: number } {
-    return { transactions: this.transactions };
   }
 
   async close(): Promise<void> {
