@@ -14,6 +14,9 @@ import { explainKafkaError, hasKafkaErrorType } from './errors.js';
 /** How long a partition without a leader yet (a topic just created, a broker just started) is waited for. */
 const LEADER_WAIT_MS = 15_000;
 
+/** kafkajs's names of the answers of a partition with no leader here yet (code 6 is NOT_LEADER_OR_FOLLOWER in Kafka's own list). */
+const LEADERLESS = ['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION'];
+
 /** Short, as nothing is lost when the member is dropped. */
 const SESSION_TIMEOUT_MS = 10_000;
 
@@ -137,13 +140,13 @@ export class FollowedTopic {
  * just created, the transaction log being created beside it): kafkajs gives such answers of
  * offset requests back at once.
  */
-async function untilLed<T>(read: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + LEADER_WAIT_MS;
+export async function untilLed<T>(read: () => Promise<T>, waitMs = LEADER_WAIT_MS): Promise<T> {
+  const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       return await read();
     } catch (error) {
-      const leaderless = ['NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION'].some((type) => hasKafkaErrorType(error, type));
+      const leaderless = LEADERLESS.some((type) => hasKafkaErrorType(error, type));
       if (!leaderless || Date.now() >= deadline) throw error;
       await sleep(250);
     }

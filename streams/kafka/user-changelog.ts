@@ -37,8 +37,13 @@ const BARRIER_KEY = '~barrier';
 export const TRANSACTION_TIMEOUT_MS = 10_000;
 /** A transaction that failed is tried again after this pause, doubling up to the max. */
 const RETRY_PAUSE_MS = { first: 500, max: 10_000 };
-/** Errors that mean another producer took this worker's transactional id: never retried. */
-const FENCED = ['PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'];
+/**
+ * Errors that mean another producer took this worker's transactional id: never retried. The
+ * broker answers kafkajs's request versions INVALID_PRODUCER_EPOCH where newer clients get
+ * PRODUCER_FENCED (code 90, which kafkajs does not know); a transaction the coordinator aborted
+ * after its timeout bumps the epoch too, and this producer cannot go on either way.
+ */
+const FENCED = ['INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED'];
 
 export interface BatchTransaction {
   /** This worker's new shared-parameter totals, for the model-updates topic. */
@@ -109,6 +114,9 @@ export class UserChangelog {
     });
     try {
       await producer.connect();
+      // kafkajs takes the transactional id at the first transaction, not at connect: an empty one takes it now.
+      const fence = await producer.transaction();
+      await fence.abort();
     } catch (error) {
       throw explainKafkaError(error, {
         brokers: settings.brokers,

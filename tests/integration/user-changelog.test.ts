@@ -1,7 +1,7 @@
 /**
  * The changelog of user state on the real broker (streams/kafka/user-changelog.ts): one
  * transaction per batch, restores from a stored offset, a failed transaction retried whole and
- * seen once, and a changelog whose partitions do not match the ratings' refused.
+ * seen once, a fenced worker stopped, and a changelog whose partitions do not match the ratings' refused.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -151,5 +151,31 @@ test('a changelog whose partitions differ from the ratings topic is refused', as
   await assert.rejects(
     UserChangelog.open(kafka, settings, topics, 'x', collectingLog().log),
     /user-state has 2 partitions but .*ratings has 3: .*recreate .*user-state with 3 partitions/,
+  );
+});
+
+test('a worker whose slot another one opened (a copied state directory) is fenced: its next batch stops it, and is not tried forever', async (t) => {
+  const broker = await kafkaBroker(t);
+  if (!broker) return;
+  const settings = testSettings(broker.brokers, { partitions: 1 });
+  const kafka = kafkaClient(settings, collectingLog().log);
+  await topicsFor(settings, kafka);
+  const topics = topicNames(settings.topicPrefix);
+  const firstLog = collectingLog();
+  const first = await UserChangelog.open(kafka, settings, topics, 'same', firstLog.log);
+  await first.commit({ totals: [], rows: new Map([[0, [history(1, 2)]]]), positions: new Map([[0, 1]]) });
+  const copy = await UserChangelog.open(kafka, settings, topics, 'same', collectingLog().log);
+  t.after(() => Promise.all([first.close(), copy.close()]));
+  await assert.rejects(
+    first.commit({ totals: [], rows: new Map([[0, [history(1, 3)]]]), positions: new Map([[0, 2]]) }),
+    /another worker runs with this state's slot .*this one stops/,
+    firstLog.lines.join('\n'),
+  );
+  await copy.commit({ totals: [], rows: new Map([[0, [history(1, 4)]]]), positions: new Map([[0, 2]]) });
+  const restored = await copy.restore(new Map([[0, 0]]));
+  assert.deepEqual(
+    restored.rows.map((row) => (row.kind === 'history' ? row.item : -1)),
+    [2, 4],
+    "the fenced worker's batch is not in the changelog",
   );
 });
