@@ -30,6 +30,11 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // kafkajs's read_committed filter is replaced before it loads (streams/kafka/read-committed.ts).
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'kafkajs', message: 'import kafkajs from streams/kafka/kafkajs.js (types may come from kafkajs)', allowTypeImports: true }] },
+      ],
     },
   },
 );

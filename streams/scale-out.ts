@@ -124,13 +124,16 @@ export class ScaleOut implements GroupSharing {
   }
 
   /**
-   * At start, once the topics are read: every other slot's totals added in, and this worker's
-   * own as the topic has them (a batch whose transaction committed just before a crash is in
-   * them, not yet in the state). What moved is stored with the next commit. Returns how many
-   * of its own totals it took from the topic.
+   * At start, once the topics are read: every other slot's totals added in and, with
+   * `rollForward` (a process start, read up to its barrier), this worker's own as the topic has
+   * them (a batch whose transaction committed just before a crash is in them, not yet in the
+   * state). After a restore the state holds the latest own totals (it was just committed), and
+   * the topic read so far may hold older ones. What moved is stored with the next commit.
+   * Returns how many of its own totals it took from the topic.
    */
-  start(): number {
+  start({ rollForward }: { readonly rollForward: boolean }): number {
     const taken = this.absorb(false);
+    if (!rollForward) return 0;
     const adopted = this.contributions.adoptOwn(taken.map(({ contribution }) => contribution));
     if (adopted > 0) {
       this.recommender.learnedElsewhere(this.recommender.catalog.items.size);

@@ -165,7 +165,7 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       const held = () => source.assignment().filter((partition) => !restoring().has(partition));
       group = { catalogue, updates, changelog, metrics: new ScaleOutMetrics(metrics.registry), held };
       sharing = new ScaleOut(recommender, store, catalogue, updates, changelog, group.metrics, group.held);
-      const adopted = sharing.start();
+      const adopted = sharing.start({ rollForward: true });
       log(
         `scale-out: slot ${sharing.slot}; ${recommender.catalog.users.size} users and ${recommender.catalog.items.size} items have the group's indices ` +
           `(${catalogue.counts().read} announcements); ${updates.counts().read} shared-parameter totals read; shared: ${sharing.sharedModels.join(', ') || 'none'}, ` +
@@ -357,7 +357,7 @@ async function restorePartitions(
   const rebuilt = parts.rebuild();
   group.catalogue.rebind(rebuilt.catalog);
   const next = new ScaleOut(rebuilt, store, group.catalogue, group.updates, group.changelog, group.metrics, group.held);
-  next.start();
+  next.start({ rollForward: false });
   const users = [...new Set(restored.rows.map((row) => row.user))];
   log(
     `restored partitions [${partitions.join(', ')}] from ${parts.topic}: ${restored.records} records, ${users.length} users (read ${read})` +

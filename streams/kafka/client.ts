@@ -2,7 +2,8 @@
  * The kafkajs client for a KafkaSettings, with a quiet logger: warnings and errors only, one line
  * each, on standard error (KAFKAJS_LOG_LEVEL=debug still turns kafkajs's own detail on).
  */
-import kafkajs, { type Kafka, type KafkaConfig, type logCreator, type RetryOptions, type SASLOptions } from 'kafkajs';
+import type { Kafka, KafkaConfig, logCreator, RetryOptions, SASLOptions } from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import type { KafkaSettings } from './config.js';
 
 // kafkajs is CommonJS; not all of its exports are visible to ESM named imports.

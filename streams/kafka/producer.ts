@@ -15,7 +15,8 @@
  * a broker of a three-node cluster stopped: 16 records of one partition gone). With one
  * partition per send, the only answer kept is the one for these records.
  */
-import kafkajs, { type Kafka, type Message, type PartitionMetadata, type Producer } from 'kafkajs';
+import type { Kafka, Message, PartitionMetadata, Producer } from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_RETRY, writeToStderr, type KafkaLog } from './client.js';
 import type { KafkaSettings } from './config.js';

@@ -4,7 +4,8 @@
  * topic would silently drop events; a delete-policy recs topic would lose users' lists).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import kafkajs, { type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import { topicNames, type KafkaSettings } from './config.js';
 import { explainKafkaError, hasKafkaErrorType, TopicPolicyError } from './errors.js';
 

@@ -20,7 +20,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import kafkajs, { type Kafka, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import { pack, unpack } from 'msgpackr';
 import type { StateValue } from '../../src/models/model.js';
 import { userRowFrom, userRowKey, userRowValue, type UserRow } from '../../src/sharing/user-rows.js';

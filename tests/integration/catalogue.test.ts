@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import kafkajs from 'kafkajs';
+import kafkajs from '../../streams/kafka/kafkajs.js';
 import { Catalog } from '../../src/catalog.js';
 import { CatalogueLog } from '../../streams/kafka/catalogue.js';
 import { kafkaClient } from '../../streams/kafka/client.js';

@@ -15,7 +15,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import kafkajs, { type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import kafkajs from '../../streams/kafka/kafkajs.js';
 import { createRng } from '../../src/random.js';
 import { kafkaClient } from '../../streams/kafka/client.js';
 import { topicNames } from '../../streams/kafka/config.js';

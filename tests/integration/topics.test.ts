@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import kafkajs from 'kafkajs';
+import kafkajs from '../../streams/kafka/kafkajs.js';
 import { kafkaClient } from '../../streams/kafka/client.js';
 import { topicNames } from '../../streams/kafka/config.js';
 import { KafkaAuthenticationError, KafkaAuthorizationError, TopicPolicyError } from '../../streams/kafka/errors.js';
