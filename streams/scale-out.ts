@@ -45,6 +45,14 @@ export interface GroupSharing {
   owns(user: number): boolean;
 }
 
+/** This worker's place in the consumer group, as the sharing needs it. */
+export interface GroupMembership {
+  /** The ratings partitions this worker holds now, restored. */
+  held(): readonly number[];
+  /** Resolves while the group still counts this worker a member; rejects once it was dropped (see KafkaRatingSource.confirmMembership). */
+  confirm(): Promise<void>;
+}
+
 /** The sharing's metrics: made once per worker, kept across the rebuilds that follow a restore. */
 export class ScaleOutMetrics {
   readonly sentBytes: Counter;
@@ -99,8 +107,7 @@ export class ScaleOut implements GroupSharing {
     private readonly modelUpdates: ModelUpdates,
     private readonly changelog: UserChangelog,
     private readonly metrics: ScaleOutMetrics,
-    /** The ratings partitions this worker holds now, restored. */
-    private readonly held: () => readonly number[],
+    private readonly membership: GroupMembership,
   ) {
     const stored = store.snapshot([CONTRIBUTIONS_STATE]).models.get(CONTRIBUTIONS_STATE) ?? [];
     this.contributions = new Contributions(recommender.models, stored);
@@ -152,12 +159,14 @@ export class ScaleOut implements GroupSharing {
     const totals = this.contributions.collect();
     const { records, bytes } = this.modelUpdates.records(totals);
     // Only the partitions held: what this worker knows of another's users is stale, and would overwrite their holder's rows.
-    const held = new Set(this.held());
+    const held = new Set(this.membership.held());
     const rows = new Map(
       [...userRowsOf(delta, activity, this.recommender.models, (user) => this.store.userActivity(user)?.partition)].filter(([partition]) =>
         held.has(partition),
       ),
     );
+    // A worker the group dropped while it held this batch (a stall past its session timeout) must not commit it: the partitions' new holders apply it.
+    if (positions.size > 0) await this.membership.confirm();
     const { changelogBytes, changelogAt } = await this.changelog.commit({ totals: records, rows, positions });
     this.modelUpdates.sent(records.length, bytes);
     this.metrics.sentBytes.inc(bytes);
@@ -169,7 +178,7 @@ export class ScaleOut implements GroupSharing {
 
   owns(user: number): boolean {
     const partition = this.store.userActivity(user)?.partition;
-    return partition !== undefined && this.held().includes(partition);
+    return partition !== undefined && this.membership.held().includes(partition);
   }
 
   idle(): boolean {

@@ -28,7 +28,7 @@ import { retryWithin, type KafkaLog } from './kafka/client.js';
 import { topicNames, type KafkaSettings } from './kafka/config.js';
 import { KafkaUnavailableError } from './kafka/errors.js';
 import { openServeTransport, type KafkaServeTransport } from './kafka/open.js';
-import { ScaleOut, ScaleOutMetrics } from './scale-out.js';
+import { ScaleOut, ScaleOutMetrics, type GroupMembership } from './scale-out.js';
 import { UserChangelog } from './kafka/user-changelog.js';
 import type { CatalogueLog } from './kafka/catalogue.js';
 import type { ModelUpdates } from './kafka/model-updates.js';
@@ -163,8 +163,9 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       await updates.untilBarrier(barrier);
       const restoring = () => new Set(source.toRestore());
       const held = () => source.assignment().filter((partition) => !restoring().has(partition));
-      group = { catalogue, updates, changelog, metrics: new ScaleOutMetrics(metrics.registry), held };
-      sharing = new ScaleOut(recommender, store, catalogue, updates, changelog, group.metrics, group.held);
+      const membership = { held, confirm: () => source.confirmMembership() };
+      group = { catalogue, updates, changelog, metrics: new ScaleOutMetrics(metrics.registry), membership };
+      sharing = new ScaleOut(recommender, store, catalogue, updates, changelog, group.metrics, membership);
       const adopted = sharing.start({ rollForward: true });
       log(
         `scale-out: slot ${sharing.slot}; ${recommender.catalog.users.size} users and ${recommender.catalog.items.size} items have the group's indices ` +
@@ -312,8 +313,7 @@ interface ScaleOutGroup {
   readonly updates: ModelUpdates;
   readonly changelog: UserChangelog;
   readonly metrics: ScaleOutMetrics;
-  /** The ratings partitions held and restored. */
-  readonly held: () => readonly number[];
+  readonly membership: GroupMembership;
 }
 
 interface RestoreParts {
@@ -356,7 +356,7 @@ async function restorePartitions(
 
   const rebuilt = parts.rebuild();
   group.catalogue.rebind(rebuilt.catalog);
-  const next = new ScaleOut(rebuilt, store, group.catalogue, group.updates, group.changelog, group.metrics, group.held);
+  const next = new ScaleOut(rebuilt, store, group.catalogue, group.updates, group.changelog, group.metrics, group.membership);
   next.start({ rollForward: false });
   const users = [...new Set(restored.rows.map((row) => row.user))];
   log(

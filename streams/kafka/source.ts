@@ -36,7 +36,7 @@ import { describePositions } from '../../state/positions.js';
 import type { KafkaErrorKind } from '../metrics.js';
 import { DEFAULT_RETRY, writeToStderr, type KafkaLog } from './client.js';
 import { topicNames, type KafkaSettings } from './config.js';
-import { explainKafkaError } from './errors.js';
+import { explainKafkaError, hasKafkaErrorType } from './errors.js';
 import { ConnectionHealth, type KafkaHealth } from './health.js';
 import { SCALE_HEADER } from './publishers.js';
 import { RecordBuffer } from './record-buffer.js';
@@ -78,6 +78,21 @@ export interface KafkaSourceOptions {
 
 /** What a worker counts of its Kafka clients' life: group joins (rxrec_kafka_rebalances_total) and errors (rxrec_kafka_errors_total). */
 export type KafkaClientEvent = 'group_join' | KafkaErrorKind;
+
+/** The coordinator's answers to a member it no longer has. */
+const DROPPED_MEMBER = ['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'];
+
+/** The group dropped this worker while it held fetched records (see confirmMembership). */
+export class GroupMembershipLost extends Error {
+  constructor(groupId: string, sessionTimeoutMs: number, answer: string) {
+    super(
+      `the group ${groupId} dropped this worker while it held a batch (${answer}: it went more than its session timeout, ` +
+        `${sessionTimeoutMs / 1000} s, without a heartbeat); it stops without committing the batch, which the partitions' new holders apply. ` +
+        `Start it again: it restores its partitions from the changelog (a longer --session-timeout-ms suits a worker that stalls)`,
+    );
+    this.name = 'GroupMembershipLost';
+  }
+}
 
 interface SettleWaiter {
   readonly partition: number;
@@ -125,6 +140,8 @@ export class KafkaRatingSource implements RatingSource {
   private readonly restoreFirst: boolean;
   /** Partitions held until their user state is restored (restoreFirst). */
   private readonly restoring = new Set<number>();
+  /** The heartbeat of the consumer's latest fetch (kafkajs hands one to each eachBatch). */
+  private heartbeat: (() => Promise<void>) | undefined;
 
   constructor(
     private readonly kafka: Kafka,
@@ -283,6 +300,24 @@ export class KafkaRatingSource implements RatingSource {
     void this.inspect(this.generation);
   }
 
+  /**
+   * Resolves while the group's coordinator still counts this consumer a member; rejects with
+   * GroupMembershipLost once it answers that the member is unknown or of an old generation: the
+   * consumer stalled past its session timeout (a "zombie") and its partitions went to others,
+   * who apply what it fetched. A heartbeat is sent if none was within the heartbeat interval
+   * (kafkajs spaces them); a rebalance in progress or an unreachable coordinator is not a loss
+   * (the group waits for this member to rejoin, and a commit then fails on its own).
+   */
+  async confirmMembership(): Promise<void> {
+    if (!this.heartbeat || this.closed) return;
+    try {
+      await this.heartbeat();
+    } catch (error) {
+      const dropped = DROPPED_MEMBER.find((type) => hasKafkaErrorType(error, type));
+      if (dropped) throw new GroupMembershipLost(this.settings.groupId, this.sessionTimeoutMs, dropped);
+    }
+  }
+
   /** Partitions of the ratings topic this worker holds now. */
   assignment(): number[] {
     return this.buffer.assignedPartitions();
@@ -393,6 +428,7 @@ export class KafkaRatingSource implements RatingSource {
   }
 
   private async onBatch({ batch, heartbeat }: EachBatchPayload): Promise<void> {
+    this.heartbeat = heartbeat;
     const until = this.accept(batch);
     if (until !== undefined) await this.settled(batch.partition, until, heartbeat);
   }

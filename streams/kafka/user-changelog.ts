@@ -285,7 +285,10 @@ export class UserChangelog {
       sasl: this.settings.sasl,
     });
     if (FENCED.some((type) => hasKafkaErrorType(error, type))) {
-      throw new Error(`${explained.message}: another worker runs with this state's slot (a copied --state directory?); this one stops`);
+      throw new Error(
+        `${explained.message}: another worker runs with this state's slot (a copied --state directory?), or the broker aborted this worker's ` +
+          `transaction after it stalled past the transaction timeout (${TRANSACTION_TIMEOUT_MS / 1000} s); this one stops`,
+      );
     }
     if (attempt === 1 || attempt % 10 === 0) this.log(`kafka warn: ${explained.message} (attempt ${attempt}; trying the same transaction again)`);
     return undefined;

@@ -413,3 +413,26 @@ test('a failed offset commit is retried, and the partition moves to a new worker
     lines.join('\n'),
   );
 });
+
+test('a consumer that stalls past its session timeout while it holds a batch is told it was dropped; one that does not is still a member', async (t) => {
+  const broker = await kafkaBroker(t);
+  if (!broker) return;
+  const settings = testSettings(broker.brokers, { partitions: 1 });
+  await produceRatings(settings, 20);
+  const sessionTimeoutMs = 3_000;
+  const source = new KafkaRatingSource(kafkaClient(settings, quiet), settings, { log: quiet, sessionTimeoutMs });
+  t.after(() => source.close());
+  await source.start(() => undefined);
+  const batch = await source.poll(50, 10_000);
+  assert.ok(batch && batch.length > 0, 'a batch is held');
+  await source.confirmMembership();
+
+  // The whole process stops (a long GC pause, a machine that stalls): no heartbeat goes out.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, sessionTimeoutMs + 2_000);
+  await assert.rejects(source.confirmMembership(), (error: Error) => {
+    assert.equal(error.name, 'GroupMembershipLost');
+    assert.match(error.message, /dropped this worker while it held a batch \((UNKNOWN_MEMBER_ID|ILLEGAL_GENERATION)/);
+    assert.match(error.message, /it stops without committing the batch/);
+    return true;
+  });
+});
