@@ -82,12 +82,14 @@ export type KafkaClientEvent = 'group_join' | KafkaErrorKind;
 /** The coordinator's answers to a member it no longer has. */
 const DROPPED_MEMBER = ['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'FENCED_INSTANCE_ID'];
 
+/** How often the event loop's stand-stills are looked for (see confirmMembership). */
+const STALL_TICK_MS = 250;
+
 /** The group dropped this worker while it held fetched records (see confirmMembership). */
 export class GroupMembershipLost extends Error {
-  constructor(groupId: string, sessionTimeoutMs: number, answer: string) {
+  constructor(groupId: string, why: string) {
     super(
-      `the group ${groupId} dropped this worker while it held a batch (${answer}: it went more than its session timeout, ` +
-        `${sessionTimeoutMs / 1000} s, without a heartbeat); it stops without committing the batch, which the partitions' new holders apply. ` +
+      `the group ${groupId} dropped this worker while it held a batch (${why}); it stops without committing the batch, which the partitions' new holders apply. ` +
         `Start it again: it restores its partitions from the changelog (a longer --session-timeout-ms suits a worker that stalls)`,
     );
     this.name = 'GroupMembershipLost';
@@ -142,6 +144,10 @@ export class KafkaRatingSource implements RatingSource {
   private readonly restoring = new Set<number>();
   /** The heartbeat of the consumer's latest fetch (kafkajs hands one to each eachBatch). */
   private heartbeat: (() => Promise<void>) | undefined;
+  /** When the stall ticker last ran, and the longest the event loop stood still since the last confirmMembership. */
+  private lastTick = performance.now();
+  private longestStallMs = 0;
+  private readonly stallTicker: NodeJS.Timeout;
 
   constructor(
     private readonly kafka: Kafka,
@@ -165,6 +171,11 @@ export class KafkaRatingSource implements RatingSource {
       allowAutoTopicCreation: false,
       retry: DEFAULT_RETRY,
     });
+    this.stallTicker = setInterval(() => {
+      const now = performance.now();
+      this.longestStallMs = Math.max(this.longestStallMs, now - this.lastTick - STALL_TICK_MS);
+      this.lastTick = now;
+    }, STALL_TICK_MS).unref();
     const { GROUP_JOIN, FETCH, HEARTBEAT, CRASH, REQUEST_TIMEOUT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment[this.topic] ?? []));
     this.consumer.on(FETCH, () => this.connection.contact());
@@ -248,6 +259,7 @@ export class KafkaRatingSource implements RatingSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.stallTicker);
     this.wake();
     try {
       while (this.commitFlush) await this.commitFlush;
@@ -301,20 +313,33 @@ export class KafkaRatingSource implements RatingSource {
   }
 
   /**
-   * Resolves while the group's coordinator still counts this consumer a member; rejects with
-   * GroupMembershipLost once it answers that the member is unknown or of an old generation: the
-   * consumer stalled past its session timeout (a "zombie") and its partitions went to others,
-   * who apply what it fetched. A heartbeat is sent if none was within the heartbeat interval
-   * (kafkajs spaces them); a rebalance in progress or an unreachable coordinator is not a loss
-   * (the group waits for this member to rejoin, and a commit then fails on its own).
+   * Resolves while this consumer is still a member of its group; rejects with
+   * GroupMembershipLost when it cannot be: the process stood still (a pause, a stopped or
+   * stalled machine) for its session timeout or longer since the last call, so no heartbeat
+   * reached the group meanwhile, or the coordinator answers a heartbeat that the member is
+   * unknown or of an old generation (heartbeats that failed for that long). Its partitions went
+   * to others, who apply what it fetched. kafkajs sends a heartbeat only if none went out within
+   * the heartbeat interval, and one sent before a stand-still may answer after it, so the
+   * stand-still is measured here. A rebalance in progress or an unreachable coordinator is not a
+   * loss (the group waits for this member to rejoin; a commit then fails on its own).
    */
   async confirmMembership(): Promise<void> {
-    if (!this.heartbeat || this.closed) return;
+    // The stand-still up to now counts too: after one, this may run before the ticker does.
+    const stood = Math.max(this.longestStallMs, performance.now() - this.lastTick - STALL_TICK_MS);
+    this.longestStallMs = 0;
+    if (this.closed) return;
+    if (stood >= this.sessionTimeoutMs) {
+      throw new GroupMembershipLost(
+        this.settings.groupId,
+        `the process stood still for ${(stood / 1000).toFixed(1)} s, at least its session timeout of ${this.sessionTimeoutMs / 1000} s, so no heartbeat reached the group`,
+      );
+    }
+    if (!this.heartbeat) return;
     try {
       await this.heartbeat();
     } catch (error) {
       const dropped = DROPPED_MEMBER.find((type) => hasKafkaErrorType(error, type));
-      if (dropped) throw new GroupMembershipLost(this.settings.groupId, this.sessionTimeoutMs, dropped);
+      if (dropped) throw new GroupMembershipLost(this.settings.groupId, `${dropped}: it went ${this.sessionTimeoutMs / 1000} s or more without a heartbeat`);
     }
   }
 

@@ -431,7 +431,7 @@ test('a consumer that stalls past its session timeout while it holds a batch is 
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, sessionTimeoutMs + 2_000);
   await assert.rejects(source.confirmMembership(), (error: Error) => {
     assert.equal(error.name, 'GroupMembershipLost');
-    assert.match(error.message, /dropped this worker while it held a batch \((UNKNOWN_MEMBER_ID|ILLEGAL_GENERATION)/);
+    assert.match(error.message, /dropped this worker while it held a batch \(the process stood still for \d\.\d s, at least its session timeout of 3 s/);
     assert.match(error.message, /it stops without committing the batch/);
     return true;
   });
