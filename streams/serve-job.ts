@@ -127,7 +127,9 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
   let changelog: UserChangelog | undefined;
   let sharing: ScaleOut | undefined;
   try {
-    let recommender = resumeRecommender(store, streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
+    // The recommender as the state holds it: at start, and again after each restore.
+    const rebuild = () => resumeRecommender(store, streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
+    let recommender = rebuild();
     const resumeAt = describePositions(store.positions());
     log(
       `serving ${topics.ratings} → ${topics.recs}${recommender.itemSimilarity ? ` and ${topics.similarItems}` : ''} (dead letters ${topics.dlq}) with ${config.models.join(', ')} as group ${settings.groupId} at ${settings.brokers.join(',')}; ` +
@@ -241,7 +243,6 @@ export async function serve(options: ServeOptions): Promise<ServeSummary> {
       const due = source.toRestore();
       if (!group || !sharing || due.length === 0 || options.stop.aborted) break;
       readiness.restoring(`restoring partitions [${due.join(', ')}] of ${topics.ratings}: their users' state from ${topics.userState}`);
-      const rebuild = () => resumeRecommender(store, streamId, config, options.k, { backgroundRefresh: options.backgroundRefresh });
       const rebuilt = await restorePartitions(due, { store, recommender, sharing, group, log, topic: topics.userState, rebuild });
       recommender = rebuilt.recommender;
       sharing = rebuilt.sharing;

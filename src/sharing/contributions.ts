@@ -95,7 +95,7 @@ export class Contributions {
    */
   absorb(contributions: readonly Contribution[]): number[] {
     const moved: number[] = [];
-    const byModel = new Map<string, Array<[string, Float64Array]>>();
+    const deltas: Array<[model: string, key: string, delta: Float64Array]> = [];
     for (const [position, { slot, model, key, total }] of contributions.entries()) {
       if (slot === this.slot) continue;
       const shared = this.models.get(model);
@@ -109,12 +109,10 @@ export class Contributions {
       if (!delta) continue;
       seen.set(key, total);
       this.markChanged(seen, `seen ${slot} ${model}`, key);
-      let deltas = byModel.get(model);
-      if (!deltas) byModel.set(model, (deltas = []));
-      deltas.push([key, delta]);
+      deltas.push([model, key, delta]);
       moved.push(position);
     }
-    for (const [model, deltas] of byModel) this.models.get(model)!.addDeltas(deltas);
+    this.addIn(deltas);
     return moved;
   }
 
@@ -140,7 +138,7 @@ export class Contributions {
    */
   adoptOwn(found: Iterable<Contribution>): number {
     let moved = 0;
-    const byModel = new Map<string, Array<[string, Float64Array]>>();
+    const deltas: Array<[model: string, key: string, delta: Float64Array]> = [];
     for (const { slot, model, key, total } of found) {
       if (slot !== this.slot || !this.models.has(model)) continue;
       const own = this.ownOf(model);
@@ -148,13 +146,22 @@ export class Contributions {
       if (!delta) continue;
       own.set(key, Float64Array.from(total));
       this.markChanged(own, `own ${model}`, key);
-      let deltas = byModel.get(model);
-      if (!deltas) byModel.set(model, (deltas = []));
-      deltas.push([key, delta]);
+      deltas.push([model, key, delta]);
       moved++;
     }
-    for (const [model, deltas] of byModel) this.models.get(model)!.addDeltas(deltas);
+    this.addIn(deltas);
     return moved;
+  }
+
+  /** Each model moved by its deltas, in one call per model. */
+  private addIn(deltas: ReadonlyArray<readonly [model: string, key: string, delta: Float64Array]>): void {
+    const byModel = new Map<string, Array<[string, Float64Array]>>();
+    for (const [model, key, delta] of deltas) {
+      let ofModel = byModel.get(model);
+      if (!ofModel) byModel.set(model, (ofModel = []));
+      ofModel.push([key, delta]);
+    }
+    for (const [model, ofModel] of byModel) this.models.get(model)!.addDeltas(ofModel);
   }
 
   private markChanged(table: Map<string, Float64Array>, prefix: string, key: string): void {

@@ -298,17 +298,17 @@ export class KafkaRatingSource implements RatingSource {
 
   /** The state of `partitions` is restored (the stored positions moved): fetch them from there. */
   restored(partitions: readonly number[]): void {
-    const resumed: number[] = [];
+    const resumed = new Map<number, number>();
     for (const partition of partitions) {
       if (!this.restoring.delete(partition) || !this.buffer.isAssigned(partition)) continue;
       const floor = this.floor(partition) ?? 0;
       this.firstFetchFrom.set(partition, floor);
       this.buffer.seek(partition, floor);
-      resumed.push(partition);
+      resumed.set(partition, floor);
     }
-    if (resumed.length === 0) return;
-    this.consumer.resume([{ topic: this.topic, partitions: resumed }]);
-    for (const partition of resumed) this.consumer.seek({ topic: this.topic, partition, offset: String(this.floor(partition) ?? 0) });
+    if (resumed.size === 0) return;
+    this.consumer.resume([{ topic: this.topic, partitions: [...resumed.keys()] }]);
+    for (const [partition, floor] of resumed) this.consumer.seek({ topic: this.topic, partition, offset: String(floor) });
     void this.inspect(this.generation);
   }
 
