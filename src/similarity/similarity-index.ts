@@ -28,6 +28,16 @@
  * visits per event: the cost per event stays bounded at O(H) marks + `refreshBudget` visits,
  * amortised.
  *
+ * Ranking lists (knn-item as a ranking model, `keepRankingLists`): a second copy of the lists,
+ * recomputed only at stream positions, never on read, so a ranking read costs O(N) whatever
+ * the stream did since. A refresh recomputes the lists dirtied since the last one, once
+ * max(1,000, pairs / 500) events have passed: at most about 500 in-order visits per event,
+ * amortised, and lists at most that many events old (ML-1M shape: every ~9,000 events). The
+ * lists at a refresh depend on the statistics at that position, which a restore cannot
+ * rebuild (it replays first ratings with their latest values), so they are drained (`r<entity>`,
+ * 16 bytes per neighbour) with the position of the last refresh (`rseq`), and a resumed run
+ * reads the lists an uninterrupted one would.
+ *
  * Persistence: only the rating histories are drained (13 bytes per changed rating, in chunks
  * of 64 by context); `restore` replays them in event order, including the pruning sweeps, and
  * rebuilds statistics identical to the uninterrupted run's.
@@ -76,6 +86,10 @@ export const SIMILARITY_DEFAULTS: Omit<SimilarityOptions, 'kind'> = {
 
 /** A visit through an adjacency list (a cache miss) costs about this many in-order visits: measured 4–6×. */
 const RANDOM_VISIT_COST = 6;
+/** Ranking lists are refreshed at most every this many events… */
+const RANKING_MIN_EVERY = 1000;
+/** …and at most at this many in-order visits per event (a refresh visits each pair about once). */
+const RANKING_VISITS_PER_EVENT = 500;
 
 export interface SimilarityFootprint {
   readonly pairs: number;
@@ -111,6 +125,11 @@ export class SimilarityIndex {
   private refreshedSeq = 0;
   private refreshCredit = 0;
   private entityCount = 0;
+  /** The ranking lists (see the file's comment), when kept. */
+  private ranking: NeighbourLists | undefined;
+  /** Position of their last refresh. */
+  private rankedAt = 0;
+  private rankedAtDrained = 0;
 
   constructor(scale: RatingScale, options: Partial<SimilarityOptions> & Pick<SimilarityOptions, 'kind'>) {
     this.options = { ...SIMILARITY_DEFAULTS, ...options };
@@ -167,6 +186,30 @@ export class SimilarityIndex {
       this.markChanged(context, entity, from, to);
     }
     if (seq % this.options.pruneAfter === 0) this.prune(seq);
+    if (this.ranking && seq - this.rankedAt >= Math.max(RANKING_MIN_EVERY, this.stats.size / RANKING_VISITS_PER_EVENT)) this.refreshRanking(this.ranking);
+  }
+
+  /** Keep ranking lists (knn-item as a ranking model): before any event is learned or restored. */
+  keepRankingLists(): void {
+    if (this.seq !== 0) throw new Error('similarity: ranking lists must be kept from the first event');
+    this.ranking ??= new NeighbourLists();
+  }
+
+  /**
+   * The k (≤ N) most similar entities as of the last ranking refresh (at most
+   * max(1,000, pairs / 500) events old), best first; O(1). Empty before the first refresh.
+   */
+  rankingNeighbours(entity: number): readonly Neighbour[] {
+    if (!this.ranking) throw new Error('similarity: rankingNeighbours needs keepRankingLists()');
+    return this.ranking.cached(entity);
+  }
+
+  private refreshRanking(ranking: NeighbourLists): void {
+    this.rankedAt = this.seq;
+    const dirty = ranking.dirtyEntities();
+    if (dirty.length === 0) return;
+    if (this.refreshPlan(dirty).inOrder) this.recomputeInOrder(dirty, ranking);
+    else for (const entity of dirty) ranking.store(entity, this.computeList(entity));
   }
 
   learnBatch(batch: readonly IndexedRating[]): void {
@@ -259,6 +302,11 @@ export class SimilarityIndex {
     if (this.seq !== this.drainedSeq) changes.push(['seq', this.seq]);
     this.drainedSeq = this.seq;
     for (const [context, chunk, bytes] of this.histories.drainChangedChunks()) changes.push([`h${context}.${chunk}`, bytes]);
+    if (this.ranking) {
+      if (this.rankedAt !== this.rankedAtDrained) changes.push(['rseq', this.rankedAt]);
+      this.rankedAtDrained = this.rankedAt;
+      for (const entity of this.ranking.drainChanged()) changes.push([`r${entity}`, packList(this.ranking.cached(entity))]);
+    }
     return changes;
   }
 
@@ -267,8 +315,11 @@ export class SimilarityIndex {
     if (this.seq !== 0) throw new Error('similarity restore needs a fresh index: this one has already learned events');
     const ratings: HistoryEntry[] = [];
     let seq = 0;
+    const rankingLists: Array<[number, readonly Neighbour[]]> = [];
     for (const [key, value] of entries) {
       if (key === 'seq') seq = value as number;
+      else if (key === 'rseq') this.rankedAt = this.rankedAtDrained = value as number;
+      else if (RANKING_KEY.test(key) && value instanceof Uint8Array) rankingLists.push([Number(key.slice(1)), unpackList(value)]);
       else if (key.startsWith('h') && value instanceof Uint8Array) {
         for (const entry of RatingHistories.unpackChunk(Number(key.slice(1, key.indexOf('.'))), value)) ratings.push(entry);
       } else throw new Error(`similarity: unknown state key '${key}'`);
@@ -287,6 +338,13 @@ export class SimilarityIndex {
     this.seq = this.drainedSeq = this.refreshedSeq = seq;
     this.histories.markPersisted();
     for (let entity = 0; entity < this.entityCount; entity++) this.lists.markDirty(entity);
+    if (this.ranking) {
+      for (const [entity, list] of rankingLists) this.ranking.store(entity, list);
+      this.ranking.drainChanged();
+      // Which lists were dirty is not stored: the next refresh recomputes them all, which gives
+      // the same lists (a list that is not dirty is the one its statistics give now).
+      for (let entity = 0; entity < this.entityCount; entity++) this.ranking.markDirty(entity);
+    }
   }
 
   /**
@@ -299,14 +357,15 @@ export class SimilarityIndex {
   userOfKey(key: string): number | undefined {
     const chunk = /^h(\d+)\.\d+$/.exec(key);
     if (chunk) return this.options.kind === 'item' ? Number(chunk[1]) : undefined;
-    if (key === 'seq') return undefined;
+    if (key === 'seq' || key === 'rseq' || RANKING_KEY.test(key)) return undefined;
     throw new Error(`similarity: unknown state key '${key}'`);
   }
 
   /** Mark dirty the entities whose similarities an event in `context` changed. */
   private markChanged(context: number, entity: number, from: number, to: number): void {
-    const { lists } = this;
+    const { lists, ranking } = this;
     lists.markDirty(entity);
+    ranking?.markDirty(entity);
     const entities = this.histories.entitiesOf(context);
     if (this.options.measure === 'adjusted-cosine') {
       // The context's mean moved: every pair linked through it changed.
@@ -314,10 +373,14 @@ export class SimilarityIndex {
       to = this.histories.length(context);
     }
     for (let p = from; p < to; p++) lists.markDirty(entities[p]);
+    if (ranking) for (let p = from; p < to; p++) ranking.markDirty(entities[p]);
   }
 
   private prune(now: number): void {
-    for (const entity of this.stats.prune(now, this.options.minSupport, this.options.pruneAfter)) this.lists.markDirty(entity);
+    for (const entity of this.stats.prune(now, this.options.minSupport, this.options.pruneAfter)) {
+      this.lists.markDirty(entity);
+      this.ranking?.markDirty(entity);
+    }
   }
 
   /** Cost of recomputing `dirty`, in in-order pair visits, and whether one in-order pass is cheaper. */
@@ -352,12 +415,12 @@ export class SimilarityIndex {
   }
 
   /** Pearson or cosine lists of many entities in one in-order pass over all pairs: O(pairs). */
-  private recomputeInOrder(dirty: readonly number[]): void {
+  private recomputeInOrder(dirty: readonly number[], into = this.lists): void {
     const rank = new Int32Array(this.entityCount).fill(-1);
     dirty.forEach((entity, r) => (rank[entity] = r));
     this.heaps.reset(dirty.length);
     this.stats.offerAll(rank, this.heaps, this.options.measure as 'pearson' | 'cosine', this.options.shrinkage);
-    dirty.forEach((entity, r) => this.lists.store(entity, this.heaps.sorted(r)));
+    dirty.forEach((entity, r) => into.store(entity, this.heaps.sorted(r)));
   }
 
   /**
@@ -464,4 +527,25 @@ export class SimilarityIndex {
     }
     return this.scratchArrays;
   }
+}
+
+const RANKING_KEY = /^r\d+$/;
+
+/** A ranking list as stored: per neighbour its id (Int32), similarity (Float64) and support (Int32). */
+function packList(list: readonly Neighbour[]): Uint8Array {
+  const view = new DataView(new ArrayBuffer(list.length * 16));
+  list.forEach(({ id, sim, support }, k) => {
+    view.setInt32(k * 16, id, true);
+    view.setFloat64(k * 16 + 4, sim, true);
+    view.setInt32(k * 16 + 12, support, true);
+  });
+  return new Uint8Array(view.buffer);
+}
+
+function unpackList(bytes: Uint8Array): Neighbour[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const list: Neighbour[] = [];
+  for (let at = 0; at + 16 <= bytes.byteLength; at += 16)
+    list.push({ id: view.getInt32(at, true), sim: view.getFloat64(at + 4, true), support: view.getInt32(at + 12, true) });
+  return list;
 }

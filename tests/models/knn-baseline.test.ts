@@ -160,7 +160,7 @@ test("knn-item ranks the neighbours of the user's most recent items (ItemKnnBase
   const { entities, length } = knn.similarity.history(user);
   const recent = [...entities.subarray(Math.max(0, length - ItemKnnBaseline.RECENT_ITEMS), length)];
   const expected = new Float64Array(60);
-  for (const j of recent) for (const { id, sim } of knn.similarity.neighbours(j)) expected[id]! += sim;
+  for (const j of recent) for (const { id, sim } of knn.similarity.rankingNeighbours(j)) expected[id]! += sim;
   const scores = new Float64Array(60);
   knn.scoreAll(user, 60, scores);
   assert.deepEqual([...scores], [...expected]);

@@ -218,6 +218,65 @@ for (const kind of KINDS) {
   });
 }
 
+// Long enough for several ranking refreshes (every 1,000 events while pairs / 500 is smaller).
+const longStream = randomStream({ events: 4500, users: 40, items: 30, seed: 13, rerate: 0.2 });
+
+function rankingIndex(options: Partial<SimilarityOptions> = {}): SimilarityIndex {
+  const index = new SimilarityIndex(WHOLE_STARS, { kind: 'item', historyCap: 5, pruneAfter: Infinity, ...options });
+  index.keepRankingLists();
+  return index;
+}
+
+function rankingLists(index: SimilarityIndex): Array<readonly unknown[]> {
+  return Array.from({ length: 30 }, (_, item) => index.rankingNeighbours(item));
+}
+
+test('ranking lists are the exact lists of the last refresh position (every 1,000 events here), not recomputed on read', () => {
+  const index = rankingIndex();
+  index.learnBatch(longStream.slice(0, 999));
+  assert.ok(
+    rankingLists(index).every((list) => list.length === 0),
+    'no list before the first refresh',
+  );
+  index.learnBatch(longStream.slice(999, 3500));
+  assert.equal(new Map(index.drainChanges()).get('rseq'), 3000);
+  const atRefresh = learned(WHOLE_STARS, longStream.slice(0, 3000), { kind: 'item', historyCap: 5 });
+  for (let item = 0; item < 30; item++) assert.deepEqual(index.rankingNeighbours(item), atRefresh.neighbours(item), `item ${item}`);
+  const stale = Array.from({ length: 30 }, (_, item) => item).filter(
+    (item) => JSON.stringify(index.rankingNeighbours(item)) !== JSON.stringify(index.neighbours(item)),
+  );
+  assert.ok(stale.length > 0, 'the 500 events since the refresh changed some exact lists');
+  assert.throws(() => learned(WHOLE_STARS, longStream.slice(0, 10), { kind: 'item' }).rankingNeighbours(0), /needs keepRankingLists/);
+  assert.throws(() => learned(WHOLE_STARS, longStream.slice(0, 10), { kind: 'item' }).keepRankingLists(), /from the first event/);
+});
+
+test('ranking lists: a run stopped between refreshes, restored and resumed (re-ratings, pruning, any batches) reads and stores what an uninterrupted one does', () => {
+  const options = { minSupport: 2, pruneAfter: 450 };
+  const drained = (index: SimilarityIndex, into = new Map<string, StateValue>()) => {
+    for (const [key, value] of index.drainChanges()) into.set(key, value);
+    return into;
+  };
+  const uninterrupted = rankingIndex(options);
+  uninterrupted.learnBatch(longStream);
+  const whole = drained(uninterrupted);
+  assert.ok(
+    [...whole.keys()].some((key) => /^r\d+$/.test(key)),
+    'ranking lists are stored',
+  );
+
+  const first = rankingIndex(options);
+  for (let from = 0; from < 2345; from += 7) first.learnBatch(longStream.slice(from, Math.min(2345, from + 7)));
+  const stored = drained(first);
+  const resumed = rankingIndex(options);
+  resumed.restore(stored);
+  assert.deepEqual(rankingLists(resumed), rankingLists(first), 'restored as stored');
+  assert.deepEqual(resumed.drainChanges(), [], 'a restore leaves nothing to drain');
+  resumed.learnBatch(longStream.slice(2345));
+  drained(resumed, stored);
+  assert.deepEqual(rankingLists(resumed), rankingLists(uninterrupted));
+  assert.deepEqual(stored, whole);
+});
+
 test('a drain holds only what changed: the event counter and the touched history chunk', () => {
   const index = learned(WHOLE_STARS, wholeStream, { kind: 'item' });
   index.drainChanges();
