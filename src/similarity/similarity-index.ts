@@ -196,7 +196,7 @@ export class SimilarityIndex {
   }
 
   /**
-   * The k (≤ N) most similar entities as of the last ranking refresh (at most
+   * The N most similar entities as of the last ranking refresh (at most
    * max(1,000, pairs / 500) events old), best first; O(1). Empty before the first refresh.
    */
   rankingNeighbours(entity: number): readonly Neighbour[] {
@@ -207,9 +207,7 @@ export class SimilarityIndex {
   private refreshRanking(ranking: NeighbourLists): void {
     this.rankedAt = this.seq;
     const dirty = ranking.dirtyEntities();
-    if (dirty.length === 0) return;
-    if (this.refreshPlan(dirty).inOrder) this.recomputeInOrder(dirty, ranking);
-    else for (const entity of dirty) ranking.store(entity, this.computeList(entity));
+    if (dirty.length > 0) this.recompute(dirty, this.refreshPlan(dirty).inOrder, ranking);
   }
 
   learnBatch(batch: readonly IndexedRating[]): void {
@@ -274,8 +272,7 @@ export class SimilarityIndex {
       const { visits, inOrder } = this.refreshPlan(dirty);
       if (force || visits <= this.refreshCredit) {
         this.refreshCredit = Math.max(0, this.refreshCredit - visits);
-        if (inOrder) this.recomputeInOrder(dirty);
-        else for (const entity of dirty) this.lists.store(entity, this.computeList(entity));
+        this.recompute(dirty, inOrder, this.lists);
       }
     }
     return this.lists.drainChanged();
@@ -372,8 +369,10 @@ export class SimilarityIndex {
       from = 0;
       to = this.histories.length(context);
     }
-    for (let p = from; p < to; p++) lists.markDirty(entities[p]);
-    if (ranking) for (let p = from; p < to; p++) ranking.markDirty(entities[p]);
+    for (let p = from; p < to; p++) {
+      lists.markDirty(entities[p]);
+      ranking?.markDirty(entities[p]);
+    }
   }
 
   private prune(now: number): void {
@@ -414,8 +413,14 @@ export class SimilarityIndex {
     return heaps.sorted(0);
   }
 
+  /** Recompute the lists of `dirty` into `into`: in one in-order pass, or entity by entity through adjacency. */
+  private recompute(dirty: readonly number[], inOrder: boolean, into: NeighbourLists): void {
+    if (inOrder) this.recomputeInOrder(dirty, into);
+    else for (const entity of dirty) into.store(entity, this.computeList(entity));
+  }
+
   /** Pearson or cosine lists of many entities in one in-order pass over all pairs: O(pairs). */
-  private recomputeInOrder(dirty: readonly number[], into = this.lists): void {
+  private recomputeInOrder(dirty: readonly number[], into: NeighbourLists): void {
     const rank = new Int32Array(this.entityCount).fill(-1);
     dirty.forEach((entity, r) => (rank[entity] = r));
     this.heaps.reset(dirty.length);
