@@ -42,6 +42,7 @@ import { fileURLToPath } from 'node:url';
 import type { RatingEvent } from '../src/events/rating.js';
 import { kafkaClient } from '../streams/kafka/client.js';
 import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/config.js';
+import { untilLed } from '../streams/kafka/followed-topic.js';
 import { openProduceTransport } from '../streams/kafka/open.js';
 import { TopicSubscription } from '../streams/kafka/subscriber.js';
 import { freePorts } from '../deploy/kafka/free-ports.js';
@@ -235,7 +236,7 @@ async function catchUp(settings: KafkaSettings, events: number, workerFlags: rea
     await withTimeout(worker.assigned, 60_000, () => `no assignment; the worker said:\n${worker.log()}`);
     const started = performance.now();
     const topic = topicNames(settings.topicPrefix).ratings;
-    const ends = new Map((await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => [partition, Number(high)]));
+    const ends = new Map((await untilLed(() => admin.fetchTopicOffsets(topic))).map(({ partition, high }) => [partition, Number(high)]));
     for (;;) {
       const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
       if ((offsets?.partitions ?? []).every(({ partition, offset }) => Number(offset) === ends.get(partition))) break;

@@ -29,6 +29,7 @@ import type { RatingEvent } from '../src/events/rating.js';
 import { freePorts } from '../deploy/kafka/free-ports.js';
 import { kafkaClient } from '../streams/kafka/client.js';
 import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/config.js';
+import { untilLed } from '../streams/kafka/followed-topic.js';
 import { openProduceTransport } from '../streams/kafka/open.js';
 import { benchBrokers } from './bench-broker.js';
 import { syntheticEvents } from './synthetic-events.js';
@@ -142,7 +143,10 @@ async function groupCaughtUp(settings: KafkaSettings, events: number): Promise<v
   try {
     const deadline = Date.now() + Math.max(300_000, events * 20);
     for (;;) {
-      const [ends, [offsets]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: settings.groupId, topics: [topic] })]);
+      const [ends, [offsets]] = await Promise.all([
+        untilLed(() => admin.fetchTopicOffsets(topic)),
+        admin.fetchOffsets({ groupId: settings.groupId, topics: [topic] }),
+      ]);
       const end = new Map(ends.map(({ partition, high }) => [partition, Number(high)]));
       const committed = offsets?.partitions ?? [];
       if (committed.length === PARTITIONS && committed.every(({ partition, offset }) => Number(offset) === end.get(partition))) return;

@@ -19,6 +19,7 @@ import type { DeadLetter, DeadLetterSink } from '../transport.js';
 import { DEFAULT_RETRY, type KafkaLog } from './client.js';
 import { topicNames, type KafkaSettings } from './config.js';
 import { explainKafkaError } from './errors.js';
+import { untilLed } from './followed-topic.js';
 
 /** While catching up, how often the partitions not yet read to their end are logged. */
 const BEHIND_LOG_EVERY_MS = 10_000;
@@ -118,7 +119,7 @@ export class SideFeatureFeed {
     try {
       await admin.connect();
       for (const topic of topics) {
-        for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) {
+        for (const { partition, low, high } of await untilLed(() => admin.fetchTopicOffsets(topic))) {
           if (Number(high) > Number(low)) this.remaining.set(`${topic}:${partition}`, Number(high));
         }
       }
