@@ -18,6 +18,10 @@
  * Both clocks are this process's, so the figure holds producing (idempotent, acks=all), the
  * broker, the worker's fetch, learning, the LMDB commit, publishing the list, and the
  * subscriber's fetch. The worker's own view (publishedAt − t_produce) is reported too.
+ * A list is published only when its order changed, so a user's last events may be reflected by
+ * no list: a run ends when every event is seen, or when the group has committed the whole
+ * ratings topic (lists go out before the offsets) and the recs topic has been quiet for a
+ * second. Such events have no latency; `unpublished` counts them.
  *
  * eventsPerSecond: the 100,000 events produced as fast as possible (batches of 5,000) while the
  * worker runs; 100,000 / (t_visible of the last event − t_produce of the first). The median of
@@ -39,6 +43,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Kafka } from 'kafkajs';
 import type { RatingEvent } from '../src/events/rating.js';
 import { kafkaClient } from '../streams/kafka/client.js';
 import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/config.js';
@@ -65,6 +70,8 @@ interface RunResult {
   readonly latencies: number[];
   readonly publishLatencies: number[];
   readonly recsMessages: number;
+  /** Events no later list of their user reflects (that list's order did not change). */
+  readonly unpublished: number;
   readonly workerLog: string;
 }
 
@@ -100,6 +107,7 @@ async function main(): Promise<void> {
           seconds: round(r.seconds, 3),
           produceSeconds: round(r.produceSeconds, 3),
           recsMessages: r.recsMessages,
+          unpublished: r.unpublished,
         })),
         produceEventsPerSecond: Math.round(median(runs.map((r) => r.events / r.produceSeconds))),
         workerCatchUpEventsPerSecond: Math.round(median(catchUps)),
@@ -124,6 +132,7 @@ async function main(): Promise<void> {
           rate: LATENCY_RATE,
           seconds: LATENCY_SECONDS,
           events: steady.latencies.length,
+          unpublished: steady.unpublished,
           visibleLatencyMs: latency,
           publishedLatencyMs: percentiles(warm(steady.publishLatencies)),
         },
@@ -165,10 +174,12 @@ async function streamThrough(
   let seen = 0;
   let recsMessages = 0;
   let lastSeenAt = 0;
+  let lastMessageAt = 0;
   let allSeen!: () => void;
   const done = new Promise<void>((resolve) => (allSeen = resolve));
   const subscription = await TopicSubscription.open(kafka, settings, { topics: [topicNames(settings.topicPrefix).recs], fromBeginning: true }, (record) => {
     const now = performance.now() + performance.timeOrigin;
+    lastMessageAt = now;
     recsMessages++;
     const list = JSON.parse(record.value!) as { userId: string; eventTs: number; publishedAt: number };
     const indices = pending.get(list.userId) ?? [];
@@ -180,8 +191,8 @@ async function streamThrough(
       next++;
       seen++;
     }
+    if (next > (cursor.get(list.userId) ?? 0)) lastSeenAt = now;
     cursor.set(list.userId, next);
-    lastSeenAt = now;
     if (seen === events.length) allSeen();
   });
   try {
@@ -207,7 +218,15 @@ async function streamThrough(
       }
     }
     const produceSeconds = (performance.now() + performance.timeOrigin - started) / 1000;
-    await withTimeout(done, 180_000, () => `saw ${seen} of ${events.length} events on the recs topic; the worker said:\n${worker.log()}`);
+    const drained = (async () => {
+      await groupAtEnd(kafka, `${settings.topicPrefix}workers`, topicNames(settings.topicPrefix).ratings);
+      while (performance.now() + performance.timeOrigin - lastMessageAt < 1000) await new Promise((resolve) => setTimeout(resolve, 100));
+    })();
+    await withTimeout(
+      Promise.race([done, drained]),
+      180_000,
+      () => `saw ${seen} of ${events.length} events on the recs topic; the worker said:\n${worker.log()}`,
+    );
     const seconds = (lastSeenAt - started) / 1000;
     return {
       events: events.length,
@@ -217,6 +236,7 @@ async function streamThrough(
       latencies,
       publishLatencies,
       recsMessages,
+      unpublished: events.length - seen,
       workerLog: worker.log(),
     };
   } finally {
@@ -230,22 +250,29 @@ async function streamThrough(
 async function catchUp(settings: KafkaSettings, events: number, workerFlags: readonly string[]): Promise<number> {
   const group = `${settings.topicPrefix}catch-up`;
   const worker = await startWorker(settings, group, workerFlags, false);
-  const admin = kafkaClient(settings, quiet).admin();
-  await admin.connect();
   try {
     await withTimeout(worker.assigned, 60_000, () => `no assignment; the worker said:\n${worker.log()}`);
     const started = performance.now();
-    const topic = topicNames(settings.topicPrefix).ratings;
+    await groupAtEnd(kafkaClient(settings, quiet), group, topicNames(settings.topicPrefix).ratings);
+    return events / ((performance.now() - started) / 1000);
+  } finally {
+    await worker.stop();
+  }
+}
+
+/** Resolves once `group` has committed every partition of `topic` up to its end offset as of the call. */
+async function groupAtEnd(kafka: Kafka, group: string, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
     const ends = new Map((await untilLed(() => admin.fetchTopicOffsets(topic))).map(({ partition, high }) => [partition, Number(high)]));
     for (;;) {
       const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-      if ((offsets?.partitions ?? []).every(({ partition, offset }) => Number(offset) === ends.get(partition))) break;
+      if ((offsets?.partitions ?? []).every(({ partition, offset }) => Number(offset) === ends.get(partition))) return;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    return events / ((performance.now() - started) / 1000);
   } finally {
     await admin.disconnect();
-    await worker.stop();
   }
 }
 
