@@ -19,9 +19,9 @@
  * broker, the worker's fetch, learning, the LMDB commit, publishing the list, and the
  * subscriber's fetch. The worker's own view (publishedAt − t_produce) is reported too.
  * A list is published only when its order changed, so a user's last events may be reflected by
- * no list: a run ends when every event is seen, or when the group has committed the whole
- * ratings topic (lists go out before the offsets) and the recs topic has been quiet for a
- * second. Such events have no latency; `unpublished` counts them.
+ * no list: a run ends once the group has committed the whole ratings topic (lists go out before
+ * the offsets) and then every event is seen or the recs topic has been quiet for a second. Such
+ * events have no latency; `unpublished` counts them.
  *
  * eventsPerSecond: the 100,000 events produced as fast as possible (batches of 5,000) while the
  * worker runs; 100,000 / (t_visible of the last event − t_produce of the first). The median of
@@ -47,7 +47,7 @@ import type { Kafka } from 'kafkajs';
 import type { RatingEvent } from '../src/events/rating.js';
 import { kafkaClient } from '../streams/kafka/client.js';
 import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/config.js';
-import { untilLed } from '../streams/kafka/followed-topic.js';
+import { endOffsets } from '../streams/kafka/offsets.js';
 import { openProduceTransport } from '../streams/kafka/open.js';
 import { TopicSubscription } from '../streams/kafka/subscriber.js';
 import { freePorts } from '../deploy/kafka/free-ports.js';
@@ -175,8 +175,6 @@ async function streamThrough(
   let recsMessages = 0;
   let lastSeenAt = 0;
   let lastMessageAt = 0;
-  let allSeen!: () => void;
-  const done = new Promise<void>((resolve) => (allSeen = resolve));
   const subscription = await TopicSubscription.open(kafka, settings, { topics: [topicNames(settings.topicPrefix).recs], fromBeginning: true }, (record) => {
     const now = performance.now() + performance.timeOrigin;
     lastMessageAt = now;
@@ -193,7 +191,6 @@ async function streamThrough(
     }
     if (next > (cursor.get(list.userId) ?? 0)) lastSeenAt = now;
     cursor.set(list.userId, next);
-    if (seen === events.length) allSeen();
   });
   try {
     const started = performance.now() + performance.timeOrigin;
@@ -218,15 +215,14 @@ async function streamThrough(
       }
     }
     const produceSeconds = (performance.now() + performance.timeOrigin - started) / 1000;
-    const drained = (async () => {
+    // Lists go out before the offsets: once the group committed the topic, what is left to see is in flight.
+    const drained = async () => {
       await groupAtEnd(kafka, `${settings.topicPrefix}workers`, topicNames(settings.topicPrefix).ratings);
-      while (performance.now() + performance.timeOrigin - lastMessageAt < 1000) await new Promise((resolve) => setTimeout(resolve, 100));
-    })();
-    await withTimeout(
-      Promise.race([done, drained]),
-      180_000,
-      () => `saw ${seen} of ${events.length} events on the recs topic; the worker said:\n${worker.log()}`,
-    );
+      while (seen < events.length && performance.now() + performance.timeOrigin - lastMessageAt < 1000) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    await withTimeout(drained(), 180_000, () => `saw ${seen} of ${events.length} events on the recs topic; the worker said:\n${worker.log()}`);
     const seconds = (lastSeenAt - started) / 1000;
     return {
       events: events.length,
@@ -265,7 +261,7 @@ async function groupAtEnd(kafka: Kafka, group: string, topic: string): Promise<v
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const ends = new Map((await untilLed(() => admin.fetchTopicOffsets(topic))).map(({ partition, high }) => [partition, Number(high)]));
+    const ends = await endOffsets(admin, topic);
     for (;;) {
       const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
       if ((offsets?.partitions ?? []).every(({ partition, offset }) => Number(offset) === ends.get(partition))) return;

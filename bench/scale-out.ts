@@ -29,7 +29,7 @@ import type { RatingEvent } from '../src/events/rating.js';
 import { freePorts } from '../deploy/kafka/free-ports.js';
 import { kafkaClient } from '../streams/kafka/client.js';
 import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/config.js';
-import { untilLed } from '../streams/kafka/followed-topic.js';
+import { endOffsets } from '../streams/kafka/offsets.js';
 import { openProduceTransport } from '../streams/kafka/open.js';
 import { benchBrokers } from './bench-broker.js';
 import { syntheticEvents } from './synthetic-events.js';
@@ -143,11 +143,7 @@ async function groupCaughtUp(settings: KafkaSettings, events: number): Promise<v
   try {
     const deadline = Date.now() + Math.max(300_000, events * 20);
     for (;;) {
-      const [ends, [offsets]] = await Promise.all([
-        untilLed(() => admin.fetchTopicOffsets(topic)),
-        admin.fetchOffsets({ groupId: settings.groupId, topics: [topic] }),
-      ]);
-      const end = new Map(ends.map(({ partition, high }) => [partition, Number(high)]));
+      const [end, [offsets]] = await Promise.all([endOffsets(admin, topic), admin.fetchOffsets({ groupId: settings.groupId, topics: [topic] })]);
       const committed = offsets?.partitions ?? [];
       if (committed.length === PARTITIONS && committed.every(({ partition, offset }) => Number(offset) === end.get(partition))) return;
       if (Date.now() > deadline) throw new Error(`the group did not commit the topic's end in time: ${JSON.stringify(committed)}`);

@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { kafkaClient } from '../streams/kafka/client.js';
 import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/config.js';
-import { untilLed } from '../streams/kafka/followed-topic.js';
+import { topicOffsets } from '../streams/kafka/offsets.js';
 import { SharedProducer } from '../streams/kafka/producer.js';
 import { ensureTopics } from '../streams/kafka/topics.js';
 import { freePorts } from '../deploy/kafka/free-ports.js';
@@ -174,7 +174,7 @@ async function soak(settings: KafkaSettings, run: ReturnType<typeof options>, st
     );
     const httpFigures = await http.stop();
     samples.push(sampleOf(final, minutes()));
-    const dlq = (await untilLed(() => admin.fetchTopicOffsets(names.dlq))).reduce((sum, { high }) => sum + Number(high), 0);
+    const dlq = (await topicOffsets(admin, names.dlq)).reduce((sum, { high }) => sum + Number(high), 0);
     const firstLoaded = samples[1] ?? samples[0]!;
     const last = samples[samples.length - 1]!;
     const slope = rssSlope(samples.filter((sample) => sample.minute >= seconds / 120));

@@ -5,17 +5,11 @@
  * Records go to `onRecords` as they arrive; `until` waits for a condition on what was read.
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { DEFAULT_RETRY } from './client.js';
 import type { KafkaSettings } from './config.js';
-import { explainKafkaError, hasKafkaErrorType } from './errors.js';
-
-/** How long a partition without a leader yet (a topic just created, a broker just started) is waited for. */
-const LEADER_WAIT_MS = 15_000;
-
-/** kafkajs's names of the answers of a partition with no leader here yet (code 6 is NOT_LEADER_OR_FOLLOWER in Kafka's own list). */
-const LEADERLESS = ['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION'];
+import { explainKafkaError } from './errors.js';
+import { topicOffsets } from './offsets.js';
 
 /** Short, as nothing is lost when the member is dropped. */
 const SESSION_TIMEOUT_MS = 10_000;
@@ -61,7 +55,7 @@ export class FollowedTopic {
     const starts = new Map<number, number>();
     try {
       await admin.connect();
-      for (const { partition, low, high } of await untilLed(() => admin.fetchTopicOffsets(this.topic))) {
+      for (const { partition, low, high } of await topicOffsets(admin, this.topic)) {
         ends.set(partition, Number(high));
         starts.set(partition, Number(low));
       }
@@ -132,23 +126,5 @@ export class FollowedTopic {
 
   private context(doing: string) {
     return { brokers: this.settings.brokers, doing, topics: [this.topic], sasl: this.settings.sasl };
-  }
-}
-
-/**
- * `read`, again while the broker answers that the partition has no leader there yet (a topic
- * just created, the transaction log being created beside it): kafkajs gives such answers of
- * offset requests back at once.
- */
-export async function untilLed<T>(read: () => Promise<T>, waitMs = LEADER_WAIT_MS): Promise<T> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      return await read();
-    } catch (error) {
-      const leaderless = LEADERLESS.some((type) => hasKafkaErrorType(error, type));
-      if (!leaderless || Date.now() >= deadline) throw error;
-      await sleep(250);
-    }
   }
 }

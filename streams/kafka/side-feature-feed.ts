@@ -19,7 +19,7 @@ import type { DeadLetter, DeadLetterSink } from '../transport.js';
 import { DEFAULT_RETRY, type KafkaLog } from './client.js';
 import { topicNames, type KafkaSettings } from './config.js';
 import { explainKafkaError } from './errors.js';
-import { untilLed } from './followed-topic.js';
+import { topicOffsets } from './offsets.js';
 
 /** While catching up, how often the partitions not yet read to their end are logged. */
 const BEHIND_LOG_EVERY_MS = 10_000;
@@ -119,7 +119,7 @@ export class SideFeatureFeed {
     try {
       await admin.connect();
       for (const topic of topics) {
-        for (const { partition, low, high } of await untilLed(() => admin.fetchTopicOffsets(topic))) {
+        for (const { partition, low, high } of await topicOffsets(admin, topic)) {
           if (Number(high) > Number(low)) this.remaining.set(`${topic}:${partition}`, Number(high));
         }
       }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { StateStore } from '../../state/store.js';
 import type { KafkaSettings } from '../../streams/kafka/config.js';
-import { untilLed } from '../../streams/kafka/followed-topic.js';
+import { endOffsets } from '../../streams/kafka/offsets.js';
 import { TopicSubscription, type SubscribedRecord } from '../../streams/kafka/subscriber.js';
 import { CLI } from '../cli/cli-run.js';
 import { tempDir } from '../fixtures.js';
@@ -152,9 +152,9 @@ export async function groupProgress(kafka: Kafka, groupId: string, topic: string
   const admin = kafka.admin();
   try {
     await admin.connect();
-    const [ends, [group]] = await Promise.all([untilLed(() => admin.fetchTopicOffsets(topic)), admin.fetchOffsets({ groupId, topics: [topic] })]);
+    const [ends, [group]] = await Promise.all([endOffsets(admin, topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
     return {
-      ends: new Map(ends.map(({ partition, high }) => [partition, Number(high)])),
+      ends,
       committed: new Map((group?.partitions ?? []).map(({ partition, offset }) => [partition, Number(offset)])),
     };
   } finally {
@@ -205,7 +205,7 @@ export async function readToEnd(kafka: Kafka, settings: KafkaSettings, topic: st
   let ends: Map<number, number>;
   try {
     await admin.connect();
-    ends = new Map((await untilLed(() => admin.fetchTopicOffsets(topic))).map(({ partition, high }) => [partition, Number(high)]));
+    ends = await endOffsets(admin, topic);
   } finally {
     await admin.disconnect();
   }

@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import { kafkaClient } from '../../streams/kafka/client.js';
 import { topicNames, type KafkaSettings } from '../../streams/kafka/config.js';
-import { untilLed } from '../../streams/kafka/followed-topic.js';
+import { endOffsets as topicEnds } from '../../streams/kafka/offsets.js';
 import { openProduceTransport } from '../../streams/kafka/open.js';
 import { KafkaRatingSource } from '../../streams/kafka/source.js';
 import type { RawRecord } from '../../streams/transport.js';
@@ -38,7 +38,7 @@ async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, numb
   const admin = kafka.admin();
   try {
     await admin.connect();
-    return new Map((await untilLed(() => admin.fetchTopicOffsets(topic))).map(({ partition, high }) => [partition, Number(high)]));
+    return await topicEnds(admin, topic);
   } finally {
     await admin.disconnect();
   }

@@ -1,8 +1,8 @@
-/** A followed topic waits for a partition's leader: kafkajs's own error for broker code 6 is taken for "no leader yet", others are not. */
+/** Offsets requests wait for a partition's leader: kafkajs's own error for broker code 6 is taken for "no leader yet", others are not. */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { untilLed } from '../../../streams/kafka/followed-topic.js';
+import { untilLed } from '../../../streams/kafka/offsets.js';
 
 /** The error kafkajs throws for a broker's error code, made by kafkajs itself, so its type names are the ones tested. */
 const { createErrorFromCode } = createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { createErrorFromCode: (code: number) => Error };
