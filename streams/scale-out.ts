@@ -166,8 +166,8 @@ export class ScaleOut implements GroupSharing {
       ),
     );
     // A worker the group dropped while it held this batch (a stall past its session timeout) must not commit it: the partitions' new holders apply it.
-    if (positions.size > 0) await this.membership.confirm();
-    const { changelogBytes, changelogAt } = await this.changelog.commit({ totals: records, rows, positions });
+    const confirm = positions.size > 0 ? () => this.membership.confirm() : undefined;
+    const { changelogBytes, changelogAt } = await this.changelog.commit({ totals: records, rows, positions, confirm });
     this.modelUpdates.sent(records.length, bytes);
     this.metrics.sentBytes.inc(bytes);
     this.metrics.updates.inc({ direction: 'sent' }, totals.length);

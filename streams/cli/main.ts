@@ -58,4 +58,6 @@ try {
     process.stderr.write(`rxrec: ${verbose ? ((error as Error).stack ?? String(error)) : (error as Error).message}\n`);
     process.exitCode = error instanceof UsageError ? 2 : 1;
   }
+  // A client a failure left open (a socket, a retry timer) must not keep the failed command alive.
+  setTimeout(() => process.exit(), 5_000).unref();
 }

@@ -60,7 +60,7 @@ export async function openServeTransport(settings: KafkaSettings, options: Serve
   let updates: ModelUpdates | undefined;
   let retained = false;
   // Scaled out, a partition new to this worker waits until its users' state is restored from the changelog.
-  const source = new KafkaRatingSource(kafka, settings, { ...options, restoreFirst: options.scaleOut });
+  const source = new KafkaRatingSource(kafka, settings, { ...options, restoreFirst: options.scaleOut, offsetsInTransactions: options.scaleOut });
   const observe = options.onClientEvent;
   if (observe) producer.onRequestTimeout(() => observe('producer_request_timeout'));
   const recommendations = new KafkaRecommendationSink(producer, topics.recs);

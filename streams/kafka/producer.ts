@@ -31,6 +31,8 @@ const SEND_STALLED_AFTER_MS = 15_000;
  * to one partition.
  */
 const MAX_REQUEST_BYTES = 512 * 1024;
+/** How long the producer's connect is tried again while the cluster cannot be reached. */
+const CONNECT_BUDGET_MS = 30_000;
 /** Pause before sending a request again after kafkajs gave up on the cluster: doubling, capped. */
 const RESEND_PAUSE_MS = { first: 1_000, max: 10_000 };
 
@@ -56,6 +58,8 @@ export class SharedProducer {
     private readonly kafka: Kafka,
     private readonly settings: KafkaSettings,
     private readonly log: KafkaLog = writeToStderr,
+    /** How long connecting is tried again while the cluster cannot be reached (see connectWithin). */
+    private readonly connectBudgetMs = CONNECT_BUDGET_MS,
   ) {
     this.producer = kafka.producer({
       idempotent: true,
@@ -89,16 +93,38 @@ export class SharedProducer {
   }
 
   connect(): Promise<void> {
-    this.connecting ??= this.producer.connect().then(
-      () => this.connection.contact(),
-      (error: unknown) => {
-        this.connecting = undefined;
+    this.connecting ??= this.connectWithin(this.connectBudgetMs).catch((error: unknown) => {
+      this.connecting = undefined;
+      throw error;
+    });
+    return this.connecting;
+  }
+
+  /**
+   * kafkajs's connect (its own retries), again after a pause while the cluster cannot be reached,
+   * for up to `budgetMs`: a broker of several that just stopped is still in the metadata for
+   * seconds (until the controller fences it), and kafkajs's few retries may all pick it. Other
+   * errors are thrown at once. A connect that fails leaves no socket open, so a command that
+   * reports it can exit.
+   */
+  private async connectWithin(budgetMs: number): Promise<void> {
+    const since = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.producer.connect();
+        this.connection.contact();
+        if (attempt > 0) this.log(`kafka info: the producer connected after ${attempt} failed attempt${attempt > 1 ? 's' : ''}`);
+        return;
+      } catch (error) {
         const explained = explainKafkaError(error, { brokers: this.settings.brokers, doing: 'connecting the producer', sasl: this.settings.sasl });
         this.connection.failed(explained.message);
-        throw explained;
-      },
-    );
-    return this.connecting;
+        await this.producer.disconnect().catch(() => undefined);
+        const pause = Math.min(RESEND_PAUSE_MS.max, RESEND_PAUSE_MS.first * 2 ** attempt);
+        if (!(explained instanceof KafkaUnavailableError) || performance.now() - since + pause > budgetMs) throw explained;
+        this.log(`kafka warn: ${explained.message}; trying again in ${pause / 1000} s`);
+        await sleep(pause);
+      }
+    }
   }
 
   /** Send records to one topic and wait until all in-sync replicas have them. */

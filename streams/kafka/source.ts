@@ -74,6 +74,12 @@ export interface KafkaSourceOptions {
    * its user state is restored from the changelog (`toRestore`, then `restored`).
    */
   readonly restoreFirst?: boolean;
+  /**
+   * serve --scale-out: each batch's offsets are committed in its Kafka transaction (sendOffsets,
+   * streams/kafka/user-changelog.ts), so `committed` only lets the batches resolve. A commit of
+   * its own, outside the transaction, could land after a later holder's and move the group back.
+   */
+  readonly offsetsInTransactions?: boolean;
 }
 
 /** What a worker counts of its Kafka clients' life: group joins (rxrec_kafka_rebalances_total) and errors (rxrec_kafka_errors_total). */
@@ -140,6 +146,7 @@ export class KafkaRatingSource implements RatingSource {
   private readonly pendingCommits = new Map<number, number>();
   private commitFlush: Promise<void> | undefined;
   private readonly restoreFirst: boolean;
+  private readonly offsetsInTransactions: boolean;
   /** Partitions held until their user state is restored (restoreFirst). */
   private readonly restoring = new Set<number>();
   /** The heartbeat of the consumer's latest fetch (kafkajs hands one to each eachBatch). */
@@ -159,6 +166,7 @@ export class KafkaRatingSource implements RatingSource {
     this.log = options.log ?? writeToStderr;
     this.onAssignmentCallback = options.onAssignment;
     this.restoreFirst = options.restoreFirst ?? false;
+    this.offsetsInTransactions = options.offsetsInTransactions ?? false;
     const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     this.sessionTimeoutMs = sessionTimeout;
     this.heartbeatIntervalMs = Math.min(3_000, Math.floor(sessionTimeout / 3));
@@ -240,10 +248,9 @@ export class KafkaRatingSource implements RatingSource {
 
   async committed(positions: Positions): Promise<void> {
     if (this.closed) return;
-    for (const [partition, offset] of positions) {
-      this.applied.set(partition, Math.max(offset, this.applied.get(partition) ?? 0));
-      this.pendingCommits.set(partition, offset);
-    }
+    for (const [partition, offset] of positions) this.applied.set(partition, Math.max(offset, this.applied.get(partition) ?? 0));
+    if (this.offsetsInTransactions) return this.release([...positions]);
+    for (const [partition, offset] of positions) this.pendingCommits.set(partition, offset);
     this.scheduleCommit();
   }
 
@@ -324,23 +331,28 @@ export class KafkaRatingSource implements RatingSource {
    * loss (the group waits for this member to rejoin; a commit then fails on its own).
    */
   async confirmMembership(): Promise<void> {
-    // The stand-still up to now counts too: after one, this may run before the ticker does.
-    const stood = Math.max(this.longestStallMs, performance.now() - this.lastTick - STALL_TICK_MS);
+    this.throwIfStoodStill();
     this.longestStallMs = 0;
-    if (this.closed) return;
-    if (stood >= this.sessionTimeoutMs) {
-      throw new GroupMembershipLost(
-        this.settings.groupId,
-        `the process stood still for ${(stood / 1000).toFixed(1)} s, at least its session timeout of ${this.sessionTimeoutMs / 1000} s, so no heartbeat reached the group`,
-      );
-    }
-    if (!this.heartbeat) return;
+    if (this.closed || !this.heartbeat) return;
     try {
       await this.heartbeat();
     } catch (error) {
       const dropped = DROPPED_MEMBER.find((type) => hasKafkaErrorType(error, type));
       if (dropped) throw new GroupMembershipLost(this.settings.groupId, `${dropped}: it went ${this.sessionTimeoutMs / 1000} s or more without a heartbeat`);
     }
+    // A stand-still while the heartbeat was out: its answer may have been waiting from before.
+    this.throwIfStoodStill();
+  }
+
+  private throwIfStoodStill(): void {
+    // The stand-still up to now counts too: after one, this may run before the ticker does.
+    const stood = Math.max(this.longestStallMs, performance.now() - this.lastTick - STALL_TICK_MS);
+    if (this.closed || stood < this.sessionTimeoutMs) return;
+    this.longestStallMs = 0;
+    throw new GroupMembershipLost(
+      this.settings.groupId,
+      `the process stood still for ${(stood / 1000).toFixed(1)} s, at least its session timeout of ${this.sessionTimeoutMs / 1000} s, so no heartbeat reached the group`,
+    );
   }
 
   /** Partitions of the ratings topic this worker holds now. */

@@ -53,6 +53,19 @@ export interface BatchTransaction {
   readonly rows: ReadonlyMap<number, readonly UserRow[]>;
   /** Next offset of each ratings partition the batch read: its position records and the group's offsets. */
   readonly positions: ReadonlyMap<number, number>;
+  /**
+   * Asked once the records are written and before the commit: rejects when this worker may no
+   * longer apply the batch (the group dropped it), and the transaction is then aborted. Its
+   * rejection is thrown, not retried.
+   */
+  readonly confirm?: () => Promise<void>;
+}
+
+/** `confirm` refused a transaction: its reason is thrown as it is. */
+class NotConfirmed extends Error {
+  constructor(readonly reason: unknown) {
+    super('the transaction was not confirmed');
+  }
 }
 
 export interface CommittedTransaction {
@@ -144,7 +157,7 @@ export class UserChangelog {
     for (const [partition, offset] of batch.positions) add(partition, POSITION_KEY, { offset, slot: this.slot });
     if (byPartition.size === 0 && batch.totals.length === 0) return { changelogBytes: 0, changelogAt: new Map() };
 
-    const changelogAt = await this.transact(byPartition, batch.totals, batch.positions, describePositions(batch.positions) || 'an idle commit');
+    const changelogAt = await this.transact(byPartition, batch.totals, batch.positions, describePositions(batch.positions) || 'an idle commit', batch.confirm);
     return { changelogBytes, changelogAt };
   }
 
@@ -152,12 +165,19 @@ export class UserChangelog {
    * One transaction: `totals` to the model updates, `records` to their changelog partitions, the
    * group's offsets at `positions`; tried again whole until it commits. Resolves with the offset
    * after this worker's last record in each changelog partition written.
+   *
+   * `confirm` runs between the writes and the commit. A worker that passes it was a member
+   * with its records already in the changelog partitions, so a later holder of those
+   * partitions, whose restore barrier comes after them, waits for this transaction to end and
+   * restores it if it commits. A worker that stood still before it (a stop, a stall past its
+   * session timeout) is told so and aborts: its new holder applies the batch.
    */
   private async transact(
     records: ReadonlyMap<number, ReadonlyArray<{ readonly key: string; readonly value: Buffer | null }>>,
     totals: readonly KeyedValue[],
     positions: ReadonlyMap<number, number>,
     what: string,
+    confirm?: () => Promise<void>,
   ): Promise<Map<number, number>> {
     for (let attempt = 1, pause = RETRY_PAUSE_MS.first; ; attempt++, pause = Math.min(RETRY_PAUSE_MS.max, pause * 2)) {
       const transaction = await this.producer.transaction().catch((error: unknown) => this.failed(error, attempt));
@@ -183,10 +203,21 @@ export class UserChangelog {
             topics: [{ topic: this.topics.ratings, partitions: [...positions].map(([partition, offset]) => ({ partition, offset: String(offset) })) }],
           });
         }
+        if (confirm) {
+          const refused = await confirm().then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+          if (refused !== undefined) {
+            await transaction.abort().catch(() => undefined);
+            throw new NotConfirmed(refused);
+          }
+        }
         await transaction.commit();
         if (attempt > 1) this.log(`kafka: the transaction of ${what} committed after ${attempt - 1} failed attempts`);
         return changelogAt;
       } catch (error) {
+        if (error instanceof NotConfirmed) throw error.reason;
         await transaction.abort().catch(() => undefined);
         this.failed(error, attempt);
         await sleep(pause);

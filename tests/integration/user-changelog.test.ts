@@ -1,14 +1,19 @@
 /**
  * The changelog of user state on the real broker (streams/kafka/user-changelog.ts): one
  * transaction per batch, restores from a stored offset, a failed transaction retried whole and
- * seen once, a fenced worker stopped, and a changelog whose partitions do not match the ratings' refused.
+ * seen once, a worker dropped by its group before the commit aborting, a fenced worker stopped,
+ * and a changelog whose partitions do not match the ratings' refused.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { Kafka } from 'kafkajs';
 import type { UserRow } from '../../src/sharing/user-rows.js';
 import { kafkaClient } from '../../streams/kafka/client.js';
 import { topicNames, type KafkaSettings } from '../../streams/kafka/config.js';
+import { endOffsets } from '../../streams/kafka/offsets.js';
+import { openProduceTransport } from '../../streams/kafka/open.js';
+import { KafkaRatingSource } from '../../streams/kafka/source.js';
 import { ensureTopics, scaleOutTopicSpecs, topicSpecs } from '../../streams/kafka/topics.js';
 import { UserChangelog } from '../../streams/kafka/user-changelog.js';
 import { collectingLog, kafkaBroker, testSettings } from './broker.js';
@@ -138,6 +143,87 @@ test('a transaction that fails is tried again whole: nothing of it is seen befor
   assert.ok(
     lines.some((line) => /committed after 2 failed attempts/.test(line)),
     lines.join('\n'),
+  );
+});
+
+/** Records of partition 0 of `topic` from offset `from`, open transactions' included, once `expected` are there (or after 10 s). */
+async function uncommittedSince(kafka: Kafka, topic: string, from: number, expected: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `uncommitted-${randomUUID()}`, readUncommitted: true, maxWaitTimeInMs: 100 });
+  let seen = 0;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 10_000);
+      void consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          seen += batch.messages.filter((message) => Number(message.offset) >= from).length;
+          if (seen >= expected) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
+test('a worker that stood still past its session timeout after writing a batch aborts it at the confirmation before the commit: no row, position or group offset of it is seen', async (t) => {
+  const broker = await kafkaBroker(t);
+  if (!broker) return;
+  const settings = testSettings(broker.brokers, { partitions: 1 });
+  const kafka = kafkaClient(settings, collectingLog().log);
+  await topicsFor(settings, kafka);
+  const topics = topicNames(settings.topicPrefix);
+  const produce = await openProduceTransport(settings, collectingLog().log);
+  await produce.ratings.publish(Array.from({ length: 20 }, (_, index) => ({ userId: `u${index % 3}`, itemId: `i${index}`, rating: 4, ts: 1_000 + index })));
+  await produce.close();
+  const sessionTimeoutMs = 3_000;
+  const source = new KafkaRatingSource(kafka, settings, { log: collectingLog().log, sessionTimeoutMs, offsetsInTransactions: true });
+  const { log } = collectingLog();
+  const writer = await UserChangelog.open(kafka, settings, topics, 'w', log);
+  const reader = await UserChangelog.open(kafka, settings, topics, 'r', log);
+  const admin = kafka.admin();
+  await admin.connect();
+  t.after(() => Promise.all([source.close(), writer.close(), reader.close(), admin.disconnect()]));
+  await source.start(() => undefined);
+  const batch = await source.poll(50, 10_000);
+  assert.ok(batch && batch.length > 0, 'a batch is held');
+  const position = batch.at(-1)!.offset + 1;
+  const before = (await endOffsets(admin, topics.userState)).get(0)!;
+
+  let writtenAtConfirm = 0;
+  await assert.rejects(
+    writer.commit({
+      totals: [],
+      rows: new Map([[0, [history(1, 2)]]]),
+      positions: new Map([[0, position]]),
+      confirm: async () => {
+        writtenAtConfirm = await uncommittedSince(kafka, topics.userState, before, 2);
+        // The process stops here (a pause, a stalled machine): the group drops it meanwhile.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, sessionTimeoutMs + 2_000);
+        await source.confirmMembership();
+      },
+    }),
+    (error: Error) => error.name === 'GroupMembershipLost' && /the process stood still/.test(error.message),
+  );
+  assert.equal(
+    writtenAtConfirm,
+    2,
+    "the row and the position were in the changelog partition when it was asked: a later holder's restore waits for the transaction",
+  );
+  const restored = await reader.restore(new Map([[0, 0]]));
+  assert.deepEqual(restored.positions, new Map(), 'the aborted batch left no position');
+  assert.equal(restored.rows.length, 0, 'and no row');
+  const [group] = await admin.fetchOffsets({ groupId: settings.groupId, topics: [topics.ratings] });
+  assert.deepEqual(
+    group?.partitions.map(({ offset }) => offset),
+    ['-1'],
+    "and the group's offset did not move",
   );
 });
 
