@@ -47,7 +47,7 @@ import type { Kafka } from 'kafkajs';
 import type { RatingEvent } from '../src/events/rating.js';
 import { kafkaClient } from '../streams/kafka/client.js';
 import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/config.js';
-import { endOffsets } from '../streams/kafka/offsets.js';
+import { untilGroupAtEnd } from '../streams/kafka/offsets.js';
 import { openProduceTransport } from '../streams/kafka/open.js';
 import { TopicSubscription } from '../streams/kafka/subscriber.js';
 import { freePorts } from '../deploy/kafka/free-ports.js';
@@ -217,7 +217,7 @@ async function streamThrough(
     const produceSeconds = (performance.now() + performance.timeOrigin - started) / 1000;
     // Lists go out before the offsets: once the group committed the topic, what is left to see is in flight.
     const drained = async () => {
-      await groupAtEnd(kafka, `${settings.topicPrefix}workers`, topicNames(settings.topicPrefix).ratings);
+      await groupAtEnd(kafka, `${settings.topicPrefix}workers`, topicNames(settings.topicPrefix).ratings, 180_000);
       while (seen < events.length && performance.now() + performance.timeOrigin - lastMessageAt < 1000) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -249,24 +249,19 @@ async function catchUp(settings: KafkaSettings, events: number, workerFlags: rea
   try {
     await withTimeout(worker.assigned, 60_000, () => `no assignment; the worker said:\n${worker.log()}`);
     const started = performance.now();
-    await groupAtEnd(kafkaClient(settings, quiet), group, topicNames(settings.topicPrefix).ratings);
+    await groupAtEnd(kafkaClient(settings, quiet), group, topicNames(settings.topicPrefix).ratings, 600_000);
     return events / ((performance.now() - started) / 1000);
   } finally {
     await worker.stop();
   }
 }
 
-/** Resolves once `group` has committed every partition of `topic` up to its end offset as of the call. */
-async function groupAtEnd(kafka: Kafka, group: string, topic: string): Promise<void> {
+/** `untilGroupAtEnd` on an admin of its own. */
+async function groupAtEnd(kafka: Kafka, group: string, topic: string, timeoutMs: number): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const ends = await endOffsets(admin, topic);
-    for (;;) {
-      const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-      if ((offsets?.partitions ?? []).every(({ partition, offset }) => Number(offset) === ends.get(partition))) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await untilGroupAtEnd(admin, group, topic, timeoutMs);
   } finally {
     await admin.disconnect();
   }

@@ -29,7 +29,7 @@ import type { RatingEvent } from '../src/events/rating.js';
 import { freePorts } from '../deploy/kafka/free-ports.js';
 import { kafkaClient } from '../streams/kafka/client.js';
 import { kafkaSettings, topicNames, type KafkaSettings } from '../streams/kafka/config.js';
-import { endOffsets } from '../streams/kafka/offsets.js';
+import { untilGroupAtEnd } from '../streams/kafka/offsets.js';
 import { openProduceTransport } from '../streams/kafka/open.js';
 import { benchBrokers } from './bench-broker.js';
 import { syntheticEvents } from './synthetic-events.js';
@@ -136,19 +136,12 @@ function summed(scraped: readonly Samples[], prefix: string): Samples {
   return total;
 }
 
+/** Resolves once the group has committed every event produced. */
 async function groupCaughtUp(settings: KafkaSettings, events: number): Promise<void> {
   const admin = kafkaClient(settings, quiet).admin();
-  const topic = topicNames(settings.topicPrefix).ratings;
   await admin.connect();
   try {
-    const deadline = Date.now() + Math.max(300_000, events * 20);
-    for (;;) {
-      const [end, [offsets]] = await Promise.all([endOffsets(admin, topic), admin.fetchOffsets({ groupId: settings.groupId, topics: [topic] })]);
-      const committed = offsets?.partitions ?? [];
-      if (committed.length === PARTITIONS && committed.every(({ partition, offset }) => Number(offset) === end.get(partition))) return;
-      if (Date.now() > deadline) throw new Error(`the group did not commit the topic's end in time: ${JSON.stringify(committed)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await untilGroupAtEnd(admin, settings.groupId, topicNames(settings.topicPrefix).ratings, Math.max(300_000, events * 20));
   } finally {
     await admin.disconnect();
   }

@@ -36,3 +36,24 @@ export async function untilLed<T>(read: () => Promise<T>, waitMs = LEADER_WAIT_M
     }
   }
 }
+
+/**
+ * Resolves once `group` has committed every partition of `topic` up to its end offset as of the
+ * call (a partition with no commit yet is not there); rejects after `timeoutMs`, saying what
+ * the group had committed.
+ */
+export async function untilGroupAtEnd(admin: Admin, group: string, topic: string, timeoutMs: number): Promise<void> {
+  const ends = await endOffsets(admin, topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const committed = new Map((offsets?.partitions ?? []).map(({ partition, offset }) => [partition, Number(offset)]));
+    if ([...ends].every(([partition, end]) => committed.get(partition) === end)) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `group ${group} did not commit the end of ${topic} within ${timeoutMs / 1000} s: ${JSON.stringify([...committed])} of ${JSON.stringify([...ends])}`,
+      );
+    }
+    await sleep(20);
+  }
+}

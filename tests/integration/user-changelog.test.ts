@@ -30,13 +30,18 @@ async function topicsFor(settings: KafkaSettings, kafka: Kafka, scaledOut = sett
   }
 }
 
+/** Settings with `partitions` ratings partitions, a client, and the scale-out topics created. */
+async function scaledOutTopics(brokers: readonly string[], partitions: number) {
+  const settings = testSettings(brokers, { partitions });
+  const kafka = kafkaClient(settings, collectingLog().log);
+  await topicsFor(settings, kafka);
+  return { settings, kafka, topics: topicNames(settings.topicPrefix) };
+}
+
 test('each batch is one transaction; a restore reads what others wrote since its offset, the latest row per key, and the position it reaches', async (t) => {
   const broker = await kafkaBroker(t);
   if (!broker) return;
-  const settings = testSettings(broker.brokers, { partitions: 3 });
-  const kafka = kafkaClient(settings, collectingLog().log);
-  await topicsFor(settings, kafka);
-  const topics = topicNames(settings.topicPrefix);
+  const { settings, kafka, topics } = await scaledOutTopics(broker.brokers, 3);
   const { log } = collectingLog();
   const a = await UserChangelog.open(kafka, settings, topics, 'a', log);
   const b = await UserChangelog.open(kafka, settings, topics, 'b', log);
@@ -97,10 +102,7 @@ test('each batch is one transaction; a restore reads what others wrote since its
 test('a transaction that fails is tried again whole: nothing of it is seen before it commits, and it is seen once', async (t) => {
   const broker = await kafkaBroker(t);
   if (!broker) return;
-  const settings = testSettings(broker.brokers, { partitions: 2 });
-  const real = kafkaClient(settings, collectingLog().log);
-  await topicsFor(settings, real);
-  const topics = topicNames(settings.topicPrefix);
+  const { settings, kafka: real, topics } = await scaledOutTopics(broker.brokers, 2);
   let failures = 2;
   // The producer's transactions fail to commit `failures` times, after their records were sent.
   const flaky = new Proxy(real, {
@@ -175,10 +177,7 @@ async function uncommittedSince(kafka: Kafka, topic: string, from: number, expec
 test('a worker that stood still past its session timeout after writing a batch aborts it at the confirmation before the commit: no row, position or group offset of it is seen', async (t) => {
   const broker = await kafkaBroker(t);
   if (!broker) return;
-  const settings = testSettings(broker.brokers, { partitions: 1 });
-  const kafka = kafkaClient(settings, collectingLog().log);
-  await topicsFor(settings, kafka);
-  const topics = topicNames(settings.topicPrefix);
+  const { settings, kafka, topics } = await scaledOutTopics(broker.brokers, 1);
   const produce = await openProduceTransport(settings, collectingLog().log);
   await produce.ratings.publish(Array.from({ length: 20 }, (_, index) => ({ userId: `u${index % 3}`, itemId: `i${index}`, rating: 4, ts: 1_000 + index })));
   await produce.close();
@@ -243,10 +242,7 @@ test('a changelog whose partitions differ from the ratings topic is refused', as
 test('a worker whose slot another one opened (a copied state directory) is fenced: its next batch stops it, and is not tried forever', async (t) => {
   const broker = await kafkaBroker(t);
   if (!broker) return;
-  const settings = testSettings(broker.brokers, { partitions: 1 });
-  const kafka = kafkaClient(settings, collectingLog().log);
-  await topicsFor(settings, kafka);
-  const topics = topicNames(settings.topicPrefix);
+  const { settings, kafka, topics } = await scaledOutTopics(broker.brokers, 1);
   const firstLog = collectingLog();
   const first = await UserChangelog.open(kafka, settings, topics, 'same', firstLog.log);
   await first.commit({ totals: [], rows: new Map([[0, [history(1, 2)]]]), positions: new Map([[0, 1]]) });
