@@ -24,7 +24,7 @@ import {
   type TrainingStatus,
 } from './models/model.js';
 import { learningOrder } from './models/learning-order.js';
-import { topK, type ScoredIndex } from './ranking/top-k.js';
+import { rankInTopK, topK, type ScoredIndex } from './ranking/top-k.js';
 
 export interface RecommenderOptions {
   readonly scale: RatingScale;
@@ -344,8 +344,10 @@ export class Recommender {
       if (!relevant) continue;
       // What the user would be served: a user with no history yet gets the cold-start list.
       const served = model === this.ranker && seen.size === 0 ? (computed.get(this.coldStarter) ?? scores) : scores;
-      const list = topK(served, itemCount, this.options.k, (candidate) => seen.has(candidate));
-      this.evaluator.recordRanking(model.name, list.findIndex((entry) => entry.index === item) + 1);
+      this.evaluator.recordRanking(
+        model.name,
+        rankInTopK(served, itemCount, this.options.k, item, (candidate) => seen.has(candidate)),
+      );
     }
   }
 

@@ -47,6 +47,7 @@
  *   model.learn([{ user: 0, item: 3, rating: 2, ts: 0 }, { user: 1, item: 3, rating: 5, ts: 1 }]);
  *   model.scoreAll(0, 4, scores, new Set([3]));
  */
+import { dotScores } from './dot-scores.js';
 import { FoldInState } from './fold-in-state.js';
 import { addOuterUpper, gramUpper } from './gram.js';
 import type { Explanation, IndexedRating, ModelContext, RankingModel, StateValue } from './model.js';
@@ -196,11 +197,9 @@ export class ImplicitAls implements RankingModel {
   private solveItem(item: number): void {
     const { system, state } = this;
     const { alpha } = this.options;
-    const r = this.options.rank;
     system.reset(this.options.lambda, this.userGram);
-    const raters = state.ratings.ratersOf(item);
-    const userRows = state.users.raw;
-    for (let k = 0, n = state.ratings.raterCount(item); k < n; k++) system.add(userRows, raters[2 * k] * r, 1 + alpha, alpha);
+    // Raters are (user, position) pairs: every other entry is a user.
+    system.addRows(state.users.raw, state.ratings.ratersOf(item), 2, state.ratings.raterCount(item), 1 + alpha, alpha);
     state.setItemRow(item, system.solve());
   }
   /** x_u (a copy), for reports and checks. */
@@ -219,14 +218,7 @@ export class ImplicitAls implements RankingModel {
       scores.fill(0, 0, known);
     } else {
       const r = this.options.rank;
-      const users = this.state.users.raw;
-      const items = this.state.items.raw;
-      const pu = user * r;
-      for (let item = 0; item < known; item++) {
-        let sum = 0;
-        for (let f = 0, qi = item * r; f < r; f++) sum += users[pu + f] * items[qi + f];
-        scores[item] = sum;
-      }
+      dotScores(this.state.users.raw, user * r, this.state.items.raw, r, 0, r, known, scores);
     }
     if (this.raterlessItems) for (let item = 0; item < known; item++) if (!this.hasRaters(item)) scores[item] = -Infinity;
     scores.fill(-Infinity, known, itemCount);

@@ -27,6 +27,7 @@
  *   mf.learn([{ user: 0, item: 3, rating: 5, ts: 0 }]);
  *   mf.predict(0, 3);
  */
+import { dotScores } from './dot-scores.js';
 import { clampToScale } from '../events/scale.js';
 import { DirtyRows } from './dirty.js';
 import type { IndexedRating, ModelContext, RankingModel, RatingModel, StateValue } from './model.js';
@@ -154,27 +155,9 @@ export class BiasedMF implements RatingModel, RankingModel {
     if (user >= this.userRows.rowCount) {
       for (let item = 0; item < known; item++) scores[item] = mu + items[item * width]!;
     } else {
-      const users = this.userRows.raw;
-      const pu = user * width;
-      const base = mu + users[pu]!;
-      const factors = this.userRows.row(user);
-      // Four partial sums: independent chains the CPU can overlap (the refresh hot loop).
-      for (let item = 0; item < known; item++) {
-        const qi = item * width;
-        let s0 = 0,
-          s1 = 0,
-          s2 = 0,
-          s3 = 0;
-        let f = 1;
-        for (; f + 3 < width; f += 4) {
-          s0 += factors[f]! * items[qi + f]!;
-          s1 += factors[f + 1]! * items[qi + f + 1]!;
-          s2 += factors[f + 2]! * items[qi + f + 2]!;
-          s3 += factors[f + 3]! * items[qi + f + 3]!;
-        }
-        for (; f < width; f++) s0 += factors[f]! * items[qi + f]!;
-        scores[item] = base + items[qi]! + (s0 + s1) + (s2 + s3);
-      }
+      const base = mu + this.userRows.raw[user * width]!;
+      dotScores(this.userRows.raw, user * width + 1, items, width, 1, width - 1, known, scores);
+      for (let item = 0; item < known; item++) scores[item] = base + items[item * width]! + scores[item]!;
     }
     for (let item = known; item < itemCount; item++) scores[item] = -Infinity;
   }

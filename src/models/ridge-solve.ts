@@ -15,11 +15,15 @@ export class RidgeSystem {
   readonly gram: Float64Array;
   readonly rhs: Float64Array;
   readonly solution: Float64Array;
+  /** r rounded up to whole tiles (4 rows, 2 columns), and addRows' gathered rows of that width. */
+  private readonly paddedRank: number;
+  private block = new Float64Array(0);
 
   constructor(readonly rank: number) {
     this.gram = new Float64Array(rank * rank);
     this.rhs = new Float64Array(rank);
     this.solution = new Float64Array(rank);
+    this.paddedRank = Math.ceil(rank / 4) * 4;
   }
 
   /** Start a system: Gram = base + λ I (base: an r × r upper triangle shared by every row, as implicit ALS's YᵀY), rhs = 0. */
@@ -39,6 +43,66 @@ export class RidgeSystem {
       const wf = weight * bf;
       const at = f * rank;
       for (let g = f; g < rank; g++) gram[at + g] += wf * row[offset + g];
+    }
+  }
+
+  /**
+   * `add(rows, ids[k * stride] * r, x, weight)` for k < count, computed another way: an item
+   * sweep adds hundreds of rows at once, so they are gathered into one contiguous block and the
+   * Gram entries summed in 4 × 2 register tiles (each pass over the block adds 8 entries from 6
+   * loads, against 1 entry a load and a store per row one at a time: about 3× faster at r = 20).
+   * The same sums in another order: equal to `add`'s within rounding.
+   */
+  addRows(rows: Float64Array, ids: Int32Array, stride: number, count: number, x: number, weight = 1): void {
+    const { rank: r, gram, rhs } = this;
+    const width = this.paddedRank;
+    if (this.block.length < count * width) this.block = new Float64Array(Math.max(count * width, 2 * this.block.length));
+    const block = this.block;
+    // Gathered rows of `width` columns, the padding zero (filled when the block grew, never written since).
+    for (let k = 0; k < count; k++) {
+      const from = ids[k * stride]! * r;
+      const to = k * width;
+      for (let f = 0; f < r; f++) block[to + f] = rows[from + f]!;
+    }
+    const end = count * width;
+    for (let f = 0; f < r; f++) {
+      let sum = 0;
+      for (let at = f; at < end; at += width) sum += block[at]!;
+      rhs[f] += x * sum;
+    }
+    // Tiles of rows f..f+3 by columns g, g+1 (g ≥ f, so the upper triangle and a little below it).
+    for (let f = 0; f < r; f += 4) {
+      for (let g = f; g < r; g += 2) {
+        let a0 = 0,
+          a1 = 0,
+          b0 = 0,
+          b1 = 0,
+          c0 = 0,
+          c1 = 0,
+          d0 = 0,
+          d1 = 0;
+        for (let at = 0; at < end; at += width) {
+          const y0 = block[at + g]!;
+          const y1 = block[at + g + 1]!;
+          const x0 = block[at + f]!;
+          const x1 = block[at + f + 1]!;
+          const x2 = block[at + f + 2]!;
+          const x3 = block[at + f + 3]!;
+          a0 += x0 * y0;
+          a1 += x0 * y1;
+          b0 += x1 * y0;
+          b1 += x1 * y1;
+          c0 += x2 * y0;
+          c1 += x2 * y1;
+          d0 += x3 * y0;
+          d1 += x3 * y1;
+        }
+        const w = weight;
+        addUpper(gram, r, f, g, w * a0, w * a1);
+        addUpper(gram, r, f + 1, g, w * b0, w * b1);
+        addUpper(gram, r, f + 2, g, w * c0, w * c1);
+        addUpper(gram, r, f + 3, g, w * d0, w * d1);
+      }
     }
   }
 
@@ -77,4 +141,11 @@ export class RidgeSystem {
     }
     return x;
   }
+}
+
+/** gram[row][col] += v0 and gram[row][col + 1] += v1, for the entries of the r × r upper triangle among them. */
+function addUpper(gram: Float64Array, r: number, row: number, col: number, v0: number, v1: number): void {
+  if (row >= r) return;
+  if (col >= row && col < r) gram[row * r + col] += v0;
+  if (col + 1 >= row && col + 1 < r) gram[row * r + col + 1] += v1;
 }

@@ -94,3 +94,25 @@ function siftDown(heapIndex: Int32Array, heapScore: Float64Array, size: number, 
   heapScore[parent] = score;
   heapIndex[parent] = index;
 }
+
+/**
+ * Where `item` would stand in `topK(scores, count, k, excluded)` (1-based), or 0 when it would
+ * not be listed: the same order (higher score first, ties to the lower index), found by counting
+ * the items that rank above it, which stops at k. The prequential measure needs only the picked
+ * item's place, and a count is a fraction of a heap's work.
+ */
+export function rankInTopK(scores: Float64Array, count: number, k: number, item: number, excluded: (index: number) => boolean): number {
+  if (k <= 0 || item < 0 || item >= count || excluded(item)) return 0;
+  const score = scores[item]!;
+  // topK keeps only scores above -Infinity (NaN never is).
+  if (!(score > -Infinity)) return 0;
+  let above = 0;
+  for (let index = 0; index < count; index++) {
+    const other = scores[index]!;
+    if (other > score || (other === score && index < item)) {
+      if (excluded(index)) continue;
+      if (++above === k) return 0;
+    }
+  }
+  return above + 1;
+}

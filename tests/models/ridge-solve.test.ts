@@ -36,3 +36,27 @@ test('a singular system without ridge stays finite', () => {
   const solution = system.solve();
   assert.ok(solution.every(Number.isFinite), `${solution}`);
 });
+
+test('addRows (gathered, tiled) sums what add does row by row, for every rank and a reused block', () => {
+  const rng = createRng(9);
+  for (const rank of [1, 2, 3, 5, 8, 20, 21]) {
+    const table = Float64Array.from({ length: 40 * rank }, () => rng.normal());
+    const tiled = new RidgeSystem(rank);
+    const oneByOne = new RidgeSystem(rank);
+    // Twice on one system: the second call reuses (and must not be misled by) the first's block.
+    for (const count of [37, 5]) {
+      const ids = Int32Array.from({ length: 2 * count }, (_, k) => (k % 2 === 0 ? rng.int(40) : -1));
+      tiled.reset(0.5);
+      oneByOne.reset(0.5);
+      tiled.addRows(table, ids, 2, count, 1.5, 0.75);
+      for (let k = 0; k < count; k++) oneByOne.add(table, ids[2 * k]! * rank, 1.5, 0.75);
+      for (let f = 0; f < rank; f++) {
+        assert.ok(Math.abs(tiled.rhs[f]! - oneByOne.rhs[f]!) < 1e-9, `rank ${rank}, rhs ${f}`);
+        for (let g = f; g < rank; g++) {
+          const [a, b] = [tiled.gram[f * rank + g]!, oneByOne.gram[f * rank + g]!];
+          assert.ok(Math.abs(a - b) < 1e-9, `rank ${rank}, count ${count}, gram ${f},${g}: ${a} vs ${b}`);
+        }
+      }
+    }
+  }
+});
