@@ -15,12 +15,14 @@
  * and symmetrically for an item with XᵀX. Item rows change only at a sweep, so between sweeps
  * a user's sums over their picks are sufficient statistics: kept for the users active since the
  * last sweep (built from the picks at their first event after it, then one r × r update a pick),
- * every pick re-solves the user exactly against the current item rows at O(r³). At a sweep
+ * the user's row is the exact solve against the current item rows at O(r³), done when the row
+ * is next read (their list, a sweep, the state written), which is the row a solve per pick
+ * gives at a fraction of the solves (users pick in sessions). At a sweep
  * (every 1,000 events or more, counted in events so the state never depends on batch boundaries) the
  * items picked since the last one are re-solved against XᵀX and the current user rows, YᵀY is
  * recomputed and the kept sums are dropped. Fresh per event where it matters (a user's list
  * after their last pick), per sweep where it is cheap to wait (an item's row moves little per
- * pick). Cost: per pick O(r² + r³/6), plus a user's picks × r²/2 at their first pick of a
+ * pick). Cost: per pick O(r²), per read of a row picked since O(r³/6), plus a user's picks × r²/2 at their first pick of a
  * window; per sweep (users + items) r² for the Gram matrices and Σ over the picked items of
  * (raters × r²/2 + r³/6). Sweeps are `sweepEvery` events apart, or a share `sweepShare` of the
  * events so far when that is more (a pick's item is then learned at most 1 % of the stream
@@ -91,6 +93,13 @@ export class ImplicitAls implements RankingModel {
   private readonly itemGram: Float64Array;
   private readonly userGram: Float64Array;
   private readonly sums = new Map<number, PickSums>();
+  /**
+   * Users who picked since their row was last solved. A user's solve is a function of their
+   * sums and YᵀY alone, so it waits until the row is read (their list, a sweep, the state
+   * written) and YᵀY is about to change (then every waiting user is solved first): the same
+   * rows as a solve per pick, for the users who are read before their next pick only.
+   */
+  private readonly unsolved = new Set<number>();
   /** Items picked since the last sweep. */
   private readonly window = new Set<number>();
   private events = 0;
@@ -142,7 +151,9 @@ export class ImplicitAls implements RankingModel {
     const r = this.options.rank;
     state.items.ensure(item, state.initItemRow);
     // A row left out for having no picks gets its first: YᵀY again, in row order (as a restore builds it).
-    if (item < this.itemRowsInGram && state.ratings.raterCount(item) === 1) gramUpper(this.itemGram, state.items.raw, this.itemRowsInGram, r, this.hasRaters);
+    const firstPickOfRow = item < this.itemRowsInGram && state.ratings.raterCount(item) === 1;
+    if (firstPickOfRow || this.itemRowsInGram < state.items.rowCount) this.solveUnsolved();
+    if (firstPickOfRow) gramUpper(this.itemGram, state.items.raw, this.itemRowsInGram, r, this.hasRaters);
     this.addNewItemRows();
     let sums = this.sums.get(user);
     if (!sums) {
@@ -152,11 +163,23 @@ export class ImplicitAls implements RankingModel {
       this.sums.set(user, sums);
     } else this.addPick(sums, item);
     this.window.add(item);
+    this.unsolved.add(user);
+  }
+
+  /** x_u = (YᵀY + λI + α Σ y yᵀ)⁻¹ (1 + α) Σ y from the user's kept sums. */
+  private solveUser(user: number): void {
+    if (!this.unsolved.delete(user)) return;
+    const sums = this.sums.get(user)!;
     const { system } = this;
+    const r = this.options.rank;
     system.reset(this.options.lambda, this.itemGram);
     for (let k = 0; k < r * r; k++) system.gram[k] += sums.gram[k];
     system.rhs.set(sums.rhs);
-    state.setUserRow(user, system.solve());
+    this.state.setUserRow(user, system.solve());
+  }
+
+  private solveUnsolved(): void {
+    for (const user of this.unsolved) this.solveUser(user);
   }
 
   private addPick(sums: PickSums, item: number): void {
@@ -183,6 +206,7 @@ export class ImplicitAls implements RankingModel {
   private sweep(): void {
     const { state } = this;
     const r = this.options.rank;
+    this.solveUnsolved();
     gramUpper(this.userGram, state.users.raw, state.users.rowCount, r, this.hasPicks);
     for (const item of [...this.window].sort((a, b) => a - b)) this.solveItem(item);
     this.window.clear();
@@ -204,6 +228,7 @@ export class ImplicitAls implements RankingModel {
   }
   /** x_u (a copy), for reports and checks. */
   userFactors(user: number): Float64Array {
+    this.solveUser(user);
     return this.state.users.row(user).slice();
   }
 
@@ -213,6 +238,7 @@ export class ImplicitAls implements RankingModel {
   }
 
   scoreAll(user: number, itemCount: number, scores: Float64Array): void {
+    this.solveUser(user);
     const known = Math.min(itemCount, this.state.items.rowCount);
     if (this.state.ratings.length(user) === 0 || user >= this.state.users.rowCount) {
       scores.fill(0, 0, known);
@@ -242,6 +268,7 @@ export class ImplicitAls implements RankingModel {
   }
 
   drainChanges(): Array<[string, StateValue]> {
+    this.solveUnsolved();
     const changes: Array<[string, StateValue]> = [
       ['events', this.events],
       ['nextSweep', this.nextSweep],
