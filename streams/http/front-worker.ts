@@ -88,7 +88,7 @@ function listFor(request: IncomingMessage): string | undefined {
 // Hop-by-hop headers belong to each connection, not to the message passed on.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
 
-function passThrough(request: IncomingMessage, response: ServerResponse): void {
+function passThrough(request: IncomingMessage, response: ServerResponse, retried = false): void {
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(request.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
   const upstream = upstreamRequest({ socketPath: settings.socketPath, method: request.method, path: request.url, headers, agent }, (answer) => {
@@ -102,9 +102,13 @@ function passThrough(request: IncomingMessage, response: ServerResponse): void {
       if (!answer.complete) upstream.destroy();
     });
   });
-  upstream.on('error', (error) => {
+  upstream.on('error', (error: NodeJS.ErrnoException) => {
     if (response.destroyed) return;
     if (response.headersSent) return void response.destroy();
+    // A kept-alive socket the pipeline thread's server closed as the request went out: nothing
+    // reached it, so a GET or HEAD (no body is passed on) is sent again once, on a new socket.
+    if (!retried && upstream.reusedSocket && error.code === 'ECONNRESET' && (request.method === 'GET' || request.method === 'HEAD'))
+      return passThrough(request, response, true);
     response.writeHead(502, JSON_HEADERS).end(JSON.stringify({ error: `the pipeline thread did not answer: ${error.message}` }));
   });
   upstream.end();

@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WHOLE_STARS } from '../../../src/events/scale.js';
 import { DEFAULT_MODEL_SETTINGS } from '../../../src/models/registry.js';
 import { assembleRecommender } from '../../../streams/assemble.js';
+import { Front } from '../../../streams/http/front.js';
 import { startHttpApi } from '../../../streams/http/server.js';
 import { PipelineMetrics } from '../../../streams/metrics.js';
 import { servedList, type ServedState } from '../../../streams/served-list.js';
@@ -45,5 +47,31 @@ test('the front thread answers list requests while the pipeline thread is busy: 
     assert.equal(summary.status, 200);
   } finally {
     await api.close();
+  }
+});
+
+test('a request the front passes on is sent again once when the pipeline thread’s server closed the kept-alive socket it went out on', async () => {
+  const { dir, path } = Front.socketPath();
+  // Answers the first request of each connection and keeps it alive, then drops the connection
+  // at its second request, unanswered: the race of a keep-alive timeout with a reused socket.
+  const connections: number[] = [];
+  const upstream = createNetServer((socket) => {
+    const index = connections.push(0) - 1;
+    socket.on('data', () => {
+      if (++connections[index]! > 1) return void socket.destroy();
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}');
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(path, resolve));
+  const front = await Front.start({ port: 0, host: '127.0.0.1', maxHeaderBytes: 16_384, requestTimeoutMs: 5000, socketPath: path }, dir);
+  try {
+    const statuses = [];
+    for (let request = 0; request < 3; request++) statuses.push((await fetch(`http://127.0.0.1:${front.port}/summary`)).status);
+    assert.deepEqual(statuses, [200, 200, 200]);
+    // The second and third each went out on the kept-alive socket, were dropped, and went again on a new one.
+    assert.deepEqual(connections, [2, 2, 1]);
+  } finally {
+    await front.close();
+    upstream.close();
   }
 });
