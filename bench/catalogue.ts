@@ -39,6 +39,12 @@ export const BENCHES: readonly BenchScript[] = [
   },
   { name: 'similarity-kernel', file: 'similarity-kernel', what: 'similarity kernel alone, events/s', data: ML1M },
   {
+    name: 'kernels',
+    file: 'kernels',
+    what: 'WebAssembly SIMD kernels against their TypeScript forms, µs per call and speed-up',
+    data: 'default catalogue sizes (1,682 items × 20 factors), random values',
+  },
+  {
     name: 'two-tower',
     file: 'two-tower',
     what: 'two-tower training examples/s per tfjs backend and batch size; retrieval ms per user',

@@ -57,7 +57,8 @@
 import { Matrix, solve } from 'ml-matrix';
 import { SharedDeltas, type SharedTable } from './shared-deltas.js';
 import { clampToScale } from '../events/scale.js';
-import { topK } from '../ranking/top-k.js';
+import { topKMasked } from '../ranking/top-k.js';
+import { KernelMemory, simdKernels } from '../kernels/wasm-kernels.js';
 import { withIndex } from '../typed-arrays.js';
 import { eventShare } from './event-share.js';
 import {
@@ -131,6 +132,11 @@ function finiteScores(scores: Float64Array, items: Int32Array, values: Float64Ar
   for (let c = 0; c < items.length; c++) if (!Number.isFinite(values[c]!)) values[c] = floor;
 }
 
+/** A score's z-score among the candidates', clipped to ±Z_CLIP (0 when they are all equal). */
+function zScore(score: number, mean: number, sd: number): number {
+  return sd > 0 ? Math.max(-Z_CLIP, Math.min(Z_CLIP, (score - mean) / sd)) : 0;
+}
+
 /** Mean and standard deviation of scores sorted ascending (summed in that order). */
 function meanAndSd(sorted: Float64Array): { mean: number; sd: number } {
   const n = Math.max(1, sorted.length);
@@ -162,6 +168,8 @@ export class Ensemble implements RatingModel, RankingModel {
   readonly shared: SharedDeltas;
   private events = 0;
   private buffers: Float64Array[];
+  /** Where the SIMD kernels run: the memory the candidates' scores are ranked in (see scoreCandidates). */
+  private readonly rankKernels = simdKernels ? new KernelMemory(0) : undefined;
   /** Per item, the generation of the candidate set it is in and its position there. */
   private stampGeneration = new Int32Array(1024);
   private stampPosition = new Int32Array(1024);
@@ -338,7 +346,7 @@ export class Ensemble implements RatingModel, RankingModel {
       below += Number(sorted[below]! < score);
     }
     out[at] = n > 1 ? below / (n - 1) : 1;
-    out[at + 1] = sd > 0 ? Math.max(-Z_CLIP, Math.min(Z_CLIP, (score - mean) / sd)) : 0;
+    out[at + 1] = zScore(score, mean, sd);
   }
 
   /** Candidates from every ranking input's top-N (minus `seen`), their features and scores. */
@@ -353,7 +361,6 @@ export class Ensemble implements RatingModel, RankingModel {
     this.seenMask = withIndex(this.seenMask, itemCount);
     const mask = this.seenMask;
     for (const item of seen) if (item < mask.length) mask[item] = 1;
-    const excluded = (item: number) => mask[item] === 1;
     const width = this.ranking.length;
     let count = 0;
     // Each input's scores: the ones handed in (read, not copied), or computed into a buffer of its own.
@@ -367,7 +374,7 @@ export class Ensemble implements RatingModel, RankingModel {
         this.rankers[m]!.scoreAll(user, itemCount, buffer, seen);
       }
       inputScoresOf.push(buffer);
-      const top = topK(buffer, itemCount, n, excluded);
+      const top = topKMasked(buffer, itemCount, n, mask);
       topOf.push(top);
       for (const { index } of top) {
         if (this.stampGeneration[index] !== generation) {
@@ -385,14 +392,28 @@ export class Ensemble implements RatingModel, RankingModel {
     this.sorted = withIndex(this.sorted, count);
     const features = this.candidateFeatures.subarray(0, count * width);
     features.fill(0);
-    const values = this.values.subarray(0, count);
-    const sorted = this.sorted.subarray(0, count);
+    const kernels = this.rankKernels;
+    // With the kernels: values, sorted values and counts below in their memory (then int32 scratch).
+    const memory = kernels?.reserve(4 * count);
+    const values = memory ? memory.subarray(0, count) : this.values.subarray(0, count);
+    const sorted = memory ? memory.subarray(count, 2 * count) : this.sorted.subarray(0, count);
+    const below = memory?.subarray(2 * count, 3 * count);
     for (let m = 0; m < sources; m++) {
       finiteScores(inputScoresOf[m]!, items, values);
-      sorted.set(values);
-      sorted.sort();
-      const { mean, sd } = meanAndSd(sorted);
-      for (let c = 0; c < count; c++) this.sourceFeatures(sorted, mean, sd, values[c]!, features, c * width + m * PER_SOURCE);
+      if (kernels && below) {
+        kernels.rankValues(0, count, count, 6 * count, 2 * count);
+        const { mean, sd } = meanAndSd(sorted);
+        for (let c = 0; c < count; c++) {
+          const at = c * width + m * PER_SOURCE;
+          features[at] = count > 1 ? below[c]! / (count - 1) : 1;
+          features[at + 1] = zScore(values[c]!, mean, sd);
+        }
+      } else {
+        sorted.set(values);
+        sorted.sort();
+        const { mean, sd } = meanAndSd(sorted);
+        for (let c = 0; c < count; c++) this.sourceFeatures(sorted, mean, sd, values[c]!, features, c * width + m * PER_SOURCE);
+      }
       for (const { index } of topOf[m]!) features[this.stampPosition[index]! * width + m * PER_SOURCE + 2] = 1;
     }
     const scores = this.candidateScores.subarray(0, count);

@@ -49,7 +49,6 @@
  *   model.learn([{ user: 0, item: 3, rating: 2, ts: 0 }, { user: 1, item: 3, rating: 5, ts: 1 }]);
  *   model.scoreAll(0, 4, scores, new Set([3]));
  */
-import { dotScores } from './dot-scores.js';
 import { FoldInState } from './fold-in-state.js';
 import { addOuterUpper, gramUpper } from './gram.js';
 import type { Explanation, IndexedRating, ModelContext, RankingModel, StateValue } from './model.js';
@@ -244,7 +243,7 @@ export class ImplicitAls implements RankingModel {
       scores.fill(0, 0, known);
     } else {
       const r = this.options.rank;
-      dotScores(this.state.users.raw, user * r, this.state.items.raw, r, 0, r, known, scores);
+      this.state.items.dotScores(this.state.users.raw, user * r, 0, r, known, scores);
     }
     if (this.raterlessItems) for (let item = 0; item < known; item++) if (!this.hasRaters(item)) scores[item] = -Infinity;
     scores.fill(-Infinity, known, itemCount);
@@ -254,17 +253,9 @@ export class ImplicitAls implements RankingModel {
   explain(user: number, item: number): Explanation {
     const { ratings, items } = this.state;
     if (item >= items.rowCount) return { reason: 'fits what you pick' };
-    const r = this.options.rank;
-    const raw = items.raw;
     const picks = ratings.entitiesOf(user);
-    let best = -1;
-    let bestScore = 0;
-    for (let p = 0, n = ratings.length(user); p < n; p++) {
-      let dot = 0;
-      for (let f = 0; f < r; f++) dot += raw[item * r + f] * raw[picks[p] * r + f];
-      if (dot > bestScore) [best, bestScore] = [picks[p], dot];
-    }
-    return best < 0 ? { reason: 'fits what you pick' } : { reason: 'picked by people who picked', becauseOf: best };
+    const best = items.bestDot(item, picks, ratings.length(user), 0, this.options.rank);
+    return best < 0 ? { reason: 'fits what you pick' } : { reason: 'picked by people who picked', becauseOf: picks[best] };
   }
 
   drainChanges(): Array<[string, StateValue]> {

@@ -68,7 +68,6 @@ import { clampToScale } from '../events/scale.js';
 import { FoldInState } from './fold-in-state.js';
 import { addOuterUpper } from './gram.js';
 import type { IndexedRating, ModelContext, RankingModel, RatingModel, StateValue } from './model.js';
-import { dotScores } from './dot-scores.js';
 import { RidgeSystem } from './ridge-solve.js';
 import { RunningMean } from './running-mean.js';
 import { assertByteScale, quantiseRating } from './quantise.js';
@@ -192,7 +191,7 @@ export class ImputeFactors implements RatingModel, RankingModel {
     const r = this.options.rank;
     const users = this.userFactors.raw;
     const items = this.itemRows.raw;
-    if (this.ratings.length(user) > 0) dotScores(users, user * r, items, r + 1, 1, r, known, scores);
+    if (this.ratings.length(user) > 0) this.itemRows.dotScores(users, user * r, 1, r, known, scores);
     else scores.fill(0, 0, known);
     for (let item = 0; item < known; item++) scores[item] = mean + (items[item * (r + 1)] + scores[item]);
     scores.fill(mean, known, itemCount);

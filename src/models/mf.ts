@@ -27,7 +27,6 @@
  *   mf.learn([{ user: 0, item: 3, rating: 5, ts: 0 }]);
  *   mf.predict(0, 3);
  */
-import { dotScores } from './dot-scores.js';
 import { clampToScale } from '../events/scale.js';
 import { DirtyRows } from './dirty.js';
 import type { IndexedRating, ModelContext, RankingModel, RatingModel, StateValue } from './model.js';
@@ -156,7 +155,7 @@ export class BiasedMF implements RatingModel, RankingModel {
       for (let item = 0; item < known; item++) scores[item] = mu + items[item * width]!;
     } else {
       const base = mu + this.userRows.raw[user * width]!;
-      dotScores(this.userRows.raw, user * width + 1, items, width, 1, width - 1, known, scores);
+      this.itemRows.dotScores(this.userRows.raw, user * width + 1, 1, width - 1, known, scores);
       for (let item = 0; item < known; item++) scores[item] = base + items[item * width]! + scores[item]!;
     }
     for (let item = known; item < itemCount; item++) scores[item] = -Infinity;

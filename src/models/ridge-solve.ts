@@ -9,6 +9,7 @@
  * 44 µs a solve (object and array-of-arrays allocation), this about 2 µs. The tests check it
  * against ml-matrix.
  */
+import { KernelMemory, simdKernels } from '../kernels/wasm-kernels.js';
 
 /** Reusable buffers for rows of width r: the Gram matrix (upper triangle used), right-hand side, solution. */
 export class RidgeSystem {
@@ -19,11 +20,27 @@ export class RidgeSystem {
   private readonly paddedRank: number;
   private block = new Float64Array(0);
 
-  constructor(readonly rank: number) {
-    this.gram = new Float64Array(rank * rank);
-    this.rhs = new Float64Array(rank);
-    this.solution = new Float64Array(rank);
+  /** Where the SIMD kernels run: a memory holding their column sums, Gram tiles, then the gathered block. */
+  private readonly kernels: KernelMemory | undefined;
+  private readonly systemMemory: KernelMemory | undefined;
+
+  constructor(
+    readonly rank: number,
+    simd = simdKernels,
+  ) {
     this.paddedRank = Math.ceil(rank / 4) * 4;
+    this.kernels = simd ? new KernelMemory(this.blockAt) : undefined;
+    // With the kernels, the system itself lives in a memory of its own that never grows (so these views stay valid), where the solve runs.
+    this.systemMemory = simd ? new KernelMemory(rank * (rank + 2)) : undefined;
+    const system = this.systemMemory?.f64 ?? new Float64Array(rank * (rank + 2));
+    this.gram = system.subarray(0, rank * rank);
+    this.rhs = system.subarray(rank * rank, rank * (rank + 1));
+    this.solution = system.subarray(rank * (rank + 1), rank * (rank + 2));
+  }
+
+  /** The kernels' layout: column sums at 0, Gram tiles after them, the block after those. */
+  private get blockAt(): number {
+    return this.paddedRank * (this.paddedRank + 1);
   }
 
   /** Start a system: Gram = base + λ I (base: an r × r upper triangle shared by every row, as implicit ALS's YᵀY), rhs = 0. */
@@ -54,6 +71,7 @@ export class RidgeSystem {
    * The same sums in another order: equal to `add`'s within rounding.
    */
   addRows(rows: Float64Array, ids: Int32Array, stride: number, count: number, x: number, weight = 1): void {
+    if (this.kernels) return this.addRowsSimd(this.kernels, rows, ids, stride, count, x, weight);
     const { rank: r, gram, rhs } = this;
     const width = this.paddedRank;
     if (this.block.length < count * width) this.block = new Float64Array(Math.max(count * width, 2 * this.block.length));
@@ -107,12 +125,44 @@ export class RidgeSystem {
   }
 
   /**
+   * addRows by the SIMD kernel: the same gathered block, column sums and tiles, each sum in the
+   * same order, so the same numbers. The block's padding columns are zero from the memory's
+   * start (or growth) and never written.
+   */
+  private addRowsSimd(kernels: KernelMemory, rows: Float64Array, ids: Int32Array, stride: number, count: number, x: number, weight: number): void {
+    const { rank: r, gram, rhs } = this;
+    const width = this.paddedRank;
+    const blockAt = this.blockAt;
+    const memory = kernels.reserve(blockAt + count * width);
+    for (let k = 0; k < count; k++) {
+      const from = ids[k * stride]! * r;
+      const to = blockAt + k * width;
+      for (let f = 0; f < r; f++) memory[to + f] = rows[from + f]!;
+    }
+    const tilesAt = width;
+    kernels.gramSums(blockAt, width, count, 0, tilesAt);
+    for (let f = 0; f < r; f++) rhs[f] += x * memory[f]!;
+    for (let f = 0; f < r; f += 4) {
+      for (let g = f; g < r; g += 2) {
+        for (let row = f; row < f + 4; row++) {
+          const at = tilesAt + row * width + g;
+          addUpper(gram, r, row, g, weight * memory[at]!, weight * memory[at + 1]!);
+        }
+      }
+    }
+  }
+
+  /**
    * Solve into `solution` (the Gram matrix is overwritten). A pivot that rounding has made
    * non-positive (only possible with λ ≈ 0 and collinear rows) is floored at a tiny fraction
    * of the diagonal's scale, so that the solve stays finite (not small: keep λ > 0 for that).
    */
   solve(): Float64Array {
     const { rank: r, gram: a, rhs, solution: x } = this;
+    if (this.systemMemory) {
+      this.systemMemory.choleskySolve(0, r * r, r * (r + 1), r);
+      return x;
+    }
     let scale = 0;
     for (let f = 0; f < r; f++) scale = Math.max(scale, a[f * r + f]);
     const floor = Math.max(scale, 1e-300) * 1e-12;

@@ -1,0 +1,220 @@
+/**
+ * The WebAssembly SIMD kernels against the TypeScript forms they replace: equal results bit for
+ * bit (the sums run in the same order), so every figure stays what it was.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KernelMemory, simdKernels } from '../../src/kernels/wasm-kernels.js';
+import { writeSyntheticDataset } from '../../streams/datasets/write-synthetic.js';
+import { dotScores } from '../../src/models/dot-scores.js';
+import { GrowableRows } from '../../src/models/packed.js';
+import { RidgeSystem } from '../../src/models/ridge-solve.js';
+import { topK, topKMasked } from '../../src/ranking/top-k.js';
+import { createRng } from '../../src/random.js';
+
+test('the SIMD kernels run on this Node (else the tests below would compare the TypeScript forms with themselves)', () => {
+  assert.equal(simdKernels, true);
+});
+
+test('a table in kernel memory scores the catalogue as dotScores does, bit for bit, and keeps its rows when it grows', () => {
+  const rng = createRng(3);
+  for (const width of [1, 2, 3, 20, 21]) {
+    // 4 rows at first: the later ones grow the memory several times.
+    const simd = new GrowableRows(width, 4, true);
+    const plain = new GrowableRows(width, 4, false);
+    const init = (row: Float64Array) => row.forEach((_, f) => (row[f] = rng.normal()));
+    for (const rows of [1, 3, 7, 40, 333]) {
+      const before = simd.rowCount > 0 ? simd.row(0).slice() : undefined;
+      simd.ensure(rows - 1, init);
+      plain.ensure(rows - 1, (row, index) => row.set(simd.row(index)));
+      if (before) assert.deepEqual(simd.row(0), before, 'row 0 after growing');
+      const user = Float64Array.from({ length: width + 2 }, () => rng.normal());
+      for (const offset of width > 1 ? [0, 1] : [0]) {
+        for (const length of new Set([width - offset, Math.max(1, width - offset - 1)])) {
+          for (const count of new Set([0, 1, rows - 1, rows])) {
+            const expected = new Float64Array(count);
+            dotScores(user, 2, plain.raw, width, offset, length, count, expected);
+            const fromPlain = new Float64Array(count);
+            plain.dotScores(user, 2, offset, length, count, fromPlain);
+            const fromSimd = new Float64Array(count);
+            simd.dotScores(user, 2, offset, length, count, fromSimd);
+            assert.deepEqual(fromPlain, expected);
+            assert.deepEqual(fromSimd, expected, `width ${width}, offset ${offset}, length ${length}, count ${count}`);
+          }
+        }
+      }
+    }
+  }
+});
+
+test('dotScores refuses rows the table does not have (the kernel would read its scratch)', () => {
+  const table = new GrowableRows(3, 4, true);
+  table.ensure(1, (row) => row.fill(1));
+  assert.throws(() => table.dotScores(new Float64Array(3), 0, 0, 3, 3, new Float64Array(3)), RangeError);
+  assert.throws(() => table.dotScores(new Float64Array(3), 0, 1, 3, 2, new Float64Array(2)), RangeError);
+});
+
+test('addRows by the kernel sums what the TypeScript tiles do, bit for bit, for every rank and a reused, growing block', () => {
+  const rng = createRng(9);
+  for (const rank of [1, 2, 3, 5, 8, 20, 21]) {
+    const table = Float64Array.from({ length: 600 * rank }, () => rng.normal());
+    const simd = new RidgeSystem(rank, true);
+    const plain = new RidgeSystem(rank, false);
+    for (const count of [37, 0, 5, 1, 600]) {
+      const ids = Int32Array.from({ length: 2 * count }, (_, k) => (k % 2 === 0 ? rng.int(600) : -1));
+      for (const system of [simd, plain]) {
+        system.reset(
+          0.5,
+          Float64Array.from({ length: rank * rank }, (_, k) => k / 7),
+        );
+        system.addRows(table, ids, 2, count, 1.5, 0.75);
+      }
+      assert.deepEqual(simd.rhs, plain.rhs, `rank ${rank}, count ${count}: rhs`);
+      assert.deepEqual(simd.gram, plain.gram, `rank ${rank}, count ${count}: gram`);
+      assert.deepEqual(simd.solve(), plain.solve(), `rank ${rank}, count ${count}: solution`);
+    }
+  }
+});
+
+test('topKMasked lists what topK does (ties, NaN, ±Infinity, ±0, a mask shorter than the items, k above the count)', () => {
+  const rng = createRng(17);
+  const specials = [-Infinity, Number.NaN, Infinity, 0, -0];
+  for (let trial = 0; trial < 400; trial++) {
+    const count = 1 + rng.int(700);
+    // Quarter steps: many ties, which break towards the lower index.
+    const scores = Float64Array.from({ length: count + rng.int(3) }, () =>
+      rng.next() < 0.05 ? specials[rng.int(specials.length)]! : Math.round(rng.normal() * 8) / 4,
+    );
+    // Sometimes shorter than the items: those past its end are not excluded.
+    const mask = new Uint8Array(rng.next() < 0.2 ? rng.int(count) : count);
+    for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < 0.3 ? 1 : 0;
+    const k = 1 + rng.int(rng.next() < 0.2 ? count + 10 : 60);
+    assert.deepEqual(
+      topKMasked(scores, count, k, mask),
+      topK(scores, count, k, (index) => mask[index] === 1),
+      `trial ${trial}, count ${count}, k ${k}`,
+    );
+  }
+});
+
+test('with RXREC_WASM=0 the TypeScript forms run and list the same', () => {
+  const module = fileURLToPath(new URL('../../src/ranking/top-k.js', import.meta.url));
+  const kernels = fileURLToPath(new URL('../../src/kernels/wasm-kernels.js', import.meta.url));
+  const script = `
+    const { topKMasked } = await import(${JSON.stringify(module)});
+    const { simdKernels } = await import(${JSON.stringify(kernels)});
+    const list = topKMasked(Float64Array.from([3, 1, 4, 1, 5, 9, 2, 6]), 8, 3, Uint8Array.from([0, 0, 0, 0, 0, 1, 0, 0]));
+    console.log(JSON.stringify({ simdKernels, list }));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, RXREC_WASM: '0' } });
+  assert.deepEqual(JSON.parse(String(out)), {
+    simdKernels: false,
+    list: [
+      { index: 7, score: 6 },
+      { index: 4, score: 5 },
+      { index: 2, score: 4 },
+    ],
+  });
+});
+
+test('the kernel Cholesky solve gives what the TypeScript one does, bit for bit, down to singular systems', () => {
+  const rng = createRng(23);
+  for (const rank of [1, 2, 3, 7, 20]) {
+    for (const lambda of [0, 1e-9, 1]) {
+      for (const rows of [1, rank, 3 * rank]) {
+        // Half the rows repeat the other half: collinear regressors, non-positive pivots without λ.
+        const table = Float64Array.from({ length: rows * rank }, () => rng.normal());
+        for (let k = 1; k < rows; k += 2) table.copyWithin(k * rank, (k - 1) * rank, k * rank);
+        const xs = Array.from({ length: rows }, () => rng.normal());
+        const systems = [new RidgeSystem(rank, true), new RidgeSystem(rank, false)];
+        for (const system of systems) {
+          system.reset(lambda);
+          for (let k = 0; k < rows; k++) system.add(table, k * rank, xs[k]!, 0.5);
+        }
+        assert.deepEqual(systems[0]!.gram, systems[1]!.gram);
+        const [simd, plain] = systems.map((system) => system.solve().slice());
+        assert.deepEqual(simd, plain, `rank ${rank}, λ ${lambda}, ${rows} rows`);
+        assert.deepEqual(systems[0]!.gram, systems[1]!.gram, 'the factor left in the Gram matrix');
+      }
+    }
+  }
+});
+
+test('bestDot by the kernel picks the row the TypeScript loop does (ties to the first, none above 0)', () => {
+  const rng = createRng(29);
+  for (const width of [1, 3, 20]) {
+    const simd = new GrowableRows(width, 2, true);
+    const plain = new GrowableRows(width, 2, false);
+    // Coarse values: ties and dot products of exactly 0 are common.
+    const init = (row: Float64Array) => row.forEach((_, f) => (row[f] = rng.int(5) - 2));
+    simd.ensure(199, init);
+    plain.ensure(199, (row, index) => row.set(simd.row(index)));
+    for (let trial = 0; trial < 200; trial++) {
+      const n = rng.int(120);
+      const ids = Int32Array.from({ length: n + rng.int(4) }, () => rng.int(200));
+      const item = rng.int(200);
+      const offset = width > 1 ? rng.int(2) : 0;
+      const length = width - offset;
+      const expected = plain.bestDot(item, ids, n, offset, length);
+      assert.equal(simd.bestDot(item, ids, n, offset, length), expected, `width ${width}, trial ${trial}`);
+      if (expected >= 0) assert.ok(expected < n);
+    }
+  }
+});
+
+test('rankValues sorts and counts below as the sort and binary search of the TypeScript features do', () => {
+  const rng = createRng(31);
+  const kernels = new KernelMemory(0);
+  for (let trial = 0; trial < 300; trial++) {
+    const n = rng.int(200);
+    // Ties, ±0, and a best-first run at the front (an input's own top-N) as the ensemble lists them.
+    const values = Float64Array.from({ length: n }, () => (rng.next() < 0.1 ? [0, -0][rng.int(2)]! : Math.round(rng.normal() * 6) / 3));
+    const run = rng.int(n + 1);
+    values.subarray(0, run).sort().reverse();
+    const memory = kernels.reserve(4 * n);
+    memory.set(values);
+    kernels.rankValues(0, n, n, 6 * n, 2 * n);
+    const expectedSorted = values.slice().sort();
+    // Sorted alike, but for where -0 and 0 fall among equals (they add up the same).
+    assert.deepEqual(
+      Array.from(memory.subarray(n, 2 * n), (v) => v + 0),
+      Array.from(expectedSorted, (v) => v + 0),
+    );
+    const below = Array.from(values, (v) => values.filter((w) => w < v).length);
+    assert.deepEqual(Array.from(memory.subarray(2 * n, 3 * n)), below, `trial ${trial}, n ${n}`);
+  }
+});
+
+test('a replay with the SIMD kernels gives every figure the TypeScript forms give, to the last bit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rxrec-kernels-'));
+  await writeSyntheticDataset(join(dir, 'data'), { users: 120, items: 400, ratings: 12_000, seed: 7 });
+  const replayJob = fileURLToPath(new URL('../../streams/replay-job.js', import.meta.url));
+  const detect = fileURLToPath(new URL('../../src/datasets/detect.js', import.meta.url));
+  const registry = fileURLToPath(new URL('../../src/models/registry.js', import.meta.url));
+  const script = (stateDir: string) => `
+    const { replay } = await import(${JSON.stringify(replayJob)});
+    const { openDataset } = await import(${JSON.stringify(detect)});
+    const { DEFAULT_MODEL_SETTINGS, DEFAULT_RANK_MODEL } = await import(${JSON.stringify(registry)});
+    const summary = await replay({ dataset: await openDataset(${JSON.stringify(join(dir, 'data'))}), stateDir: ${JSON.stringify(stateDir)},
+      pacing: { kind: 'max' }, models: DEFAULT_MODEL_SETTINGS, rankModel: DEFAULT_RANK_MODEL, k: 10, batchSize: 500, batchWaitMs: 5 });
+    console.log(JSON.stringify(summary.models));`;
+  const run = (wasm: string) =>
+    JSON.parse(
+      String(
+        execFileSync(process.execPath, ['--input-type=module', '-e', script(join(dir, `state-${wasm}`))], {
+          env: { ...process.env, RXREC_WASM: wasm },
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }),
+      )
+        .trim()
+        .split('\n')
+        .at(-1)!,
+    ) as Record<string, Record<string, number>>;
+  const [simd, plain] = [run('1'), run('0')];
+  assert.ok(simd['ensemble']?.['hitAt10'] !== undefined, JSON.stringify(simd));
+  assert.deepEqual(simd, plain);
+});
