@@ -92,8 +92,21 @@ test('SIGTERM and SIGINT finish the batch, store state and offsets, leave the gr
     worker.child.kill(signal);
     let secondAt: number | undefined;
     if (twice) {
-      // Once the first is handled: two pending signals of one kind would merge into one.
-      await worker.waitFor('the stopping line', () => worker.stderr.includes('stopping: finishing the batch in flight'), 5000).catch(() => undefined);
+      // Once the first is handled (two pending signals of one kind would merge into one), and at
+      // once: a poll's 50 ms could outlast the whole stop (a batch of 50, a commit, leaving the
+      // group), which then exits 0 before the second signal lands.
+      await new Promise<void>((resolve) => {
+        const stopping = () => worker.stderr.includes('stopping: finishing the batch in flight');
+        const onData = () => {
+          if (!stopping()) return;
+          worker.child.stderr!.off('data', onData);
+          resolve();
+        };
+        // Registered after Worker's own listener, so worker.stderr already holds the chunk.
+        worker.child.stderr!.on('data', onData);
+        worker.child.once('close', () => resolve());
+        onData();
+      });
       secondAt = performance.now();
       worker.child.kill(signal);
     }
