@@ -62,35 +62,38 @@
             (br $last)))
         (f64.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 3))) (local.get $ut)))))
 
-  ;; Column sums and Gram sums of `count` gathered rows of `width` columns (a multiple of 4,
-  ;; `stride` = 8 · width bytes apart), each summed over the rows in order from 0:
+  ;; Column sums and Gram sums of `count` rows of `width` float64s (a multiple of 4), row k at
+  ;; rows + ids[k · idStride] · rowStride (int32 ids; strides in bytes), read where they lie,
+  ;; each sum over k in order from 0:
   ;;   sums[g] = Σ_k x_kg for g < width;
   ;;   gram[f · width + g] = Σ_k x_kf x_kg for f a multiple of 4 with its next 3 rows, g ≥ f even, g + 1 < width.
-  ;; Entries below those tiles are left as they were.
+  ;; Entries below those tiles are left as they were. A table row narrower than `width` lends
+  ;; its padding lanes the next float64s of the memory: they reach only sums and entries past
+  ;; the row's width, which the caller drops (lanes never mix).
   (func (export "gramSums")
-    (param $block i32) (param $width i32) (param $count i32) (param $sums i32) (param $gram i32)
-    (local $stride i32) (local $end i32) (local $at i32) (local $f i32) (local $g i32) (local $fo i32) (local $go i32) (local $out i32)
+    (param $rows i32) (param $rowStride i32) (param $ids i32) (param $idStride i32) (param $count i32)
+    (param $width i32) (param $sums i32) (param $gram i32)
+    (local $end i32) (local $k i32) (local $at i32) (local $f i32) (local $g i32) (local $fo i32) (local $go i32) (local $out i32) (local $gramRow i32)
     (local $s v128) (local $y v128) (local $a v128) (local $b v128) (local $c v128) (local $d v128)
-    (local.set $stride (i32.shl (local.get $width) (i32.const 3)))
-    (local.set $end (i32.add (local.get $block) (i32.mul (local.get $count) (local.get $stride))))
-    ;; Column sums, two columns a lane pair.
+    (local.set $gramRow (i32.shl (local.get $width) (i32.const 3)))
+    (local.set $end (i32.add (local.get $ids) (i32.mul (local.get $count) (local.get $idStride))))
     (local.set $g (i32.const 0))
     (block $sumsDone
       (loop $columns
         (br_if $sumsDone (i32.ge_u (local.get $g) (local.get $width)))
         (local.set $go (i32.shl (local.get $g) (i32.const 3)))
         (local.set $s (v128.const f64x2 0 0))
-        (local.set $at (i32.add (local.get $block) (local.get $go)))
+        (local.set $k (local.get $ids))
         (block $rowsDone
-          (loop $rows
-            (br_if $rowsDone (i32.ge_u (local.get $at) (local.get $end)))
-            (local.set $s (f64x2.add (local.get $s) (v128.load (local.get $at))))
-            (local.set $at (i32.add (local.get $at) (local.get $stride)))
-            (br $rows)))
+          (loop $rowsLoop
+            (br_if $rowsDone (i32.ge_u (local.get $k) (local.get $end)))
+            (local.set $at (i32.add (local.get $rows) (i32.mul (i32.load (local.get $k)) (local.get $rowStride))))
+            (local.set $s (f64x2.add (local.get $s) (v128.load (i32.add (local.get $at) (local.get $go)))))
+            (local.set $k (i32.add (local.get $k) (local.get $idStride)))
+            (br $rowsLoop)))
         (v128.store (i32.add (local.get $sums) (local.get $go)) (local.get $s))
         (local.set $g (i32.add (local.get $g) (i32.const 2)))
         (br $columns)))
-    ;; Tiles of rows f..f+3 by columns g, g+1: four lane pairs.
     (local.set $f (i32.const 0))
     (block $tileRowsDone
       (loop $tileRows
@@ -105,22 +108,24 @@
             (local.set $b (v128.const f64x2 0 0))
             (local.set $c (v128.const f64x2 0 0))
             (local.set $d (v128.const f64x2 0 0))
-            (local.set $at (local.get $block))
+            (local.set $k (local.get $ids))
             (block $tileDone
               (loop $tile
-                (br_if $tileDone (i32.ge_u (local.get $at) (local.get $end)))
+                (br_if $tileDone (i32.ge_u (local.get $k) (local.get $end)))
+                (local.set $at (i32.add (local.get $rows) (i32.mul (i32.load (local.get $k)) (local.get $rowStride))))
                 (local.set $y (v128.load (i32.add (local.get $at) (local.get $go))))
-                (local.set $a (f64x2.add (local.get $a) (f64x2.mul (f64x2.splat (f64.load (i32.add (local.get $at) (local.get $fo)))) (local.get $y))))
-                (local.set $b (f64x2.add (local.get $b) (f64x2.mul (f64x2.splat (f64.load offset=8 (i32.add (local.get $at) (local.get $fo)))) (local.get $y))))
-                (local.set $c (f64x2.add (local.get $c) (f64x2.mul (f64x2.splat (f64.load offset=16 (i32.add (local.get $at) (local.get $fo)))) (local.get $y))))
-                (local.set $d (f64x2.add (local.get $d) (f64x2.mul (f64x2.splat (f64.load offset=24 (i32.add (local.get $at) (local.get $fo)))) (local.get $y))))
-                (local.set $at (i32.add (local.get $at) (local.get $stride)))
+                (local.set $at (i32.add (local.get $at) (local.get $fo)))
+                (local.set $a (f64x2.add (local.get $a) (f64x2.mul (f64x2.splat (f64.load (local.get $at))) (local.get $y))))
+                (local.set $b (f64x2.add (local.get $b) (f64x2.mul (f64x2.splat (f64.load offset=8 (local.get $at))) (local.get $y))))
+                (local.set $c (f64x2.add (local.get $c) (f64x2.mul (f64x2.splat (f64.load offset=16 (local.get $at))) (local.get $y))))
+                (local.set $d (f64x2.add (local.get $d) (f64x2.mul (f64x2.splat (f64.load offset=24 (local.get $at))) (local.get $y))))
+                (local.set $k (i32.add (local.get $k) (local.get $idStride)))
                 (br $tile)))
-            (local.set $out (i32.add (local.get $gram) (i32.add (i32.mul (local.get $f) (local.get $stride)) (local.get $go))))
+            (local.set $out (i32.add (local.get $gram) (i32.add (i32.mul (local.get $f) (local.get $gramRow)) (local.get $go))))
             (v128.store (local.get $out) (local.get $a))
-            (v128.store (i32.add (local.get $out) (local.get $stride)) (local.get $b))
-            (v128.store (i32.add (local.get $out) (i32.shl (local.get $stride) (i32.const 1))) (local.get $c))
-            (v128.store (i32.add (local.get $out) (i32.mul (local.get $stride) (i32.const 3))) (local.get $d))
+            (v128.store (i32.add (local.get $out) (local.get $gramRow)) (local.get $b))
+            (v128.store (i32.add (local.get $out) (i32.shl (local.get $gramRow) (i32.const 1))) (local.get $c))
+            (v128.store (i32.add (local.get $out) (i32.mul (local.get $gramRow) (i32.const 3))) (local.get $d))
             (local.set $g (i32.add (local.get $g) (i32.const 2)))
             (br $tileColumns)))
         (local.set $f (i32.add (local.get $f) (i32.const 4)))

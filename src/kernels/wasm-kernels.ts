@@ -19,14 +19,18 @@ export const simdKernels = compiled !== undefined;
 
 interface KernelExports {
   dotScores(u: number, rows: number, stride: number, length: number, count: number, out: number): void;
-  gramSums(block: number, width: number, count: number, sums: number, gram: number): void;
+  gramSums(rows: number, rowStride: number, ids: number, idStride: number, count: number, width: number, sums: number, gram: number): void;
   topK(scores: number, count: number, k: number, mask: number, heapScores: number, heapIndexes: number): number;
   choleskySolve(a: number, rhs: number, x: number, r: number): void;
   bestDot(u: number, rows: number, stride: number, length: number, ids: number, n: number): number;
   rankValues(values: number, n: number, sorted: number, ids: number, below: number): void;
 }
 
-/** A growable WebAssembly memory and the kernels that read and write it (offsets in float64 elements). */
+/**
+ * A growable WebAssembly memory and the kernels that read and write it. Every offset and stride
+ * counts elements of the data it points at: float64s for factors and scores, int32s for ids and
+ * heap indexes, bytes for masks.
+ */
 export class KernelMemory {
   private readonly memory: WebAssembly.Memory;
   private readonly kernels: KernelExports;
@@ -76,18 +80,19 @@ export class KernelMemory {
   }
 
   /**
-   * Over `count` rows of `width` (a multiple of 4) at `block`: column sums into sums[0..width),
-   * and into gram (width × width) the tiles of rows f..f+3 (f a multiple of 4) by columns g, g + 1
-   * (g ≥ f, even): the upper triangle and a little below it.
+   * Over the rows at m[rows + ids[k · idStride] · rowStride] for k < count (int32 ids), read as
+   * `width` columns (a multiple of 4): column sums into sums[0..width), and into gram (width ×
+   * width) the tiles of rows f..f+3 (f a multiple of 4) by columns g, g + 1 (g ≥ f, even): the
+   * upper triangle and a little below it. Columns past a row's own width read the float64s after
+   * it, which reach only entries past that width.
    */
-  gramSums(block: number, width: number, count: number, sums: number, gram: number): void {
-    this.kernels.gramSums(8 * block, width, count, 8 * sums, 8 * gram);
+  gramSums(rows: number, rowStride: number, ids: number, idStride: number, count: number, width: number, sums: number, gram: number): void {
+    this.kernels.gramSums(8 * rows, 8 * rowStride, 4 * ids, 4 * idStride, count, width, 8 * sums, 8 * gram);
   }
 
   /**
-   * The k best of m[scores..scores + count) whose byte at mask + i (a byte offset) is 0, best
-   * first (ties to the lower index), into float64s at heapScores and int32s at heapIndexes (an
-   * int32 offset); returns how many.
+   * The k best of m[scores..scores + count) whose byte at mask + i is 0, best first (ties to the
+   * lower index), into float64s at heapScores and int32s at heapIndexes; returns how many.
    */
   topK(scores: number, count: number, k: number, mask: number, heapScores: number, heapIndexes: number): number {
     return this.kernels.topK(8 * scores, count, k, mask, 8 * heapScores, 4 * heapIndexes);
@@ -99,7 +104,7 @@ export class KernelMemory {
   }
 
   /**
-   * Of the rows at m[rows + ids[p] · stride] for p < n (int32s at `ids`, an int32 offset), the
+   * Of the rows at m[rows + ids[p] · stride] for p < n (int32 ids), the
    * position p whose dot product with m[u..u + length) is largest and above 0 (the first on ties), or -1.
    */
   bestDot(u: number, rows: number, stride: number, length: number, ids: number, n: number): number {
@@ -108,7 +113,7 @@ export class KernelMemory {
 
   /**
    * m[sorted..sorted + n) = m[values..values + n) ascending (no NaN), and m[below + c] = how many
-   * of the values are less than values[c]; n int32s of scratch at `ids` (an int32 offset).
+   * of the values are less than values[c]; n int32s of scratch at `ids`.
    */
   rankValues(values: number, n: number, sorted: number, ids: number, below: number): void {
     this.kernels.rankValues(8 * values, n, 8 * sorted, 4 * ids, 8 * below);

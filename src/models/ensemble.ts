@@ -388,13 +388,15 @@ export class Ensemble implements RatingModel, RankingModel {
     const items = this.candidateItems.subarray(0, count);
     this.candidateFeatures = withIndex(this.candidateFeatures, count * width);
     this.candidateScores = withIndex(this.candidateScores, count);
-    this.values = withIndex(this.values, count);
-    this.sorted = withIndex(this.sorted, count);
     const features = this.candidateFeatures.subarray(0, count * width);
     features.fill(0);
     const kernels = this.rankKernels;
     // With the kernels: values, sorted values and counts below in their memory (then int32 scratch).
     const memory = kernels?.reserve(4 * count);
+    if (!memory) {
+      this.values = withIndex(this.values, count);
+      this.sorted = withIndex(this.sorted, count);
+    }
     const values = memory ? memory.subarray(0, count) : this.values.subarray(0, count);
     const sorted = memory ? memory.subarray(count, 2 * count) : this.sorted.subarray(0, count);
     const below = memory?.subarray(2 * count, 3 * count);

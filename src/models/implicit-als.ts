@@ -222,7 +222,7 @@ export class ImplicitAls implements RankingModel {
     const { alpha } = this.options;
     system.reset(this.options.lambda, this.userGram);
     // Raters are (user, position) pairs: every other entry is a user.
-    system.addRows(state.users.raw, state.ratings.ratersOf(item), 2, state.ratings.raterCount(item), 1 + alpha, alpha);
+    system.addRows(state.users, state.ratings.ratersOf(item), 2, state.ratings.raterCount(item), 1 + alpha, alpha);
     state.setItemRow(item, system.solve());
   }
   /** x_u (a copy), for reports and checks. */

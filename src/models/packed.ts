@@ -1,6 +1,7 @@
 import { KernelMemory, simdKernels } from '../kernels/wasm-kernels.js';
 import { resized } from '../typed-arrays.js';
 import { dotScores } from './dot-scores.js';
+import { gramTiles } from './gram.js';
 
 /** Packing of parameter rows into bytes for the state store: exact float64, no text round trip. */
 export function packFloat64(values: ArrayLike<number>): Uint8Array {
@@ -31,7 +32,7 @@ function copyOf(bytes: Uint8Array): Uint8Array {
 /**
  * A growable float64 table with `width` columns per row; rows appear as indices grow. Where the
  * SIMD kernels run (src/kernels), the table lives in a WebAssembly memory of its own, which
- * `dotScores` scans in place.
+ * `dotScores`, `bestDot` and `gramSums` read in place.
  */
 export class GrowableRows {
   private data: Float64Array;
@@ -39,6 +40,8 @@ export class GrowableRows {
   /** Rows the table has room for. */
   private capacity: number;
   private readonly kernels: KernelMemory | undefined;
+  /** gramSums' gathered rows where the kernels do not run. */
+  private block = new Float64Array(0);
 
   constructor(
     readonly width: number,
@@ -119,6 +122,50 @@ export class GrowableRows {
       if (dot > bestDot) [best, bestDot] = [p, dot];
     }
     return best;
+  }
+
+  /**
+   * Column sums and Gram tiles of the rows ids[k · stride] for k < count, as `width` columns
+   * (a multiple of 4 at least the table's width; columns past it read as zero):
+   *   sums[g] = Σ_k x_kg for g < width;
+   *   tiles[f · width + g] = Σ_k x_kf x_kg for f a multiple of 4 and its next 3 rows, g ≥ f even
+   * (the upper triangle and a little below it), each summed over k in order: the normal
+   * equations' sums of an ALS row (RidgeSystem.addRows). The kernel reads the rows where they
+   * lie; the TypeScript form gathers them first. The same numbers either way.
+   */
+  gramSums(ids: Int32Array, stride: number, count: number, width: number, sums: Float64Array, tiles: Float64Array): void {
+    if (width % 4 !== 0 || width < this.width || sums.length < width || tiles.length < width * width)
+      throw new RangeError(`gramSums: ${width} columns for a table ${this.width} wide, into ${sums.length} sums and ${tiles.length} tiles`);
+    for (let k = 0; k < count; k++) {
+      const id = ids[k * stride]!;
+      if (!(id >= 0 && id < this.rows)) throw new RangeError(`gramSums: row ${id} of a table of ${this.rows}`);
+    }
+    const kernels = this.kernels;
+    if (!kernels) return this.gramSumsGathered(ids, stride, count, width, sums, tiles);
+    // Scratch past dotScores': the sums, the tiles, then the ids.
+    const sumsAt = this.elementsFor(this.capacity);
+    const tilesAt = sumsAt + width;
+    const idsAt = tilesAt + width * width;
+    const idCount = count === 0 ? 0 : (count - 1) * stride + 1;
+    const memory = kernels.reserve(idsAt + Math.ceil(idCount / 2));
+    if (this.data.buffer !== memory.buffer) this.data = memory.subarray(0, this.capacity * this.width);
+    kernels.i32.set(ids.subarray(0, idCount), 2 * idsAt);
+    kernels.gramSums(0, this.width, 2 * idsAt, stride, count, width, sumsAt, tilesAt);
+    sums.set(memory.subarray(sumsAt, tilesAt));
+    tiles.set(memory.subarray(tilesAt, idsAt));
+  }
+
+  private gramSumsGathered(ids: Int32Array, stride: number, count: number, width: number, sums: Float64Array, tiles: Float64Array): void {
+    const r = this.width;
+    if (this.block.length < count * width) this.block = new Float64Array(Math.max(count * width, 2 * this.block.length));
+    const block = this.block;
+    // Gathered rows of `width` columns, the padding zero (filled when the block grew, never written since).
+    for (let k = 0; k < count; k++) {
+      const from = ids[k * stride]! * r;
+      const to = k * width;
+      for (let f = 0; f < r; f++) block[to + f] = this.data[from + f]!;
+    }
+    gramTiles(block, width, count, sums, tiles);
   }
 
   /** The rows, then room for one row of factors and a score per row. */

@@ -10,18 +10,18 @@
  * against ml-matrix.
  */
 import { KernelMemory, simdKernels } from '../kernels/wasm-kernels.js';
+import type { GrowableRows } from './packed.js';
 
 /** Reusable buffers for rows of width r: the Gram matrix (upper triangle used), right-hand side, solution. */
 export class RidgeSystem {
   readonly gram: Float64Array;
   readonly rhs: Float64Array;
   readonly solution: Float64Array;
-  /** r rounded up to whole tiles (4 rows, 2 columns), and addRows' gathered rows of that width. */
+  /** r rounded up to whole tiles (4 rows, 2 columns), and addRows' column sums and tiles at that width. */
   private readonly paddedRank: number;
-  private block = new Float64Array(0);
-
-  /** Where the SIMD kernels run: a memory holding their column sums, Gram tiles, then the gathered block. */
-  private readonly kernels: KernelMemory | undefined;
+  private readonly sums: Float64Array;
+  private readonly tiles: Float64Array;
+  /** With the kernels, the system lives in a memory of its own that never grows (so these views stay valid), where the solve runs. */
   private readonly systemMemory: KernelMemory | undefined;
 
   constructor(
@@ -29,18 +29,13 @@ export class RidgeSystem {
     simd = simdKernels,
   ) {
     this.paddedRank = Math.ceil(rank / 4) * 4;
-    this.kernels = simd ? new KernelMemory(this.blockAt) : undefined;
-    // With the kernels, the system itself lives in a memory of its own that never grows (so these views stay valid), where the solve runs.
+    this.sums = new Float64Array(this.paddedRank);
+    this.tiles = new Float64Array(this.paddedRank * this.paddedRank);
     this.systemMemory = simd ? new KernelMemory(rank * (rank + 2)) : undefined;
     const system = this.systemMemory?.f64 ?? new Float64Array(rank * (rank + 2));
     this.gram = system.subarray(0, rank * rank);
     this.rhs = system.subarray(rank * rank, rank * (rank + 1));
     this.solution = system.subarray(rank * (rank + 1), rank * (rank + 2));
-  }
-
-  /** The kernels' layout: column sums at 0, Gram tiles after them, the block after those. */
-  private get blockAt(): number {
-    return this.paddedRank * (this.paddedRank + 1);
   }
 
   /** Start a system: Gram = base + λ I (base: an r × r upper triangle shared by every row, as implicit ALS's YᵀY), rhs = 0. */
@@ -64,89 +59,22 @@ export class RidgeSystem {
   }
 
   /**
-   * `add(rows, ids[k * stride] * r, x, weight)` for k < count, computed another way: an item
-   * sweep adds hundreds of rows at once, so they are gathered into one contiguous block and the
-   * Gram entries summed in 4 × 2 register tiles (each pass over the block adds 8 entries from 6
-   * loads, against 1 entry a load and a store per row one at a time: about 3× faster at r = 20).
+   * `add(table.raw, ids[k * stride] * r, x, weight)` for k < count, computed another way: an
+   * item sweep adds hundreds of rows at once, so their column sums and Gram entries are summed
+   * in 4 × 2 register tiles (GrowableRows.gramSums, in place by the SIMD kernel), then added.
    * The same sums in another order: equal to `add`'s within rounding.
    */
-  addRows(rows: Float64Array, ids: Int32Array, stride: number, count: number, x: number, weight = 1): void {
-    if (this.kernels) return this.addRowsSimd(this.kernels, rows, ids, stride, count, x, weight);
-    const { rank: r, gram, rhs } = this;
+  addRows(table: GrowableRows, ids: Int32Array, stride: number, count: number, x: number, weight = 1): void {
+    if (table.width !== this.rank) throw new RangeError(`addRows: a table ${table.width} wide for a system of rank ${this.rank}`);
+    const { rank: r, gram, rhs, sums, tiles } = this;
     const width = this.paddedRank;
-    if (this.block.length < count * width) this.block = new Float64Array(Math.max(count * width, 2 * this.block.length));
-    const block = this.block;
-    // Gathered rows of `width` columns, the padding zero (filled when the block grew, never written since).
-    for (let k = 0; k < count; k++) {
-      const from = ids[k * stride]! * r;
-      const to = k * width;
-      for (let f = 0; f < r; f++) block[to + f] = rows[from + f]!;
-    }
-    const end = count * width;
-    for (let f = 0; f < r; f++) {
-      let sum = 0;
-      for (let at = f; at < end; at += width) sum += block[at]!;
-      rhs[f] += x * sum;
-    }
-    // Tiles of rows f..f+3 by columns g, g+1 (g ≥ f, so the upper triangle and a little below it).
-    for (let f = 0; f < r; f += 4) {
-      for (let g = f; g < r; g += 2) {
-        let a0 = 0,
-          a1 = 0,
-          b0 = 0,
-          b1 = 0,
-          c0 = 0,
-          c1 = 0,
-          d0 = 0,
-          d1 = 0;
-        for (let at = 0; at < end; at += width) {
-          const y0 = block[at + g]!;
-          const y1 = block[at + g + 1]!;
-          const x0 = block[at + f]!;
-          const x1 = block[at + f + 1]!;
-          const x2 = block[at + f + 2]!;
-          const x3 = block[at + f + 3]!;
-          a0 += x0 * y0;
-          a1 += x0 * y1;
-          b0 += x1 * y0;
-          b1 += x1 * y1;
-          c0 += x2 * y0;
-          c1 += x2 * y1;
-          d0 += x3 * y0;
-          d1 += x3 * y1;
-        }
-        const w = weight;
-        addUpper(gram, r, f, g, w * a0, w * a1);
-        addUpper(gram, r, f + 1, g, w * b0, w * b1);
-        addUpper(gram, r, f + 2, g, w * c0, w * c1);
-        addUpper(gram, r, f + 3, g, w * d0, w * d1);
-      }
-    }
-  }
-
-  /**
-   * addRows by the SIMD kernel: the same gathered block, column sums and tiles, each sum in the
-   * same order, so the same numbers. The block's padding columns are zero from the memory's
-   * start (or growth) and never written.
-   */
-  private addRowsSimd(kernels: KernelMemory, rows: Float64Array, ids: Int32Array, stride: number, count: number, x: number, weight: number): void {
-    const { rank: r, gram, rhs } = this;
-    const width = this.paddedRank;
-    const blockAt = this.blockAt;
-    const memory = kernels.reserve(blockAt + count * width);
-    for (let k = 0; k < count; k++) {
-      const from = ids[k * stride]! * r;
-      const to = blockAt + k * width;
-      for (let f = 0; f < r; f++) memory[to + f] = rows[from + f]!;
-    }
-    const tilesAt = width;
-    kernels.gramSums(blockAt, width, count, 0, tilesAt);
-    for (let f = 0; f < r; f++) rhs[f] += x * memory[f]!;
+    table.gramSums(ids, stride, count, width, sums, tiles);
+    for (let f = 0; f < r; f++) rhs[f] += x * sums[f]!;
     for (let f = 0; f < r; f += 4) {
       for (let g = f; g < r; g += 2) {
         for (let row = f; row < f + 4; row++) {
-          const at = tilesAt + row * width + g;
-          addUpper(gram, r, row, g, weight * memory[at]!, weight * memory[at + 1]!);
+          const at = row * width + g;
+          addUpper(gram, r, row, g, weight * tiles[at]!, weight * tiles[at + 1]!);
         }
       }
     }

@@ -59,15 +59,24 @@ test('dotScores refuses rows the table does not have (the kernel would read its 
   assert.throws(() => table.dotScores(new Float64Array(3), 0, 1, 3, 2, new Float64Array(2)), RangeError);
 });
 
-test('addRows by the kernel sums what the TypeScript tiles do, bit for bit, for every rank and a reused, growing block', () => {
+test("addRows by the kernel (rows read in place) sums what the TypeScript tiles do, bit for bit, for every rank and the table's last rows", () => {
   const rng = createRng(9);
   for (const rank of [1, 2, 3, 5, 8, 20, 21]) {
-    const table = Float64Array.from({ length: 600 * rank }, () => rng.normal());
+    // The same rows in a table the kernel reads in place and in one the TypeScript form gathers from.
+    const values = Float64Array.from({ length: 600 * rank }, () => rng.normal());
+    const [simdTable, plainTable] = [true, false].map((simd) => {
+      const table = new GrowableRows(rank, 4, simd);
+      table.ensure(599, (row, index) => row.set(values.subarray(index * rank, (index + 1) * rank)));
+      return table;
+    });
     const simd = new RidgeSystem(rank, true);
     const plain = new RidgeSystem(rank, false);
     for (const count of [37, 0, 5, 1, 600]) {
       const ids = Int32Array.from({ length: 2 * count }, (_, k) => (k % 2 === 0 ? rng.int(600) : -1));
-      for (const system of [simd, plain]) {
+      for (const [system, table] of [
+        [simd, simdTable!],
+        [plain, plainTable!],
+      ] as const) {
         system.reset(
           0.5,
           Float64Array.from({ length: rank * rank }, (_, k) => k / 7),

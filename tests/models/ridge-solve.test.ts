@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+import { GrowableRows } from '../../src/models/packed.js';
 import { RidgeSystem } from '../../src/models/ridge-solve.js';
 import { createRng } from '../../src/random.js';
 
@@ -40,7 +41,8 @@ test('a singular system without ridge stays finite', () => {
 test('addRows (gathered, tiled) sums what add does row by row, for every rank and a reused block', () => {
   const rng = createRng(9);
   for (const rank of [1, 2, 3, 5, 8, 20, 21]) {
-    const table = Float64Array.from({ length: 40 * rank }, () => rng.normal());
+    const table = new GrowableRows(rank, 40);
+    table.ensure(39, (row) => row.forEach((_, f) => (row[f] = rng.normal())));
     const tiled = new RidgeSystem(rank);
     const oneByOne = new RidgeSystem(rank);
     // Twice on one system: the second call reuses (and must not be misled by) the first's block.
@@ -49,7 +51,7 @@ test('addRows (gathered, tiled) sums what add does row by row, for every rank an
       tiled.reset(0.5);
       oneByOne.reset(0.5);
       tiled.addRows(table, ids, 2, count, 1.5, 0.75);
-      for (let k = 0; k < count; k++) oneByOne.add(table, ids[2 * k]! * rank, 1.5, 0.75);
+      for (let k = 0; k < count; k++) oneByOne.add(table.raw, ids[2 * k]! * rank, 1.5, 0.75);
       for (let f = 0; f < rank; f++) {
         assert.ok(Math.abs(tiled.rhs[f]! - oneByOne.rhs[f]!) < 1e-9, `rank ${rank}, rhs ${f}`);
         for (let g = f; g < rank; g++) {
