@@ -59,6 +59,19 @@ test('dotScores refuses rows the table does not have (the kernel would read its 
   assert.throws(() => table.dotScores(new Float64Array(3), 0, 1, 3, 2, new Float64Array(2)), RangeError);
 });
 
+test('gramSums refuses a row the table does not have and a width that is no whole tile (the kernel would read its scratch)', () => {
+  for (const simd of [true, false]) {
+    const table = new GrowableRows(3, 4, simd);
+    table.ensure(1, (row) => row.fill(1));
+    const [sums, tiles] = [new Float64Array(4), new Float64Array(16)];
+    table.gramSums(Int32Array.of(1, 0), 1, 2, 4, sums, tiles);
+    assert.deepEqual([...sums.subarray(0, 3)], [2, 2, 2], `simd ${simd}`);
+    assert.throws(() => table.gramSums(Int32Array.of(0, 2), 1, 2, 4, sums, tiles), RangeError, `simd ${simd}: row 2`);
+    assert.throws(() => table.gramSums(Int32Array.of(-1), 1, 1, 4, sums, tiles), RangeError, `simd ${simd}: row -1`);
+    assert.throws(() => table.gramSums(Int32Array.of(0), 1, 1, 3, sums, tiles), RangeError, `simd ${simd}: width 3`);
+  }
+});
+
 test("addRows by the kernel (rows read in place) sums what the TypeScript tiles do, bit for bit, for every rank and the table's last rows", () => {
   const rng = createRng(9);
   for (const rank of [1, 2, 3, 5, 8, 20, 21]) {
