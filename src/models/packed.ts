@@ -69,12 +69,12 @@ export class GrowableRows {
     this.rows = index + 1;
   }
 
-  /** A live view of one row (valid until the next `ensure` that grows the table). */
+  /** A live view of one row (valid until the next `ensure` or `gramSums` that grows the table's memory). */
   row(index: number): Float64Array {
     return this.data.subarray(index * this.width, (index + 1) * this.width);
   }
 
-  /** The whole backing array, for tight loops: row r starts at r * width (valid until the next `ensure` that grows the table). */
+  /** The whole backing array, for tight loops: row r starts at r * width (valid as `row`'s views are). */
   get raw(): Float64Array {
     return this.data;
   }
@@ -126,16 +126,20 @@ export class GrowableRows {
 
   /**
    * Column sums and Gram tiles of the rows ids[k · stride] for k < count, as `width` columns
-   * (a multiple of 4 at least the table's width; columns past it read as zero):
+   * (a multiple of 4 at least the table's width):
    *   sums[g] = Σ_k x_kg for g < width;
    *   tiles[f · width + g] = Σ_k x_kf x_kg for f a multiple of 4 and its next 3 rows, g ≥ f even
    * (the upper triangle and a little below it), each summed over k in order: the normal
    * equations' sums of an ALS row (RidgeSystem.addRows). The kernel reads the rows where they
-   * lie; the TypeScript form gathers them first. The same numbers either way.
+   * lie; the TypeScript form gathers them first. The same numbers either way for every entry
+   * within the table's width; sums and entries past it are unspecified (the kernel reads what
+   * follows a row there). May grow the table's memory (its scratch): views taken before are
+   * then stale.
    */
   gramSums(ids: Int32Array, stride: number, count: number, width: number, sums: Float64Array, tiles: Float64Array): void {
     if (width % 4 !== 0 || width < this.width || sums.length < width || tiles.length < width * width)
       throw new RangeError(`gramSums: ${width} columns for a table ${this.width} wide, into ${sums.length} sums and ${tiles.length} tiles`);
+    if (!(Number.isInteger(stride) && stride >= 1)) throw new RangeError(`gramSums: an id stride of ${stride}`);
     for (let k = 0; k < count; k++) {
       const id = ids[k * stride]!;
       if (!(id >= 0 && id < this.rows)) throw new RangeError(`gramSums: row ${id} of a table of ${this.rows}`);

@@ -69,7 +69,25 @@ test('gramSums refuses a row the table does not have and a width that is no whol
     assert.throws(() => table.gramSums(Int32Array.of(0, 2), 1, 2, 4, sums, tiles), RangeError, `simd ${simd}: row 2`);
     assert.throws(() => table.gramSums(Int32Array.of(-1), 1, 1, 4, sums, tiles), RangeError, `simd ${simd}: row -1`);
     assert.throws(() => table.gramSums(Int32Array.of(0), 1, 1, 3, sums, tiles), RangeError, `simd ${simd}: width 3`);
+    assert.throws(() => table.gramSums(Int32Array.of(0), 0, 1, 4, sums, tiles), RangeError, `simd ${simd}: stride 0`);
   }
+});
+
+test('gramSums that grows its memory (many ids) leaves the table readable and sums what the TypeScript form does', () => {
+  const rng = createRng(5);
+  const [simdTable, plainTable] = [true, false].map((simd) => new GrowableRows(20, 8, simd));
+  const values = Float64Array.from({ length: 8 * 20 }, () => rng.normal());
+  for (const table of [simdTable!, plainTable!]) table.ensure(7, (row, index) => row.set(values.subarray(index * 20, (index + 1) * 20)));
+  // 40,000 ids: far more scratch than a table of 8 rows had, so the kernel's memory grows.
+  const ids = Int32Array.from({ length: 40_000 }, () => rng.int(8));
+  const [simdSums, plainSums] = [new Float64Array(20), new Float64Array(20)];
+  const [simdTiles, plainTiles] = [new Float64Array(400), new Float64Array(400)];
+  simdTable!.gramSums(ids, 1, ids.length, 20, simdSums, simdTiles);
+  plainTable!.gramSums(ids, 1, ids.length, 20, plainSums, plainTiles);
+  assert.deepEqual(simdSums, plainSums);
+  assert.deepEqual(simdTiles, plainTiles);
+  assert.deepEqual(simdTable!.raw.subarray(0, 160), values, 'the rows, read through raw after the growth');
+  assert.deepEqual(simdTable!.row(7), values.subarray(140, 160));
 });
 
 test("addRows by the kernel (rows read in place) sums what the TypeScript tiles do, bit for bit, for every rank and the table's last rows", () => {
@@ -85,7 +103,8 @@ test("addRows by the kernel (rows read in place) sums what the TypeScript tiles 
     const simd = new RidgeSystem(rank, true);
     const plain = new RidgeSystem(rank, false);
     for (const count of [37, 0, 5, 1, 600]) {
-      const ids = Int32Array.from({ length: 2 * count }, (_, k) => (k % 2 === 0 ? rng.int(600) : -1));
+      // The table's last row among them: its padding lanes read past the rows.
+      const ids = Int32Array.from({ length: 2 * count }, (_, k) => (k === 0 ? 599 : k % 2 === 0 ? rng.int(600) : -1));
       for (const [system, table] of [
         [simd, simdTable!],
         [plain, plainTable!],

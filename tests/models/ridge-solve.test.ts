@@ -38,14 +38,14 @@ test('a singular system without ridge stays finite', () => {
   assert.ok(solution.every(Number.isFinite), `${solution}`);
 });
 
-test('addRows (gathered, tiled) sums what add does row by row, for every rank and a reused block', () => {
+test('addRows (gathered, tiled) sums what add does row by row, for every rank, twice on one system', () => {
   const rng = createRng(9);
   for (const rank of [1, 2, 3, 5, 8, 20, 21]) {
     const table = new GrowableRows(rank, 40);
     table.ensure(39, (row) => row.forEach((_, f) => (row[f] = rng.normal())));
     const tiled = new RidgeSystem(rank);
     const oneByOne = new RidgeSystem(rank);
-    // Twice on one system: the second call reuses (and must not be misled by) the first's block.
+    // Twice on one system: the second call must not be misled by what the first left behind.
     for (const count of [37, 5]) {
       const ids = Int32Array.from({ length: 2 * count }, (_, k) => (k % 2 === 0 ? rng.int(40) : -1));
       tiled.reset(0.5);
