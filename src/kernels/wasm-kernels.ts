@@ -20,7 +20,7 @@ export const simdKernels = compiled !== undefined;
 interface KernelExports {
   dotScores(u: number, rows: number, stride: number, length: number, count: number, out: number): void;
   gramSums(rows: number, rowStride: number, ids: number, idStride: number, count: number, width: number, sums: number, gram: number): void;
-  topK(scores: number, count: number, k: number, mask: number, heapScores: number, heapIndexes: number): number;
+  topK(scores: number, count: number, k: number, heapScores: number, heapIndexes: number): number;
   choleskySolve(a: number, rhs: number, x: number, r: number): void;
   bestDot(u: number, rows: number, stride: number, length: number, ids: number, n: number): number;
   rankValues(values: number, n: number, sorted: number, ids: number, below: number): void;
@@ -29,13 +29,12 @@ interface KernelExports {
 /**
  * A growable WebAssembly memory and the kernels that read and write it. Every offset and stride
  * counts elements of the data it points at: float64s for factors and scores, int32s for ids and
- * heap indexes, bytes for masks.
+ * heap indexes.
  */
 export class KernelMemory {
   private readonly memory: WebAssembly.Memory;
   private readonly kernels: KernelExports;
   private view: Float64Array;
-  private byteView: Uint8Array;
   private intView: Int32Array;
 
   constructor(elements: number) {
@@ -43,7 +42,6 @@ export class KernelMemory {
     this.memory = new WebAssembly.Memory({ initial: pagesFor(elements) });
     this.kernels = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports as unknown as KernelExports;
     this.view = new Float64Array(this.memory.buffer);
-    this.byteView = new Uint8Array(this.memory.buffer);
     this.intView = new Int32Array(this.memory.buffer);
   }
 
@@ -54,7 +52,6 @@ export class KernelMemory {
     if (pages > have) {
       this.memory.grow(pages - have);
       this.view = new Float64Array(this.memory.buffer);
-      this.byteView = new Uint8Array(this.memory.buffer);
       this.intView = new Int32Array(this.memory.buffer);
     }
     return this.view;
@@ -65,11 +62,7 @@ export class KernelMemory {
     return this.view;
   }
 
-  /** The memory as bytes and as int32s (valid as `f64` is). */
-  get u8(): Uint8Array {
-    return this.byteView;
-  }
-
+  /** The memory as int32s (valid as `f64` is). */
   get i32(): Int32Array {
     return this.intView;
   }
@@ -91,11 +84,11 @@ export class KernelMemory {
   }
 
   /**
-   * The k best of m[scores..scores + count) whose byte at mask + i is 0, best first (ties to the
-   * lower index), into float64s at heapScores and int32s at heapIndexes; returns how many.
+   * The k best of m[scores..scores + count), best first (ties to the lower index; -Infinity and
+   * NaN never), into float64s at heapScores and int32s at heapIndexes; returns how many.
    */
-  topK(scores: number, count: number, k: number, mask: number, heapScores: number, heapIndexes: number): number {
-    return this.kernels.topK(8 * scores, count, k, mask, 8 * heapScores, 4 * heapIndexes);
+  topK(scores: number, count: number, k: number, heapScores: number, heapIndexes: number): number {
+    return this.kernels.topK(8 * scores, count, k, 8 * heapScores, 4 * heapIndexes);
   }
 
   /** RidgeSystem.solve's Cholesky solve of the r × r system at a (overwritten) for rhs, into x. */

@@ -57,7 +57,7 @@
 import { Matrix, solve } from 'ml-matrix';
 import { SharedDeltas, type SharedTable } from './shared-deltas.js';
 import { clampToScale } from '../events/scale.js';
-import { topKMasked } from '../ranking/top-k.js';
+import { topKExcluding } from '../ranking/top-k.js';
 import { KernelMemory, simdKernels } from '../kernels/wasm-kernels.js';
 import { withIndex } from '../typed-arrays.js';
 import { eventShare } from './event-share.js';
@@ -181,7 +181,6 @@ export class Ensemble implements RatingModel, RankingModel {
   private candidateScores = new Float64Array(256);
   private values = new Float64Array(256);
   private sorted = new Float64Array(256);
-  private seenMask = new Uint8Array(1024);
   private lastInputs: { user: number; item: number; events: number; x: Float64Array } | undefined;
 
   constructor(
@@ -357,10 +356,6 @@ export class Ensemble implements RatingModel, RankingModel {
     this.stampGeneration = withIndex(this.stampGeneration, itemCount);
     this.stampPosition = withIndex(this.stampPosition, itemCount);
     this.candidateItems = withIndex(this.candidateItems, sources * n);
-    // What the user rated as a byte per item, for the many exclusion checks of the top-N scans.
-    this.seenMask = withIndex(this.seenMask, itemCount);
-    const mask = this.seenMask;
-    for (const item of seen) if (item < mask.length) mask[item] = 1;
     const width = this.ranking.length;
     let count = 0;
     // Each input's scores: the ones handed in (read, not copied), or computed into a buffer of its own.
@@ -374,7 +369,7 @@ export class Ensemble implements RatingModel, RankingModel {
         this.rankers[m]!.scoreAll(user, itemCount, buffer, seen);
       }
       inputScoresOf.push(buffer);
-      const top = topKMasked(buffer, itemCount, n, mask);
+      const top = topKExcluding(buffer, itemCount, n, seen);
       topOf.push(top);
       for (const { index } of top) {
         if (this.stampGeneration[index] !== generation) {
@@ -384,7 +379,6 @@ export class Ensemble implements RatingModel, RankingModel {
         }
       }
     }
-    for (const item of seen) if (item < mask.length) mask[item] = 0;
     const items = this.candidateItems.subarray(0, count);
     this.candidateFeatures = withIndex(this.candidateFeatures, count * width);
     this.candidateScores = withIndex(this.candidateScores, count);
@@ -419,9 +413,10 @@ export class Ensemble implements RatingModel, RankingModel {
       for (const { index } of topOf[m]!) features[this.stampPosition[index]! * width + m * PER_SOURCE + 2] = 1;
     }
     const scores = this.candidateScores.subarray(0, count);
+    const weights = this.ranking;
     for (let c = 0; c < count; c++) {
       let s = 0;
-      for (let f = 0; f < width; f++) s += this.ranking[f]! * features[c * width + f]!;
+      for (let f = 0; f < width; f++) s += weights[f]! * features[c * width + f]!;
       scores[c] = s;
     }
     this.memo = { user, events: this.events, generation, items, features, scores };

@@ -11,28 +11,24 @@ export interface ScoredIndex {
   readonly score: number;
 }
 
-/** The SIMD kernel's memory for `topKMasked` (one per thread, as the heap's arrays below). */
+/** The SIMD kernel's memory for `topKExcluding` (one per thread, as the heap's arrays below). */
 let kernels: KernelMemory | undefined;
 
 /**
- * `topK(scores, count, k, (index) => mask[index] === 1)` for a mask of 0s and 1s, by the SIMD
- * kernel where it runs (the same list): the candidate scans of the ensemble, which keeps what a
- * user rated as such a mask.
+ * `topK(scores, count, k, (index) => excluded.has(index))`, by the SIMD kernel where it runs
+ * (the same list): the candidate scans of the ensemble, which excludes what a user rated. The
+ * kernel reads a copy of the scores in which the excluded items' are -Infinity (never listed).
  */
-export function topKMasked(scores: Float64Array, count: number, k: number, mask: Uint8Array): ScoredIndex[] {
-  if (!simdKernels || k <= 0) return topK(scores, count, k, (index) => mask[index] === 1);
-  if (scores.length < count) throw new RangeError(`topKMasked: ${count} items, ${scores.length} scores`);
-  // Float64s: the heap's scores [0, k), the scores [k, k + count), then the heap's indexes (int32s) and the mask (bytes).
+export function topKExcluding(scores: Float64Array, count: number, k: number, excluded: ReadonlySet<number>): ScoredIndex[] {
+  if (!simdKernels || k <= 0) return topK(scores, count, k, (index) => excluded.has(index));
+  if (scores.length < count) throw new RangeError(`topKExcluding: ${count} items, ${scores.length} scores`);
+  // Float64s: the heap's scores [0, k), the scores [k, k + count), then the heap's indexes (int32s).
   const heapIndexesAt = 2 * (k + count);
-  const maskAt = 4 * (heapIndexesAt + k);
   kernels ??= new KernelMemory(0);
-  const memory = kernels.reserve(Math.ceil((maskAt + count) / 8));
+  const memory = kernels.reserve(Math.ceil((heapIndexesAt + k) / 2));
   memory.set(scores.subarray(0, count), k);
-  // Items past the mask's end are not excluded (as mask[index] === 1 says of them).
-  const bytes = kernels.u8;
-  bytes.set(mask.subarray(0, count), maskAt);
-  if (mask.length < count) bytes.fill(0, maskAt + mask.length, maskAt + count);
-  const size = kernels.topK(k, count, k, maskAt, 0, heapIndexesAt);
+  for (const index of excluded) if (index >= 0 && index < count) memory[k + index] = -Infinity;
+  const size = kernels.topK(k, count, k, 0, heapIndexesAt);
   const indexes = kernels.i32;
   const result: ScoredIndex[] = [];
   for (let i = 0; i < size; i++) result.push({ index: indexes[heapIndexesAt + i]!, score: memory[i]! });

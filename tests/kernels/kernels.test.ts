@@ -14,7 +14,7 @@ import { writeSyntheticDataset } from '../../streams/datasets/write-synthetic.js
 import { dotScores } from '../../src/models/dot-scores.js';
 import { GrowableRows } from '../../src/models/packed.js';
 import { RidgeSystem } from '../../src/models/ridge-solve.js';
-import { topK, topKMasked } from '../../src/ranking/top-k.js';
+import { topK, topKExcluding } from '../../src/ranking/top-k.js';
 import { createRng } from '../../src/random.js';
 
 test('the SIMD kernels run on this Node (else the tests below would compare the TypeScript forms with themselves)', () => {
@@ -122,7 +122,7 @@ test("addRows by the kernel (rows read in place) sums what the TypeScript tiles 
   }
 });
 
-test('topKMasked lists what topK does (ties, NaN, ±Infinity, ±0, a mask shorter than the items, k above the count)', () => {
+test('topKExcluding lists what topK does (ties, NaN, ±Infinity, ±0, rising scores, excluded ids past the items, k above the count)', () => {
   const rng = createRng(17);
   const specials = [-Infinity, Number.NaN, Infinity, 0, -0];
   for (let trial = 0; trial < 400; trial++) {
@@ -131,15 +131,22 @@ test('topKMasked lists what topK does (ties, NaN, ±Infinity, ±0, a mask shorte
     const scores = Float64Array.from({ length: count + rng.int(3) }, () =>
       rng.next() < 0.05 ? specials[rng.int(specials.length)]! : Math.round(rng.normal() * 8) / 4,
     );
-    // Sometimes shorter than the items: those past its end are not excluded.
-    const mask = new Uint8Array(rng.next() < 0.2 ? rng.int(count) : count);
-    for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < 0.3 ? 1 : 0;
+    // Sometimes a run of the best scores at the start or the end (the floor's blocks then differ most).
+    if (rng.next() < 0.2) for (let i = 0; i < Math.min(count, 40); i++) scores[rng.next() < 0.5 ? i : count - 1 - i] = 10 + rng.int(3);
+    // Sometimes rising with the index: every item enters the kept list, at its head.
+    else if (rng.next() < 0.1) scores.forEach((_, i) => (scores[i] = i / 8));
+    const excluded = new Set<number>();
+    for (let i = 0; i < count; i++) if (rng.next() < 0.3) excluded.add(i);
+    // Ids outside the items are ignored.
+    if (rng.next() < 0.2) [count, count + 5, -1].forEach((id) => excluded.add(id));
     const k = 1 + rng.int(rng.next() < 0.2 ? count + 10 : 60);
+    const copy = scores.slice();
     assert.deepEqual(
-      topKMasked(scores, count, k, mask),
-      topK(scores, count, k, (index) => mask[index] === 1),
+      topKExcluding(scores, count, k, excluded),
+      topK(scores, count, k, (index) => excluded.has(index)),
       `trial ${trial}, count ${count}, k ${k}`,
     );
+    assert.deepEqual(scores, copy, 'the scores are left as they were');
   }
 });
 
@@ -147,9 +154,9 @@ test('with RXREC_WASM=0 the TypeScript forms run and list the same', () => {
   const module = fileURLToPath(new URL('../../src/ranking/top-k.js', import.meta.url));
   const kernels = fileURLToPath(new URL('../../src/kernels/wasm-kernels.js', import.meta.url));
   const script = `
-    const { topKMasked } = await import(${JSON.stringify(module)});
+    const { topKExcluding } = await import(${JSON.stringify(module)});
     const { simdKernels } = await import(${JSON.stringify(kernels)});
-    const list = topKMasked(Float64Array.from([3, 1, 4, 1, 5, 9, 2, 6]), 8, 3, Uint8Array.from([0, 0, 0, 0, 0, 1, 0, 0]));
+    const list = topKExcluding(Float64Array.from([3, 1, 4, 1, 5, 9, 2, 6]), 8, 3, new Set([5]));
     console.log(JSON.stringify({ simdKernels, list }));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, RXREC_WASM: '0' } });
   assert.deepEqual(JSON.parse(String(out)), {
