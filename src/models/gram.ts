@@ -1,4 +1,5 @@
 /** Gram matrices of row-major factor tables, the shared kernel of the ALS solvers. */
+import type { GrowableRows } from './packed.js';
 
 /** gram += w v vᵀ (upper triangle of the r × r gram) for v = rows[at..at+r). */
 export function addOuterUpper(gram: Float64Array, rows: Float64Array, at: number, r: number, weight = 1): void {
@@ -14,6 +15,27 @@ export function addOuterUpper(gram: Float64Array, rows: Float64Array, at: number
 export function gramUpper(gram: Float64Array, rows: Float64Array, count: number, r: number, include?: (row: number) => boolean): Float64Array {
   gram.fill(0);
   for (let row = 0; row < count; row++) if (!include || include(row)) addOuterUpper(gram, rows, row * r, r);
+  return gram;
+}
+
+/**
+ * gramUpper(gram, table.raw, count, table.width, include) by the table's Gram sums (the SIMD
+ * kernel where it runs, reading the rows where they lie): the same sums in the same row order,
+ * so the same matrix bit for bit (a skipped zero product adds nothing to a sum begun at +0),
+ * several times faster. Whole-table Gram matrices, as implicit ALS recomputes at every sweep.
+ */
+export function tableGramUpper(gram: Float64Array, table: GrowableRows, count: number, include?: (row: number) => boolean): Float64Array {
+  const r = table.width;
+  const width = Math.ceil(r / 4) * 4;
+  const ids = new Int32Array(count);
+  let n = 0;
+  for (let row = 0; row < count; row++) if (!include || include(row)) ids[n++] = row;
+  const sums = new Float64Array(width);
+  const tiles = new Float64Array(width * width);
+  table.gramSums(ids, 1, n, width, sums, tiles);
+  // Entry (f, h ≥ f) is in tile row f (the tiles cover g from f rounded down to 4).
+  gram.fill(0);
+  for (let f = 0; f < r; f++) for (let h = f; h < r; h++) gram[f * r + h] = tiles[f * width + h]!;
   return gram;
 }
 

@@ -50,7 +50,7 @@
  *   model.scoreAll(0, 4, scores, new Set([3]));
  */
 import { FoldInState } from './fold-in-state.js';
-import { addOuterUpper, gramUpper } from './gram.js';
+import { addOuterUpper, tableGramUpper } from './gram.js';
 import type { Explanation, IndexedRating, ModelContext, RankingModel, StateValue } from './model.js';
 import { RidgeSystem } from './ridge-solve.js';
 
@@ -152,7 +152,7 @@ export class ImplicitAls implements RankingModel {
     // A row left out for having no picks gets its first: YᵀY again, in row order (as a restore builds it).
     const firstPickOfRow = item < this.itemRowsInGram && state.ratings.raterCount(item) === 1;
     if (firstPickOfRow || this.itemRowsInGram < state.items.rowCount) this.solveUnsolved();
-    if (firstPickOfRow) gramUpper(this.itemGram, state.items.raw, this.itemRowsInGram, r, this.hasRaters);
+    if (firstPickOfRow) tableGramUpper(this.itemGram, state.items, this.itemRowsInGram, this.hasRaters);
     this.addNewItemRows();
     let sums = this.sums.get(user);
     if (!sums) {
@@ -204,17 +204,17 @@ export class ImplicitAls implements RankingModel {
 
   private sweep(): void {
     const { state } = this;
-    const r = this.options.rank;
     this.solveUnsolved();
-    gramUpper(this.userGram, state.users.raw, state.users.rowCount, r, this.hasPicks);
+    tableGramUpper(this.userGram, state.users, state.users.rowCount, this.hasPicks);
     for (const item of [...this.window].sort((a, b) => a - b)) this.solveItem(item);
     this.window.clear();
     this.sums.clear();
-    this.swept = this.itemRowsInGram = 0;
-    this.itemGram.fill(0);
+    // YᵀY anew over every item row with raters, in row order.
+    const count = state.items.rowCount;
+    tableGramUpper(this.itemGram, state.items, count, this.hasRaters);
     this.raterlessItems = false;
-    this.addNewItemRows();
-    this.swept = this.itemRowsInGram;
+    for (let item = 0; item < count && !this.raterlessItems; item++) this.raterlessItems = !this.hasRaters(item);
+    this.swept = this.itemRowsInGram = count;
   }
 
   private solveItem(item: number): void {
@@ -282,7 +282,7 @@ export class ImplicitAls implements RankingModel {
     const every = this.options.sweepEvery;
     if (this.nextSweep <= this.events) this.nextSweep = (Math.floor(this.events / every) + 1) * every;
     // YᵀY as the live model has it: the rows at the last sweep, then each later row in order.
-    gramUpper(this.itemGram, this.state.items.raw, this.swept, this.options.rank, this.hasRaters);
+    tableGramUpper(this.itemGram, this.state.items, this.swept, this.hasRaters);
     this.raterlessItems = false;
     for (let item = 0; item < this.swept && !this.raterlessItems; item++) this.raterlessItems = !this.hasRaters(item);
     this.itemRowsInGram = this.swept;

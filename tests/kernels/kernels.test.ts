@@ -13,6 +13,7 @@ import { KernelMemory, simdKernels } from '../../src/kernels/wasm-kernels.js';
 import { writeSyntheticDataset } from '../../streams/datasets/write-synthetic.js';
 import { dotScores } from '../../src/models/dot-scores.js';
 import { GrowableRows } from '../../src/models/packed.js';
+import { gramUpper, tableGramUpper } from '../../src/models/gram.js';
 import { RidgeSystem } from '../../src/models/ridge-solve.js';
 import { topK, topKExcluding } from '../../src/ranking/top-k.js';
 import { createRng } from '../../src/random.js';
@@ -118,6 +119,26 @@ test("addRows by the kernel (rows read in place) sums what the TypeScript tiles 
       assert.deepEqual(simd.rhs, plain.rhs, `rank ${rank}, count ${count}: rhs`);
       assert.deepEqual(simd.gram, plain.gram, `rank ${rank}, count ${count}: gram`);
       assert.deepEqual(simd.solve(), plain.solve(), `rank ${rank}, count ${count}: solution`);
+    }
+  }
+});
+
+test("tableGramUpper (a table's Gram sums) gives gramUpper's matrix bit for bit: every rank, rows left out, zeros in the rows", () => {
+  const rng = createRng(23);
+  for (const rank of [1, 3, 4, 20, 21]) {
+    // Some exact zeros, which gramUpper skips and the sums add.
+    const values = Float64Array.from({ length: 300 * rank }, () => (rng.next() < 0.1 ? 0 : rng.normal()));
+    for (const simd of [true, false]) {
+      const table = new GrowableRows(rank, 4, simd);
+      table.ensure(299, (row, index) => row.set(values.subarray(index * rank, (index + 1) * rank)));
+      for (const count of [0, 1, 17, 300]) {
+        for (const include of [undefined, (row: number) => row % 3 !== 1]) {
+          const expected = gramUpper(new Float64Array(rank * rank), table.raw, count, rank, include);
+          // Garbage first: every entry is written.
+          const got = tableGramUpper(new Float64Array(rank * rank).fill(Number.NaN), table, count, include);
+          assert.deepEqual(got, expected, `rank ${rank}, simd ${simd}, count ${count}, ${include ? 'some rows' : 'every row'}`);
+        }
+      }
     }
   }
 });
