@@ -244,7 +244,12 @@ export function runPipeline(parts: PipelineParts, settings: PipelineSettings): O
     const end = metrics.stageDuration.startTimer({ stage: 'publish' });
     const publishedAt = now();
     const sourceOffset = lastOffset(batch.records);
-    const titleOf: TitleOf = (itemId) => store.itemLabel(itemId)?.title;
+    // Memoised for the batch: the same few items explain many lists, and each read decodes a row.
+    const titles = new Map<string, string | undefined>();
+    const titleOf: TitleOf = (itemId) => {
+      if (!titles.has(itemId)) titles.set(itemId, store.itemLabel(itemId)?.title);
+      return titles.get(itemId);
+    };
     const lists = batch.lists.map((list) => toRecommendationList(recommender, list, sourceOffset, publishedAt, titleOf, store));
     if (lists.length > 0) await recommendations.publish(lists);
     if (parts.similarItems) {
