@@ -65,17 +65,19 @@
   ;; Column sums and Gram sums of `count` rows of `width` float64s (a multiple of 4), row k at
   ;; rows + ids[k · idStride] · rowStride (int32 ids; strides in bytes), read where they lie,
   ;; each sum over k in order from 0:
-  ;;   sums[g] = Σ_k x_kg for g < width;
-  ;;   gram[f · width + g] = Σ_k x_kf x_kg for f a multiple of 4 with its next 3 rows, g ≥ f even, g + 1 < width.
+  ;;   sums[g] = Σ_k (sumWeight x_kg) for g < width;
+  ;;   gram[f · width + g] = Σ_k (weight x_kf) x_kg for f a multiple of 4 with its next 3 rows, g ≥ f even, g + 1 < width
+  ;; (the products in the order addOuterUpper and a weighted rhs take them; weights of 1 change nothing).
   ;; Entries below those tiles are left as they were. A table row narrower than `width` lends
   ;; its padding lanes the next float64s of the memory: they reach only sums and entries past
   ;; the row's width, which the caller drops (lanes never mix).
   (func (export "gramSums")
     (param $rows i32) (param $rowStride i32) (param $ids i32) (param $idStride i32) (param $count i32)
-    (param $width i32) (param $sums i32) (param $gram i32)
-    (local $end i32) (local $k i32) (local $at i32) (local $f i32) (local $g i32) (local $fo i32) (local $go i32) (local $out i32) (local $gramRow i32)
+    (param $width i32) (param $sums i32) (param $gram i32) (param $weight f64) (param $sumWeight f64)
+    (local $sw v128) (local $end i32) (local $k i32) (local $at i32) (local $f i32) (local $g i32) (local $fo i32) (local $go i32) (local $out i32) (local $gramRow i32)
     (local $s v128) (local $y v128) (local $a v128) (local $b v128) (local $c v128) (local $d v128)
     (local.set $gramRow (i32.shl (local.get $width) (i32.const 3)))
+    (local.set $sw (f64x2.splat (local.get $sumWeight)))
     (local.set $end (i32.add (local.get $ids) (i32.mul (local.get $count) (local.get $idStride))))
     (local.set $g (i32.const 0))
     (block $sumsDone
@@ -88,7 +90,7 @@
           (loop $rowsLoop
             (br_if $rowsDone (i32.ge_u (local.get $k) (local.get $end)))
             (local.set $at (i32.add (local.get $rows) (i32.mul (i32.load (local.get $k)) (local.get $rowStride))))
-            (local.set $s (f64x2.add (local.get $s) (v128.load (i32.add (local.get $at) (local.get $go)))))
+            (local.set $s (f64x2.add (local.get $s) (f64x2.mul (local.get $sw) (v128.load (i32.add (local.get $at) (local.get $go))))))
             (local.set $k (i32.add (local.get $k) (local.get $idStride)))
             (br $rowsLoop)))
         (v128.store (i32.add (local.get $sums) (local.get $go)) (local.get $s))
@@ -115,10 +117,10 @@
                 (local.set $at (i32.add (local.get $rows) (i32.mul (i32.load (local.get $k)) (local.get $rowStride))))
                 (local.set $y (v128.load (i32.add (local.get $at) (local.get $go))))
                 (local.set $at (i32.add (local.get $at) (local.get $fo)))
-                (local.set $a (f64x2.add (local.get $a) (f64x2.mul (f64x2.splat (f64.load (local.get $at))) (local.get $y))))
-                (local.set $b (f64x2.add (local.get $b) (f64x2.mul (f64x2.splat (f64.load offset=8 (local.get $at))) (local.get $y))))
-                (local.set $c (f64x2.add (local.get $c) (f64x2.mul (f64x2.splat (f64.load offset=16 (local.get $at))) (local.get $y))))
-                (local.set $d (f64x2.add (local.get $d) (f64x2.mul (f64x2.splat (f64.load offset=24 (local.get $at))) (local.get $y))))
+                (local.set $a (f64x2.add (local.get $a) (f64x2.mul (f64x2.splat (f64.mul (local.get $weight) (f64.load (local.get $at)))) (local.get $y))))
+                (local.set $b (f64x2.add (local.get $b) (f64x2.mul (f64x2.splat (f64.mul (local.get $weight) (f64.load offset=8 (local.get $at)))) (local.get $y))))
+                (local.set $c (f64x2.add (local.get $c) (f64x2.mul (f64x2.splat (f64.mul (local.get $weight) (f64.load offset=16 (local.get $at)))) (local.get $y))))
+                (local.set $d (f64x2.add (local.get $d) (f64x2.mul (f64x2.splat (f64.mul (local.get $weight) (f64.load offset=24 (local.get $at)))) (local.get $y))))
                 (local.set $k (i32.add (local.get $k) (local.get $idStride)))
                 (br $tile)))
             (local.set $out (i32.add (local.get $gram) (i32.add (i32.mul (local.get $f) (local.get $gramRow)) (local.get $go))))

@@ -19,7 +19,18 @@ export const simdKernels = compiled !== undefined;
 
 interface KernelExports {
   dotScores(u: number, rows: number, stride: number, length: number, count: number, out: number): void;
-  gramSums(rows: number, rowStride: number, ids: number, idStride: number, count: number, width: number, sums: number, gram: number): void;
+  gramSums(
+    rows: number,
+    rowStride: number,
+    ids: number,
+    idStride: number,
+    count: number,
+    width: number,
+    sums: number,
+    gram: number,
+    weight: number,
+    sumWeight: number,
+  ): void;
   topK(scores: number, count: number, k: number, heapScores: number, heapIndexes: number): number;
   choleskySolve(a: number, rhs: number, x: number, r: number): void;
   bestDot(u: number, rows: number, stride: number, length: number, ids: number, n: number): number;
@@ -77,10 +88,22 @@ export class KernelMemory {
    * `width` columns (a multiple of 4): column sums into sums[0..width), and into gram (width ×
    * width) the tiles of rows f..f+3 (f a multiple of 4) by columns g, g + 1 (g ≥ f, even): the
    * upper triangle and a little below it. Columns past a row's own width read the float64s after
-   * it, which reach only entries past that width.
+   * it, which reach only entries past that width. Weighted: each sum adds sumWeight · x_g, each
+   * tile entry (weight · x_f) · x_g (implicit ALS's kept pick sums; 1 and 1 for plain sums).
    */
-  gramSums(rows: number, rowStride: number, ids: number, idStride: number, count: number, width: number, sums: number, gram: number): void {
-    this.kernels.gramSums(8 * rows, 8 * rowStride, 4 * ids, 4 * idStride, count, width, 8 * sums, 8 * gram);
+  gramSums(
+    rows: number,
+    rowStride: number,
+    ids: number,
+    idStride: number,
+    count: number,
+    width: number,
+    sums: number,
+    gram: number,
+    weight = 1,
+    sumWeight = 1,
+  ): void {
+    this.kernels.gramSums(8 * rows, 8 * rowStride, 4 * ids, 4 * idStride, count, width, 8 * sums, 8 * gram, weight, sumWeight);
   }
 
   /**

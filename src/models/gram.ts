@@ -25,32 +25,53 @@ export function gramUpper(gram: Float64Array, rows: Float64Array, count: number,
  * several times faster. Whole-table Gram matrices, as implicit ALS recomputes at every sweep.
  */
 export function tableGramUpper(gram: Float64Array, table: GrowableRows, count: number, include?: (row: number) => boolean): Float64Array {
-  const r = table.width;
-  const width = Math.ceil(r / 4) * 4;
   const ids = new Int32Array(count);
   let n = 0;
   for (let row = 0; row < count; row++) if (!include || include(row)) ids[n++] = row;
-  const sums = new Float64Array(width);
-  const tiles = new Float64Array(width * width);
-  table.gramSums(ids, 1, n, width, sums, tiles);
-  // Entry (f, h ≥ f) is in tile row f (the tiles cover g from f rounded down to 4).
-  gram.fill(0);
-  for (let f = 0; f < r; f++) for (let h = f; h < r; h++) gram[f * r + h] = tiles[f * width + h]!;
-  return gram;
+  return rowsGramUpper(gram, table, ids, n);
 }
 
 /**
- * Over `count` rows of `width` columns (a multiple of 4) in `block`: sums[g] = Σ_k x_kg, and
- * tiles[f · width + g] = Σ_k x_kf x_kg for the 4 × 2 register tiles of rows f..f+3 (f a multiple
+ * gram = Σ_k w v_k v_kᵀ (upper triangle) over the table's rows ids[0..n), and sums = Σ_k s v_k
+ * when given: what addOuterUpper(gram, table.raw, id · r, r, w) and sums[f] += s · v_f give row
+ * by row, bit for bit (the same products, (w v_f) v_h, in the same order), by the Gram sums.
+ */
+export function rowsGramUpper(
+  gram: Float64Array,
+  table: GrowableRows,
+  ids: Int32Array,
+  n: number,
+  weight = 1,
+  sums?: Float64Array,
+  sumWeight = 1,
+): Float64Array {
+  const r = table.width;
+  const width = Math.ceil(r / 4) * 4;
+  if (scratchSums.length < width) [scratchSums, scratchTiles] = [new Float64Array(width), new Float64Array(width * width)];
+  table.gramSums(ids, 1, n, width, scratchSums, scratchTiles, weight, sumWeight);
+  // Entry (f, h ≥ f) is in tile row f (the tiles cover g from f rounded down to 4).
+  gram.fill(0);
+  for (let f = 0; f < r; f++) for (let h = f; h < r; h++) gram[f * r + h] = scratchTiles[f * width + h]!;
+  sums?.set(scratchSums.subarray(0, r));
+  return gram;
+}
+
+/** rowsGramUpper's sums and tiles, reused (one thread each). */
+let scratchSums = new Float64Array(0);
+let scratchTiles = new Float64Array(0);
+
+/**
+ * Over `count` rows of `width` columns (a multiple of 4) in `block`: sums[g] = Σ_k (sumWeight ·
+ * x_kg), and tiles[f · width + g] = Σ_k (weight · x_kf) · x_kg for the 4 × 2 register tiles of rows f..f+3 (f a multiple
  * of 4) by columns g, g + 1 (g ≥ f, even), each summed over k in order. A pass over the block
  * adds 8 entries from 6 loads, against 1 entry a load and a store for rows added one at a time
  * (addOuterUpper): about 3× faster at r = 20. The SIMD kernel gramSums sums the same way.
  */
-export function gramTiles(block: Float64Array, width: number, count: number, sums: Float64Array, tiles: Float64Array): void {
+export function gramTiles(block: Float64Array, width: number, count: number, sums: Float64Array, tiles: Float64Array, weight = 1, sumWeight = 1): void {
   const end = count * width;
   for (let g = 0; g < width; g++) {
     let sum = 0;
-    for (let at = g; at < end; at += width) sum += block[at]!;
+    for (let at = g; at < end; at += width) sum += sumWeight * block[at]!;
     sums[g] = sum;
   }
   for (let f = 0; f < width; f += 4) {
@@ -66,10 +87,10 @@ export function gramTiles(block: Float64Array, width: number, count: number, sum
       for (let at = 0; at < end; at += width) {
         const y0 = block[at + g]!;
         const y1 = block[at + g + 1]!;
-        const x0 = block[at + f]!;
-        const x1 = block[at + f + 1]!;
-        const x2 = block[at + f + 2]!;
-        const x3 = block[at + f + 3]!;
+        const x0 = weight * block[at + f]!;
+        const x1 = weight * block[at + f + 1]!;
+        const x2 = weight * block[at + f + 2]!;
+        const x3 = weight * block[at + f + 3]!;
         a0 += x0 * y0;
         a1 += x0 * y1;
         b0 += x1 * y0;

@@ -50,7 +50,7 @@
  *   model.scoreAll(0, 4, scores, new Set([3]));
  */
 import { FoldInState } from './fold-in-state.js';
-import { addOuterUpper, tableGramUpper } from './gram.js';
+import { addOuterUpper, rowsGramUpper, tableGramUpper } from './gram.js';
 import type { Explanation, IndexedRating, ModelContext, RankingModel, StateValue } from './model.js';
 import { RidgeSystem } from './ridge-solve.js';
 
@@ -156,9 +156,10 @@ export class ImplicitAls implements RankingModel {
     this.addNewItemRows();
     let sums = this.sums.get(user);
     if (!sums) {
+      // Every pick's α y yᵀ and (1 + α) y, as addPick adds them, at once by the Gram sums.
       sums = { gram: new Float64Array(r * r), rhs: new Float64Array(r) };
-      const picks = state.ratings.entitiesOf(user);
-      for (let p = 0, n = state.ratings.length(user); p < n; p++) this.addPick(sums, picks[p]);
+      const { alpha } = this.options;
+      rowsGramUpper(sums.gram, state.items, state.ratings.entitiesOf(user), state.ratings.length(user), alpha, sums.rhs, 1 + alpha);
       this.sums.set(user, sums);
     } else this.addPick(sums, item);
     this.window.add(item);

@@ -127,16 +127,17 @@ export class GrowableRows {
   /**
    * Column sums and Gram tiles of the rows ids[k · stride] for k < count, as `width` columns
    * (a multiple of 4 at least the table's width):
-   *   sums[g] = Σ_k x_kg for g < width;
-   *   tiles[f · width + g] = Σ_k x_kf x_kg for f a multiple of 4 and its next 3 rows, g ≥ f even
+   *   sums[g] = Σ_k (sumWeight · x_kg) for g < width;
+   *   tiles[f · width + g] = Σ_k (weight · x_kf) · x_kg for f a multiple of 4 and its next 3 rows, g ≥ f even
    * (the upper triangle and a little below it), each summed over k in order: the normal
-   * equations' sums of an ALS row (RidgeSystem.addRows). The kernel reads the rows where they
+   * equations' sums of an ALS row (RidgeSystem.addRows, weights 1, which change nothing), and
+   * implicit ALS's kept pick sums (α and 1 + α, the products addOuterUpper takes). The kernel reads the rows where they
    * lie; the TypeScript form gathers them first. The same numbers either way for every entry
    * within the table's width; sums and entries past it are unspecified (the kernel reads what
    * follows a row there). May grow the table's memory (its scratch): views taken before are
    * then stale.
    */
-  gramSums(ids: Int32Array, stride: number, count: number, width: number, sums: Float64Array, tiles: Float64Array): void {
+  gramSums(ids: Int32Array, stride: number, count: number, width: number, sums: Float64Array, tiles: Float64Array, weight = 1, sumWeight = 1): void {
     if (width % 4 !== 0 || width < this.width || sums.length < width || tiles.length < width * width)
       throw new RangeError(`gramSums: ${width} columns for a table ${this.width} wide, into ${sums.length} sums and ${tiles.length} tiles`);
     if (!(Number.isInteger(stride) && stride >= 1)) throw new RangeError(`gramSums: an id stride of ${stride}`);
@@ -145,7 +146,7 @@ export class GrowableRows {
       if (!(id >= 0 && id < this.rows)) throw new RangeError(`gramSums: row ${id} of a table of ${this.rows}`);
     }
     const kernels = this.kernels;
-    if (!kernels) return this.gramSumsGathered(ids, stride, count, width, sums, tiles);
+    if (!kernels) return this.gramSumsGathered(ids, stride, count, width, sums, tiles, weight, sumWeight);
     // Scratch past dotScores': the sums, the tiles, then the ids.
     const sumsAt = this.elementsFor(this.capacity);
     const tilesAt = sumsAt + width;
@@ -154,12 +155,21 @@ export class GrowableRows {
     const memory = kernels.reserve(idsAt + Math.ceil(idCount / 2));
     if (this.data.buffer !== memory.buffer) this.data = memory.subarray(0, this.capacity * this.width);
     kernels.i32.set(ids.subarray(0, idCount), 2 * idsAt);
-    kernels.gramSums(0, this.width, 2 * idsAt, stride, count, width, sumsAt, tilesAt);
+    kernels.gramSums(0, this.width, 2 * idsAt, stride, count, width, sumsAt, tilesAt, weight, sumWeight);
     sums.set(memory.subarray(sumsAt, tilesAt));
     tiles.set(memory.subarray(tilesAt, idsAt));
   }
 
-  private gramSumsGathered(ids: Int32Array, stride: number, count: number, width: number, sums: Float64Array, tiles: Float64Array): void {
+  private gramSumsGathered(
+    ids: Int32Array,
+    stride: number,
+    count: number,
+    width: number,
+    sums: Float64Array,
+    tiles: Float64Array,
+    weight: number,
+    sumWeight: number,
+  ): void {
     const r = this.width;
     if (this.block.length < count * width) this.block = new Float64Array(Math.max(count * width, 2 * this.block.length));
     const block = this.block;
@@ -169,7 +179,7 @@ export class GrowableRows {
       const to = k * width;
       for (let f = 0; f < r; f++) block[to + f] = this.data[from + f]!;
     }
-    gramTiles(block, width, count, sums, tiles);
+    gramTiles(block, width, count, sums, tiles, weight, sumWeight);
   }
 
   /** The rows, then room for one row of factors and a score per row. */

@@ -13,7 +13,7 @@ import { KernelMemory, simdKernels } from '../../src/kernels/wasm-kernels.js';
 import { writeSyntheticDataset } from '../../streams/datasets/write-synthetic.js';
 import { dotScores } from '../../src/models/dot-scores.js';
 import { GrowableRows } from '../../src/models/packed.js';
-import { gramUpper, tableGramUpper } from '../../src/models/gram.js';
+import { addOuterUpper, gramUpper, rowsGramUpper, tableGramUpper } from '../../src/models/gram.js';
 import { RidgeSystem } from '../../src/models/ridge-solve.js';
 import { topK, topKExcluding } from '../../src/ranking/top-k.js';
 import { createRng } from '../../src/random.js';
@@ -137,6 +137,33 @@ test("tableGramUpper (a table's Gram sums) gives gramUpper's matrix bit for bit:
           // Garbage first: every entry is written.
           const got = tableGramUpper(new Float64Array(rank * rank).fill(Number.NaN), table, count, include);
           assert.deepEqual(got, expected, `rank ${rank}, simd ${simd}, count ${count}, ${include ? 'some rows' : 'every row'}`);
+        }
+      }
+    }
+  }
+});
+
+test("rowsGramUpper, weighted, gives implicit ALS's pick sums as addOuterUpper adds them row by row, bit for bit", () => {
+  const rng = createRng(29);
+  for (const rank of [1, 3, 4, 20, 21]) {
+    const values = Float64Array.from({ length: 200 * rank }, () => (rng.next() < 0.1 ? 0 : rng.normal()));
+    for (const simd of [true, false]) {
+      const table = new GrowableRows(rank, 4, simd);
+      table.ensure(199, (row, index) => row.set(values.subarray(index * rank, (index + 1) * rank)));
+      for (const n of [0, 1, 9, 150]) {
+        // Repeats and the table's last row among the ids.
+        const ids = Int32Array.from({ length: n + 3 }, (_, k) => (k === 0 ? 199 : rng.int(200)));
+        for (const alpha of [1, 0.3, 40]) {
+          const gram = new Float64Array(rank * rank);
+          const rhs = new Float64Array(rank);
+          for (let k = 0; k < n; k++) {
+            for (let f = 0; f < rank; f++) rhs[f] += (1 + alpha) * table.raw[ids[k]! * rank + f]!;
+            addOuterUpper(gram, table.raw, ids[k]! * rank, rank, alpha);
+          }
+          const sums = new Float64Array(rank).fill(Number.NaN);
+          const got = rowsGramUpper(new Float64Array(rank * rank).fill(Number.NaN), table, ids, n, alpha, sums, 1 + alpha);
+          assert.deepEqual(got, gram, `rank ${rank}, simd ${simd}, n ${n}, α ${alpha}: gram`);
+          assert.deepEqual(sums, rhs, `rank ${rank}, simd ${simd}, n ${n}, α ${alpha}: sums`);
         }
       }
     }
