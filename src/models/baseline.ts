@@ -100,7 +100,11 @@ export class Baseline implements RatingModel, RankingModel {
   /** Unclamped μ + b_u + b_i: the same order for every user (a popularity-like list). */
   scoreAll(user: number, itemCount: number, scores: Float64Array): void {
     const base = this.mean.value(this.midpoint) + (this.userBias[user] ?? 0);
-    for (let item = 0; item < itemCount; item++) scores[item] = base + (this.itemBias[item] ?? 0);
+    // The table in a local and the loop within it: V8 then reads neither the field nor a bound per item.
+    const bias = this.itemBias;
+    const known = Math.min(itemCount, bias.length);
+    for (let item = 0; item < known; item++) scores[item] = base + bias[item]!;
+    for (let item = known; item < itemCount; item++) scores[item] = base + 0;
   }
 
   drainChanges(): Array<[string, StateValue]> {

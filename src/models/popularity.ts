@@ -137,8 +137,9 @@ export class Popularity implements RankingModel {
   /** Decayed counts: the same order for every user (the cold-start list included). */
   scoreAll(_user: number, itemCount: number, scores: Float64Array): void {
     const toCount = 1 / this.unit;
-    const known = Math.min(itemCount, this.weights.length);
-    for (let item = 0; item < known; item++) scores[item] = this.weights[item]! * toCount;
+    const weights = this.weights;
+    const known = Math.min(itemCount, weights.length);
+    for (let item = 0; item < known; item++) scores[item] = weights[item]! * toCount;
     for (let item = known; item < itemCount; item++) scores[item] = 0;
   }
 
