@@ -31,7 +31,7 @@ interface KernelExports {
     weight: number,
     sumWeight: number,
   ): void;
-  topK(scores: number, count: number, k: number, heapScores: number, heapIndexes: number): number;
+  topK(scores: number, count: number, k: number, listScores: number, listIndexes: number): number;
   choleskySolve(a: number, rhs: number, x: number, r: number): void;
   bestDot(u: number, rows: number, stride: number, length: number, ids: number, n: number): number;
   rankValues(values: number, n: number, sorted: number, ids: number, below: number): void;
@@ -108,10 +108,10 @@ export class KernelMemory {
 
   /**
    * The k best of m[scores..scores + count), best first (ties to the lower index; -Infinity and
-   * NaN never), into float64s at heapScores and int32s at heapIndexes; returns how many.
+   * NaN never), into float64s at listScores and int32s at listIndexes; returns how many.
    */
-  topK(scores: number, count: number, k: number, heapScores: number, heapIndexes: number): number {
-    return this.kernels.topK(8 * scores, count, k, 8 * heapScores, 4 * heapIndexes);
+  topK(scores: number, count: number, k: number, listScores: number, listIndexes: number): number {
+    return this.kernels.topK(8 * scores, count, k, 8 * listScores, 4 * listIndexes);
   }
 
   /** RidgeSystem.solve's Cholesky solve of the r × r system at a (overwritten) for rhs, into x. */

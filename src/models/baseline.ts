@@ -104,6 +104,7 @@ export class Baseline implements RatingModel, RankingModel {
     const bias = this.itemBias;
     const known = Math.min(itemCount, bias.length);
     for (let item = 0; item < known; item++) scores[item] = base + bias[item]!;
+    // An item with no bias yet: base + 0, as `?? 0` gave.
     for (let item = known; item < itemCount; item++) scores[item] = base + 0;
   }
 

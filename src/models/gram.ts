@@ -62,8 +62,8 @@ let scratchTiles = new Float64Array(0);
 
 /**
  * Over `count` rows of `width` columns (a multiple of 4) in `block`: sums[g] = Σ_k (sumWeight ·
- * x_kg), and tiles[f · width + g] = Σ_k (weight · x_kf) · x_kg for the 4 × 2 register tiles of rows f..f+3 (f a multiple
- * of 4) by columns g, g + 1 (g ≥ f, even), each summed over k in order. A pass over the block
+ * x_kg), and tiles[f · width + g] = Σ_k (weight · x_kf) · x_kg for the 4 × 2 register tiles of
+ * rows f..f+3 (f a multiple of 4) by columns g, g + 1 (g ≥ f, even), each summed over k in order. A pass over the block
  * adds 8 entries from 6 loads, against 1 entry a load and a store for rows added one at a time
  * (addOuterUpper): about 3× faster at r = 20. The SIMD kernel gramSums sums the same way.
  */

@@ -210,12 +210,16 @@ export class ImplicitAls implements RankingModel {
     for (const item of [...this.window].sort((a, b) => a - b)) this.solveItem(item);
     this.window.clear();
     this.sums.clear();
-    // YᵀY anew over every item row with raters, in row order.
-    const count = state.items.rowCount;
-    tableGramUpper(this.itemGram, state.items, count, this.hasRaters);
+    this.itemGramOver(state.items.rowCount);
+    this.swept = this.itemRowsInGram;
+  }
+
+  /** YᵀY anew over the item rows below `count` that have raters, in row order; whether any has none. */
+  private itemGramOver(count: number): void {
+    tableGramUpper(this.itemGram, this.state.items, count, this.hasRaters);
     this.raterlessItems = false;
     for (let item = 0; item < count && !this.raterlessItems; item++) this.raterlessItems = !this.hasRaters(item);
-    this.swept = this.itemRowsInGram = count;
+    this.itemRowsInGram = count;
   }
 
   private solveItem(item: number): void {
@@ -283,10 +287,7 @@ export class ImplicitAls implements RankingModel {
     const every = this.options.sweepEvery;
     if (this.nextSweep <= this.events) this.nextSweep = (Math.floor(this.events / every) + 1) * every;
     // YᵀY as the live model has it: the rows at the last sweep, then each later row in order.
-    tableGramUpper(this.itemGram, this.state.items, this.swept, this.hasRaters);
-    this.raterlessItems = false;
-    for (let item = 0; item < this.swept && !this.raterlessItems; item++) this.raterlessItems = !this.hasRaters(item);
-    this.itemRowsInGram = this.swept;
+    this.itemGramOver(this.swept);
     this.addNewItemRows();
   }
 

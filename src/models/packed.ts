@@ -128,11 +128,12 @@ export class GrowableRows {
    * Column sums and Gram tiles of the rows ids[k · stride] for k < count, as `width` columns
    * (a multiple of 4 at least the table's width):
    *   sums[g] = Σ_k (sumWeight · x_kg) for g < width;
-   *   tiles[f · width + g] = Σ_k (weight · x_kf) · x_kg for f a multiple of 4 and its next 3 rows, g ≥ f even
+   *   tiles[f · width + g] = Σ_k (weight · x_kf) · x_kg for f a multiple of 4 and its next 3
+   *   rows, g ≥ f even
    * (the upper triangle and a little below it), each summed over k in order: the normal
    * equations' sums of an ALS row (RidgeSystem.addRows, weights 1, which change nothing), and
-   * implicit ALS's kept pick sums (α and 1 + α, the products addOuterUpper takes). The kernel reads the rows where they
-   * lie; the TypeScript form gathers them first. The same numbers either way for every entry
+   * implicit ALS's kept pick sums (α and 1 + α, the products addOuterUpper takes). The kernel
+   * reads the rows where they lie; the TypeScript form gathers them first. The same numbers either way for every entry
    * within the table's width; sums and entries past it are unspecified (the kernel reads what
    * follows a row there). May grow the table's memory (its scratch): views taken before are
    * then stale.

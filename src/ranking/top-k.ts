@@ -11,7 +11,7 @@ export interface ScoredIndex {
   readonly score: number;
 }
 
-/** The SIMD kernel's memory for `topKExcluding` (one per thread, as the heap's arrays below). */
+/** The SIMD kernel's memory for `topKExcluding` (one per thread, as `topK`'s heap arrays below). */
 let kernels: KernelMemory | undefined;
 
 /**
@@ -22,16 +22,16 @@ let kernels: KernelMemory | undefined;
 export function topKExcluding(scores: Float64Array, count: number, k: number, excluded: ReadonlySet<number>): ScoredIndex[] {
   if (!simdKernels || k <= 0) return topK(scores, count, k, (index) => excluded.has(index));
   if (scores.length < count) throw new RangeError(`topKExcluding: ${count} items, ${scores.length} scores`);
-  // Float64s: the heap's scores [0, k), the scores [k, k + count), then the heap's indexes (int32s).
-  const heapIndexesAt = 2 * (k + count);
+  // Float64s: the list's scores [0, k), the scores [k, k + count), then the list's indexes (int32s).
+  const listIndexesAt = 2 * (k + count);
   kernels ??= new KernelMemory(0);
-  const memory = kernels.reserve(Math.ceil((heapIndexesAt + k) / 2));
+  const memory = kernels.reserve(Math.ceil((listIndexesAt + k) / 2));
   memory.set(scores.subarray(0, count), k);
   for (const index of excluded) if (index >= 0 && index < count) memory[k + index] = -Infinity;
-  const size = kernels.topK(k, count, k, 0, heapIndexesAt);
+  const size = kernels.topK(k, count, k, 0, listIndexesAt);
   const indexes = kernels.i32;
   const result: ScoredIndex[] = [];
-  for (let i = 0; i < size; i++) result.push({ index: indexes[heapIndexesAt + i]!, score: memory[i]! });
+  for (let i = 0; i < size; i++) result.push({ index: indexes[listIndexesAt + i]!, score: memory[i]! });
   return result;
 }
 
